@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+export const PrincipalSchema = z.object({
+  issuer: z.string().min(1),
+  subject: z.string().min(1),
+  groups: z.array(z.string()),
+});
+export type Principal = z.infer<typeof PrincipalSchema>;
+
+export const ProtocolSchema = z.enum(['http', 'postgres']);
+export type Protocol = z.infer<typeof ProtocolSchema>;
+
+export const DecisionSchema = z.enum(['allow', 'deny', 'review']);
+export type Decision = z.infer<typeof DecisionSchema>;
+
+/** Connection names appear in URLs and PostgreSQL database names. */
+export const ConnectionNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'connection names are 1-63 of [a-z0-9_-], starting with a letter or digit');
+
+const UUID_LIKE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const IdSchema = z.string().regex(UUID_LIKE, 'expected a UUID');
+export const IsoTimeSchema = z.iso.datetime({ offset: true });

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { ConnectionNameSchema, DecisionSchema, IdSchema, IsoTimeSchema, PrincipalSchema, ProtocolSchema } from './common';
+
+/* ---------- airlock.policy.evaluate ---------- */
+
+export const HttpOperationSchema = z.object({
+  kind: z.literal('http'),
+  method: z.string().regex(/^[A-Z]{1,16}$/, 'HTTP method in upper case'),
+  path: z.string().startsWith('/').max(8192),
+});
+export type HttpOperation = z.infer<typeof HttpOperationSchema>;
+
+export const OperationSchema = z.discriminatedUnion('kind', [HttpOperationSchema]);
+export type Operation = z.infer<typeof OperationSchema>;
+
+export const PolicyEvaluateRequestSchema = z.object({
+  requestId: IdSchema,
+  sessionId: IdSchema,
+  principal: PrincipalSchema,
+  connection: ConnectionNameSchema,
+  protocol: ProtocolSchema,
+  operation: OperationSchema,
+});
+export type PolicyEvaluateRequest = z.infer<typeof PolicyEvaluateRequestSchema>;
+
+export const PolicyDecisionSchema = z.object({
+  requestId: IdSchema,
+  decision: DecisionSchema,
+  reason: z.string(),
+  /** The rule that decided; absent when the default applied. */
+  ruleId: z.string().optional(),
+  policyVersion: z.string().min(1),
+  /** Masking rules that apply to the response. */
+  masking: z.array(z.string()),
+});
+export type PolicyDecision = z.infer<typeof PolicyDecisionSchema>;
+
+/* ---------- airlock.vault.lease ---------- */
+
+export const VaultLeaseRequestSchema = z.object({
+  requestId: IdSchema,
+  connection: ConnectionNameSchema,
+  /** Ingress instance id: the lease secret is sealed to this instance only. */
+  ingressInstance: z.string().min(1),
+  /** The instance's X25519 public key, base64 (raw 32 bytes). */
+  publicKey: z.string().min(1),
+});
+export type VaultLeaseRequest = z.infer<typeof VaultLeaseRequestSchema>;
+
+export const SealedSecretSchema = z.object({
+  alg: z.literal('X25519-HKDF-SHA256-A256GCM'),
+  ephemeralPublicKey: z.string(),
+  iv: z.string(),
+  ciphertext: z.string(),
+  tag: z.string(),
+});
+
+export const VaultLeaseReplySchema = z.object({
+  requestId: IdSchema,
+  leaseId: IdSchema,
+  connection: ConnectionNameSchema,
+  credentialKind: z.enum(['bearer', 'header', 'basic', 'aws-sigv4', 'postgres-password']),
+  expiresAt: IsoTimeSchema,
+  secretVersion: z.number().int().nonnegative(),
+  sealed: SealedSecretSchema,
+});
+export type VaultLeaseReply = z.infer<typeof VaultLeaseReplySchema>;
+
+/* ---------- airlock.approval.request ---------- */
+
+export const ApprovalStateSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled', 'used']);
+export type ApprovalState = z.infer<typeof ApprovalStateSchema>;
+
+export const ApprovalRequestSchema = z.object({
+  requestId: IdSchema,
+  sessionId: IdSchema,
+  principal: PrincipalSchema,
+  connection: ConnectionNameSchema,
+  protocol: ProtocolSchema,
+  operation: OperationSchema,
+  fingerprint: z.string().min(1),
+  ruleId: z.string().optional(),
+  reason: z.string(),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
+
+export const ApprovalReplySchema = z.object({
+  requestId: IdSchema,
+  approvalId: IdSchema,
+  state: ApprovalStateSchema,
+  expiresAt: IsoTimeSchema,
+});
+export type ApprovalReply = z.infer<typeof ApprovalReplySchema>;
+
+/** Every request topic with its request and reply schema. */
+export const RequestReplyContracts = {
+  'airlock.policy.evaluate': { request: PolicyEvaluateRequestSchema, reply: PolicyDecisionSchema },
+  'airlock.vault.lease': { request: VaultLeaseRequestSchema, reply: VaultLeaseReplySchema },
+  'airlock.approval.request': { request: ApprovalRequestSchema, reply: ApprovalReplySchema },
+} as const;
+export type RequestReplyContracts = typeof RequestReplyContracts;
+export type RequestOf<T extends keyof RequestReplyContracts> = z.infer<RequestReplyContracts[T]['request']>;
+export type ReplyOf<T extends keyof RequestReplyContracts> = z.infer<RequestReplyContracts[T]['reply']>;

@@ -1,0 +1,105 @@
+/**
+ * Every Kafka topic Airlock uses. The local infrastructure creates exactly these (auto topic
+ * creation is off), so a topic that is not listed here does not exist.
+ */
+export const Topics = {
+  PolicyEvaluate: 'airlock.policy.evaluate',
+  VaultLease: 'airlock.vault.lease',
+  ApprovalRequest: 'airlock.approval.request',
+  ApprovalDecided: 'airlock.approval.decided',
+  PolicyChanged: 'airlock.policy.changed',
+  VaultRotated: 'airlock.vault.rotated',
+  Audit: 'airlock.audit',
+  Healthcheck: 'airlock.healthcheck',
+} as const;
+
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+/** Request topics whose answers travel on a `.reply` topic. */
+export const RequestTopics = [Topics.PolicyEvaluate, Topics.VaultLease, Topics.ApprovalRequest] as const;
+export type RequestTopic = (typeof RequestTopics)[number];
+
+export function replyTopicOf(topic: RequestTopic): `${RequestTopic}.reply` {
+  return `${topic}.reply`;
+}
+
+export interface TopicSpec {
+  name: string;
+  kind: 'request' | 'reply' | 'event';
+  partitions: number;
+  /** Log compaction instead of time retention (latest value per key wins). */
+  compacted: boolean;
+  key: string;
+  producers: string[];
+  consumers: string[];
+}
+
+const REQUEST_PARTITIONS = 6;
+/** At least as many as client instances that may share a reply topic. */
+const REPLY_PARTITIONS = 12;
+
+function requestPair(name: RequestTopic, key: string, producer: string, consumer: string): TopicSpec[] {
+  return [
+    { name, kind: 'request', partitions: REQUEST_PARTITIONS, compacted: false, key, producers: [producer], consumers: [consumer] },
+    {
+      name: replyTopicOf(name),
+      kind: 'reply',
+      partitions: REPLY_PARTITIONS,
+      compacted: false,
+      key: 'correlation id',
+      producers: [consumer],
+      consumers: [producer],
+    },
+  ];
+}
+
+export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
+  ...requestPair(Topics.PolicyEvaluate, 'session id', 'ingress-proxy', 'policy'),
+  ...requestPair(Topics.VaultLease, 'connection', 'ingress-proxy', 'credential-vault'),
+  ...requestPair(Topics.ApprovalRequest, 'session id', 'ingress-proxy', 'approval'),
+  {
+    name: Topics.ApprovalDecided,
+    kind: 'event',
+    partitions: 3,
+    compacted: false,
+    key: 'approval id',
+    producers: ['approval'],
+    consumers: ['ingress-proxy', 'recorder'],
+  },
+  {
+    name: Topics.PolicyChanged,
+    kind: 'event',
+    partitions: 1,
+    compacted: true,
+    key: 'policy id',
+    producers: ['policy'],
+    consumers: ['ingress-proxy'],
+  },
+  {
+    name: Topics.VaultRotated,
+    kind: 'event',
+    partitions: 3,
+    compacted: false,
+    key: 'connection',
+    producers: ['credential-vault'],
+    consumers: ['ingress-proxy'],
+  },
+  {
+    name: Topics.Audit,
+    kind: 'event',
+    partitions: 6,
+    compacted: false,
+    key: 'session id',
+    producers: ['ingress-proxy', 'policy', 'approval', 'credential-vault', 'recorder'],
+    consumers: ['recorder', 'SIEM'],
+  },
+  {
+    name: Topics.Healthcheck,
+    kind: 'event',
+    partitions: 1,
+    compacted: false,
+    key: 'probe id',
+    producers: ['infra/local readiness check'],
+    consumers: ['infra/local readiness check'],
+  },
+];

@@ -1,0 +1,112 @@
+import type { Producer } from 'kafkajs';
+import {
+  AUDIT_SCHEMA_VERSION,
+  AuditEventSchema,
+  Topics,
+  parseContract,
+  uuidv7,
+  type AuditEvent,
+  type AuditEventDraft,
+} from '@airlock/contracts';
+import { MessagingError } from './errors';
+
+interface Queued {
+  events: AuditEvent[];
+  resolve(): void;
+  reject(err: MessagingError): void;
+}
+
+export interface AuditPublisherOptions {
+  /** Broker acknowledgement deadline for one batch. */
+  timeoutMs: number;
+  maxBatch?: number;
+  clock?: () => number;
+}
+
+/**
+ * Publishes audit events to `airlock.audit`, keyed by session id so a session's events stay in
+ * order on one partition. Events from concurrent callers are gathered into one produce request
+ * per event-loop turn (kafkajs has no linger of its own). `emit` resolves only once the broker
+ * has acknowledged the batch holding its events: callers that must fail closed await it.
+ */
+export class AuditPublisher {
+  private queue: Queued[] = [];
+  private scheduled = false;
+  private readonly maxBatch: number;
+  private readonly clock: () => number;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly options: AuditPublisherOptions,
+  ) {
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Completes the envelope of each draft and validates it against the public schema. */
+  build(draft: AuditEventDraft): AuditEvent {
+    const now = this.clock();
+    return parseContract(Topics.Audit, AuditEventSchema, {
+      ...draft,
+      id: uuidv7(now),
+      schemaVersion: AUDIT_SCHEMA_VERSION,
+      time: new Date(now).toISOString(),
+    });
+  }
+
+  emit(...drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
+    let events: AuditEvent[];
+    try {
+      events = drafts.map((d) => this.build(d));
+    } catch (err) {
+      return Promise.reject(new MessagingError('contract', 'audit event does not match its schema', { cause: err }));
+    }
+    return this.publish(events).then(() => events);
+  }
+
+  publish(events: AuditEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ events, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch: Queued[] = [];
+      let count = 0;
+      while (this.queue.length > 0 && count < this.maxBatch) {
+        const q = this.queue.shift()!;
+        batch.push(q);
+        count += q.events.length;
+      }
+      const messages = batch.flatMap((q) =>
+        q.events.map((e) => ({ key: e.sessionId, value: JSON.stringify(e), headers: { 'airlock-event-type': e.type } })),
+      );
+      try {
+        await withDeadline(
+          this.producer.send({ topic: Topics.Audit, acks: -1, timeout: this.options.timeoutMs, messages }),
+          this.options.timeoutMs,
+        );
+        for (const q of batch) q.resolve();
+      } catch (cause) {
+        const err = new MessagingError('broker', 'audit events could not be published', { cause });
+        for (const q of batch) q.reject(err);
+      }
+    }
+  }
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no broker acknowledgement within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,6 @@
+export * from './kafka';
+export * from './errors';
+export * from './headers';
+export * from './request-reply.client';
+export * from './audit.publisher';
+export * from './nest';

@@ -1,0 +1,122 @@
+import { Partitioners } from 'kafkajs';
+import { Logger } from '@nestjs/common';
+import { RpcException, Transport, type KafkaContext, type MicroserviceOptions } from '@nestjs/microservices';
+import {
+  ContractViolation,
+  EventContracts,
+  RequestReplyContracts,
+  parseContract,
+  type EventOf,
+  type EventTopic,
+  type ReplyOf,
+  type RequestOf,
+  type RequestTopic,
+} from '@airlock/contracts';
+import { kafkaLogCreator, type KafkaSettings } from './kafka';
+import { NestKafkaHeaders } from './headers';
+
+export interface KafkaServerSettings extends KafkaSettings {
+  groupId: string;
+}
+
+/** Options for `app.connectMicroservice`: NestJS's Kafka server, tuned for low request latency. */
+export function kafkaServerOptions(settings: KafkaServerSettings): MicroserviceOptions {
+  return {
+    transport: Transport.KAFKA,
+    options: {
+      client: {
+        clientId: settings.clientId,
+        brokers: settings.brokers,
+        connectionTimeout: 3000,
+        retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 2000 },
+        logCreator: kafkaLogCreator(nestKafkaLogSink('Kafka')),
+      },
+      consumer: {
+        groupId: settings.groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: 10000,
+        heartbeatInterval: 1000,
+        maxWaitTimeInMs: 500,
+      },
+      // The group id is already per service; Nest would append "-server".
+      postfixId: '',
+      subscribe: { fromBeginning: false },
+      producer: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
+      run: { partitionsConsumedConcurrently: 3 },
+    },
+  };
+}
+
+function deadlineOf(ctx: KafkaContext | undefined): number | undefined {
+  const raw = ctx?.getMessage().headers?.[NestKafkaHeaders.Deadline];
+  if (raw === undefined || raw === null) return undefined;
+  const n = Number(raw.toString());
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Runs a request handler on a validated request and checks its reply against the contract too.
+ * A request that fails its schema is answered with an error and logged; it never reaches `fn`.
+ */
+export async function answerRequest<T extends RequestTopic>(
+  topic: T,
+  payload: unknown,
+  ctx: KafkaContext | undefined,
+  logger: Logger,
+  fn: (request: RequestOf<T>) => Promise<ReplyOf<T>> | ReplyOf<T>,
+): Promise<ReplyOf<T>> {
+  let request: RequestOf<T>;
+  try {
+    request = parseContract(topic, RequestReplyContracts[topic].request, asObject(payload)) as RequestOf<T>;
+  } catch (err) {
+    logger.error({ topic, err: (err as Error).message }, 'rejected a request that does not match its contract');
+    throw new RpcException({ status: 'error', message: (err as Error).message });
+  }
+  const deadline = deadlineOf(ctx);
+  if (deadline !== undefined && Date.now() > deadline) {
+    logger.warn({ topic }, 'skipped a request whose caller has given up');
+    throw new RpcException({ status: 'error', message: 'deadline passed before the request was handled' });
+  }
+  const reply = await fn(request);
+  return parseContract(`${topic}.reply`, RequestReplyContracts[topic].reply, reply) as ReplyOf<T>;
+}
+
+/**
+ * Runs an event handler on a validated event. A bad event is logged and skipped so the
+ * consumer goes on with the next one; throwing would make kafkajs redeliver it forever.
+ */
+export async function consumeEvent<T extends EventTopic>(
+  topic: T,
+  payload: unknown,
+  logger: Logger,
+  fn: (event: EventOf<T>) => Promise<void> | void,
+): Promise<void> {
+  let event: EventOf<T>;
+  try {
+    event = parseContract(topic, EventContracts[topic], asObject(payload)) as EventOf<T>;
+  } catch (err) {
+    logger.error({ topic, err: err instanceof ContractViolation ? err.message : String(err) }, 'rejected an event that does not match its contract');
+    return;
+  }
+  await fn(event);
+}
+
+/** Nest hands over JSON already parsed, or the raw text when it was not JSON. */
+function asObject(payload: unknown): unknown {
+  if (typeof payload === 'string') throw new ContractViolation('message', 'not valid JSON');
+  return payload;
+}
+
+/** Sends kafkajs log lines to a Nest logger (pino underneath). */
+export function nestKafkaLogSink(context = 'kafkajs') {
+  const logger = new Logger(context);
+  return {
+    error: (o: object, m: string) => logger.error({ ...o, msg: m }),
+    warn: (o: object, m: string) => logger.warn({ ...o, msg: m }),
+    info: (o: object, m: string) => logger.log({ ...o, msg: m }),
+    debug: (o: object, m: string) => logger.debug({ ...o, msg: m }),
+  };
+}
+
+/** Injection token of a service's kafkajs client. */
+export const KAFKA = Symbol('KAFKA');

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import {
+  ContractViolation,
+  RequestReplyContracts,
+  decodeContract,
+  parseContract,
+  replyTopicOf,
+  type ReplyOf,
+  type RequestOf,
+  type RequestTopic,
+} from '@airlock/contracts';
+import { MessagingError } from './errors';
+import { NestKafkaHeaders } from './headers';
+
+interface Pending {
+  topic: RequestTopic;
+  resolve(value: unknown): void;
+  reject(err: MessagingError): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface RequestReplyClientOptions {
+  /** Unique per process: every instance reads every reply partition, so rebalances never strand a reply. */
+  groupId: string;
+  topics: readonly RequestTopic[];
+  /** How long connect() may take to join and position the reply consumer. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Request/reply over Kafka, speaking the header protocol of @nestjs/microservices' ServerKafka
+ * (`kafka_correlationId`, `kafka_replyTopic`, `kafka_replyPartition`, `kafka_nest-err`), so the
+ * answering side is a plain `@MessagePattern` handler.
+ *
+ * Unlike ClientKafka, each instance has its own consumer group and reads all partitions of the
+ * reply topics: scaling the callers never rebalances anyone else, and no reply can land on a
+ * partition that nobody is assigned. Replies are matched by correlation id; every call has a
+ * deadline, and a late or unknown reply is dropped.
+ */
+export class RequestReplyClient {
+  private readonly producer: Producer;
+  private readonly consumer: Consumer;
+  private readonly pending = new Map<string, Pending>();
+  private readonly probes = new Map<string, () => void>();
+  private connected = false;
+  private readonly replyPartition: number;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: RequestReplyClientOptions,
+  ) {
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: 500,
+    });
+    // Any partition works since every partition is read; spreading instances spreads broker load.
+    this.replyPartition = [...options.groupId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % 12;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    const replyTopics = this.options.topics.map((t) => replyTopicOf(t));
+    await this.consumer.subscribe({ topics: replyTopics, fromBeginning: false });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: 4,
+      eachMessage: async ({ topic, message }) => {
+        const correlationId = message.headers?.[NestKafkaHeaders.CorrelationId]?.toString();
+        if (!correlationId) return;
+        const probe = this.probes.get(correlationId);
+        if (probe) return probe();
+        this.settle(topic, correlationId, message.value, message.headers?.[NestKafkaHeaders.Error]);
+      },
+    });
+    await this.awaitPositioned(replyTopics);
+    this.connected = true;
+  }
+
+  /**
+   * The consumer starts at the latest offset once it has joined; a reply written before that
+   * would be missed. A probe written to every reply partition and read back proves the consumer
+   * is positioned before the first real request goes out.
+   */
+  private async awaitPositioned(replyTopics: string[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let metadata;
+    try {
+      metadata = await admin.fetchTopicMetadata({ topics: replyTopics });
+    } finally {
+      await admin.disconnect();
+    }
+    const seen: Promise<void>[] = [];
+    const messagesByTopic: { topic: string; messages: { partition: number; value: string; headers: Record<string, string> }[] }[] = [];
+    for (const { name: topic, partitions } of metadata.topics) {
+      const messages = partitions.map(({ partitionId: partition }) => {
+        const id = `probe-${randomUUID()}`;
+        seen.push(new Promise<void>((resolve) => this.probes.set(id, resolve)));
+        return { partition, value: '{}', headers: { [NestKafkaHeaders.CorrelationId]: id, 'airlock-probe': '1' } };
+      });
+      messagesByTopic.push({ topic, messages });
+    }
+    const deadline = Date.now() + (this.options.connectTimeoutMs ?? 30000);
+    // Until the group has joined, a probe may be written before the consumer's start offset; resend until all are seen.
+    let done = false;
+    const all = Promise.all(seen).then(() => (done = true));
+    while (!done) {
+      if (Date.now() > deadline) {
+        throw new MessagingError('timeout', `reply consumer ${this.options.groupId} was not positioned in time`);
+      }
+      await this.producer.sendBatch({ topicMessages: messagesByTopic, acks: -1 });
+      await Promise.race([all, new Promise((r) => setTimeout(r, 250))]);
+    }
+    this.probes.clear();
+  }
+
+  async request<T extends RequestTopic>(topic: T, key: string, payload: RequestOf<T>, deadlineMs: number): Promise<ReplyOf<T>> {
+    if (!this.connected) throw new MessagingError('closed', 'request/reply client is not connected');
+    const body = parseContract(topic, RequestReplyContracts[topic].request, payload);
+    const correlationId = randomUUID();
+    const result = new Promise<ReplyOf<T>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new MessagingError('timeout', `no answer on ${topic} within ${deadlineMs} ms`));
+      }, deadlineMs);
+      this.pending.set(correlationId, { topic, resolve: resolve as (v: unknown) => void, reject, timer });
+    });
+    try {
+      await this.producer.send({
+        topic,
+        acks: -1,
+        timeout: deadlineMs,
+        messages: [
+          {
+            key,
+            value: JSON.stringify(body),
+            headers: {
+              [NestKafkaHeaders.CorrelationId]: correlationId,
+              [NestKafkaHeaders.ReplyTopic]: replyTopicOf(topic),
+              [NestKafkaHeaders.ReplyPartition]: String(this.replyPartition),
+              [NestKafkaHeaders.Deadline]: String(Date.now() + deadlineMs),
+            },
+          },
+        ],
+      });
+    } catch (cause) {
+      this.fail(correlationId, new MessagingError('broker', `could not send to ${topic}`, { cause }));
+    }
+    return result;
+  }
+
+  private settle(replyTopic: string, correlationId: string, value: Buffer | null, errorHeader: unknown): void {
+    const p = this.pending.get(correlationId);
+    if (!p) return; // late (already timed out) or somebody else's
+    this.pending.delete(correlationId);
+    clearTimeout(p.timer);
+    if (errorHeader !== undefined && errorHeader !== null) {
+      p.reject(new MessagingError('remote', `${p.topic} answered with an error: ${describeRemoteError(String(errorHeader))}`));
+      return;
+    }
+    try {
+      p.resolve(decodeContract(replyTopic, RequestReplyContracts[p.topic].reply, value));
+    } catch (err) {
+      const reason = err instanceof ContractViolation ? err.message : String(err);
+      p.reject(new MessagingError('contract', `bad reply on ${replyTopic}: ${reason}`, { cause: err }));
+    }
+  }
+
+  private fail(correlationId: string, err: MessagingError): void {
+    const p = this.pending.get(correlationId);
+    if (!p) return;
+    this.pending.delete(correlationId);
+    clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  async close(): Promise<void> {
+    this.connected = false;
+    for (const [id] of this.pending) this.fail(id, new MessagingError('closed', 'client closed'));
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+}
+
+function describeRemoteError(raw: string): string {
+  try {
+    const parsed = JSON.parse(raw) as { message?: unknown };
+    if (parsed && typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    /* not JSON: use the text */
+  }
+  return raw;
+}

@@ -1,0 +1,47 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { Logger } from 'nestjs-pino';
+import { ConfigError } from './config';
+
+export interface ServiceBootstrap {
+  name: string;
+  module: unknown;
+  host: string;
+  port: number;
+  /** @nestjs/microservices options; every service joins Kafka as a microservice too. */
+  microservice?: MicroserviceOptions;
+  /** Runs on the Fastify app before it listens (content parsers, raw routes). */
+  configure?: (app: NestFastifyApplication) => void | Promise<void>;
+  /** False leaves request bodies unparsed (the proxy streams them through). */
+  bodyParser?: boolean;
+}
+
+/** Starts one service: its HTTP app (admin API, health) and its Kafka microservice. */
+export async function startService(b: ServiceBootstrap): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: 10 * 1024 * 1024, keepAliveTimeout: 65000 });
+  const app = await NestFactory.create<NestFastifyApplication>(b.module as never, adapter, { bufferLogs: true, bodyParser: b.bodyParser ?? true });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  if (b.configure) await b.configure(app);
+  if (b.microservice) {
+    app.connectMicroservice<MicroserviceOptions>(b.microservice, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+  }
+  await app.listen(b.port, b.host);
+  app.get(Logger).log(`${b.name} listening on http://${b.host}:${b.port}`);
+  return app;
+}
+
+/** Entry point wrapper: a configuration error ends the process with a message that names the setting. */
+export function runMain(name: string, main: () => Promise<unknown>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+    } else {
+      process.stderr.write(`${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exit(1);
+  });
+}

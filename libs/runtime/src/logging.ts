@@ -1,0 +1,41 @@
+import { LoggerModule } from 'nestjs-pino';
+import type { DynamicModule } from '@nestjs/common';
+
+/**
+ * Paths pino replaces with "[REDACTED]" wherever a service logs them. Secrets must never be
+ * logged in the first place; this list is the net under that rule.
+ */
+export const REDACT_PATHS = [
+  'authorization',
+  'password',
+  'token',
+  'secret',
+  'credential',
+  'cookie',
+  'apiKey',
+  'api_key',
+  'accessToken',
+  'refreshToken',
+  'privateKey',
+].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]).concat([
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+]);
+
+export function loggerModule(service: string, level: string): DynamicModule {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level,
+      name: service,
+      base: { service },
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      // The data path writes its own audit trail; a log line per request would only cost throughput.
+      autoLogging: false,
+      quietReqLogger: true,
+    },
+  });
+}

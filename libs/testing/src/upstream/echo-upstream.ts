@@ -1,0 +1,61 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A small HTTP upstream for tests and the local demo: answers every request with JSON that
+ * echoes what it received, and keeps the requests so a test can prove what reached it.
+ */
+export class EchoUpstream {
+  readonly received: ReceivedRequest[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(port = 0, host = '127.0.0.1'): Promise<EchoUpstream> {
+    let self: EchoUpstream | undefined;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const r: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
+        self?.received.push(r);
+        if (self && self.received.length > 10000) self.received.shift();
+        const body = JSON.stringify({ ok: true, method: r.method, url: r.url, items: [{ id: 1, name: 'first' }, { id: 2, name: 'second' }], echo: r.body });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': 'echo' });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    self = new EchoUpstream(server, `http://${host}:${addr.port}`);
+    return self;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+if (require.main === module) {
+  const port = Number(process.argv[2] ?? 18080);
+  EchoUpstream.start(port).then(
+    (u) => process.stdout.write(`demo upstream on ${u.url}\n`),
+    (err: Error) => {
+      process.stderr.write(`demo upstream failed: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

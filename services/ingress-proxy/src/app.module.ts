@@ -1,0 +1,64 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Kafka } from 'kafkajs';
+import { IdentityModule } from '@airlock/identity';
+import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
+import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
+import { AuditService } from './audit/audit.service';
+import { INGRESS_CONFIG, type IngressConfig } from './config';
+import { ConnectionRegistry } from './connections/connection.registry';
+import { GatewayExceptionFilter } from './gateway-exception.filter';
+import { PolicyClient } from './policy-client/policy-client.service';
+import { PolicyEventsHandler } from './policy-client/policy-events.handler';
+import { ProxyController } from './proxy/proxy.controller';
+import { ProxyService } from './proxy/proxy.service';
+import { UpstreamClient } from './proxy/upstream.client';
+
+@Global()
+@Module({})
+export class AppModule {
+  static forConfig(config: IngressConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        loggerModule('ingress-proxy', config.LOG_LEVEL),
+        IdentityModule.forRoot({
+          issuers: config.OIDC_ISSUERS,
+          audience: config.OIDC_AUDIENCE,
+          algorithms: config.OIDC_ALGORITHMS,
+          clockSkewSeconds: config.OIDC_CLOCK_SKEW_SECONDS,
+          allowInsecureJwksUri: config.ALLOW_INSECURE_JWKS,
+        }),
+      ],
+      controllers: [HealthController, ProxyController, PolicyEventsHandler],
+      providers: [
+        { provide: INGRESS_CONFIG, useValue: config },
+        {
+          provide: KAFKA,
+          useFactory: (): Kafka => createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-ingress-proxy' }, nestKafkaLogSink()),
+        },
+        ConnectionRegistry,
+        AuditService,
+        PolicyClient,
+        UpstreamClient,
+        ProxyService,
+        { provide: APP_FILTER, useClass: GatewayExceptionFilter },
+        { provide: SERVICE_NAME, useValue: 'ingress-proxy' },
+        {
+          provide: HEALTH_CHECKS,
+          inject: [KAFKA, PolicyClient],
+          useFactory: (kafka: Kafka, policy: PolicyClient) => [
+            kafkaHealthCheck(kafka),
+            {
+              name: 'policy-replies',
+              check: async () => {
+                if (!policy.connected) throw new Error('reply consumer not connected');
+              },
+            },
+          ],
+        },
+      ],
+      exports: [INGRESS_CONFIG, KAFKA],
+    };
+  }
+}

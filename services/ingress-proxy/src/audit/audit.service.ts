@@ -1,0 +1,45 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { AuditEvent, AuditEventDraft } from '@airlock/contracts';
+import { AuditPublisher, KAFKA } from '@airlock/messaging';
+import { INGRESS_CONFIG, type IngressConfig } from '../config';
+
+/** The ingress's audit trail on `airlock.audit`. */
+@Injectable()
+export class AuditService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AuditService.name);
+  private readonly producer: Producer;
+  private readonly publisher: AuditPublisher;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(@Inject(KAFKA) kafka: Kafka, @Inject(INGRESS_CONFIG) config: IngressConfig) {
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.publisher = new AuditPublisher(this.producer, { timeoutMs: config.AUDIT_TIMEOUT_MS });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
+    await this.producer.disconnect();
+  }
+
+  /** Resolves once the broker has the events; rejects otherwise (the caller fails closed). */
+  emit(...drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
+    return this.publisher.emit(...drafts);
+  }
+
+  /**
+   * For events after the answer has gone out (nothing left to refuse): published in the
+   * background, a failure is logged, and shutdown waits for them.
+   */
+  emitAfter(...drafts: AuditEventDraft[]): void {
+    const p = this.publisher.emit(...drafts).catch((err: Error) => {
+      this.logger.error({ err: err.message, types: drafts.map((d) => d.type) }, 'audit events could not be published');
+    });
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+}

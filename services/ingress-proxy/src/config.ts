@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { BaseConfigSchema, jsonSetting, loadConfig } from '@airlock/runtime';
+
+const TrustedIssuerSchema = z
+  .object({
+    issuer: z.string().min(1),
+    jwksUri: z.url(),
+    audience: z.array(z.string().min(1)).min(1).optional(),
+    groupsClaim: z.string().min(1).optional(),
+    subjectClaim: z.string().min(1).optional(),
+  })
+  .strict();
+
+const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
+
+export const IngressConfigSchema = BaseConfigSchema.extend({
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** JSON array of trusted issuers: [{"issuer": "...", "jwksUri": "..."}]. */
+  OIDC_ISSUERS: jsonSetting(z.array(TrustedIssuerSchema).min(1, 'trust at least one issuer')),
+  OIDC_AUDIENCE: z
+    .string()
+    .min(1)
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
+  OIDC_ALGORITHMS: z
+    .string()
+    .optional()
+    .transform((s) => s?.split(',').map((a) => a.trim()).filter(Boolean)),
+  OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  CONNECTIONS_FILE: z.string().min(1, 'CONNECTIONS_FILE must name the YAML connections file'),
+  POLICY_TIMEOUT_MS: ms(2000),
+  AUDIT_TIMEOUT_MS: ms(3000),
+  UPSTREAM_TIMEOUT_MS: ms(30000),
+  DECISION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10000),
+  DECISION_CACHE_TTL_MS: ms(60000),
+  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).max(4096).default(128),
+  ALLOW_INSECURE_JWKS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
+export type IngressConfig = z.infer<typeof IngressConfigSchema>;
+export const INGRESS_CONFIG = Symbol('INGRESS_CONFIG');
+
+export function ingressConfig(): IngressConfig {
+  return loadConfig(IngressConfigSchema);
+}

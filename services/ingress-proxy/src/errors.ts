@@ -1,0 +1,20 @@
+import type { FailureStageSchema } from '@airlock/contracts';
+import type { z } from 'zod';
+
+export type FailureStage = z.infer<typeof FailureStageSchema>;
+
+/**
+ * A refusal or failure the gateway answers itself. `publicMessage` is what the client sees;
+ * `cause` is for the logs only.
+ */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly publicMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(publicMessage, options);
+    this.name = 'GatewayError';
+  }
+}

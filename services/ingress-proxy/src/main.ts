@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import { kafkaServerOptions } from '@airlock/messaging';
+import { runMain, startService } from '@airlock/runtime';
+import { AppModule } from './app.module';
+import { ingressConfig } from './config';
+
+runMain('ingress-proxy', async () => {
+  const config = ingressConfig();
+  const instance = config.INSTANCE_ID ?? randomUUID();
+  await startService({
+    name: 'ingress-proxy',
+    module: AppModule.forConfig({ ...config, INSTANCE_ID: instance }),
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    bodyParser: false,
+    configure: (app) => {
+      // Bodies go upstream byte for byte: no parsing, just the stream.
+      const fastify = app.getHttpAdapter().getInstance();
+      fastify.removeAllContentTypeParsers();
+      fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    },
+    microservice: kafkaServerOptions({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'airlock-ingress-proxy',
+      // Cache invalidations must reach every instance: a consumer group per instance.
+      groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-proxy-${instance}`,
+    }),
+  });
+});

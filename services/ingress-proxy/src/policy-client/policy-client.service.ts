@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
+import { Topics, type PolicyDecision, type PolicyEvaluateRequest } from '@airlock/contracts';
+import { KAFKA, RequestReplyClient } from '@airlock/messaging';
+import { INGRESS_CONFIG, type IngressConfig } from '../config';
+import { DecisionCache } from './decision-cache';
+
+export interface EvaluatedDecision {
+  decision: PolicyDecision;
+  cached: boolean;
+}
+
+/** Asks the policy service over Kafka, with a per-call deadline and a decision cache. */
+@Injectable()
+export class PolicyClient implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(PolicyClient.name);
+  private readonly client: RequestReplyClient;
+  readonly cache: DecisionCache;
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
+  ) {
+    const instance = config.INSTANCE_ID ?? randomUUID();
+    this.client = new RequestReplyClient(kafka, {
+      groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-replies-${instance}`,
+      topics: [Topics.PolicyEvaluate],
+    });
+    this.cache = new DecisionCache(config.DECISION_CACHE_SIZE, config.DECISION_CACHE_TTL_MS);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.client.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.close();
+  }
+
+  get connected(): boolean {
+    return this.client.isConnected;
+  }
+
+  /** Throws MessagingError when policy does not answer in time: the caller must refuse. */
+  async evaluate(req: PolicyEvaluateRequest): Promise<EvaluatedDecision> {
+    const key = fingerprint(req);
+    const hit = this.cache.get(key);
+    if (hit) return { decision: { ...hit, requestId: req.requestId }, cached: true };
+    const generation = this.cache.generation;
+    const decision = await this.client.request(Topics.PolicyEvaluate, req.sessionId, req, this.config.POLICY_TIMEOUT_MS);
+    if (decision.requestId !== req.requestId) {
+      throw new Error('policy answered a different request');
+    }
+    this.cache.set(key, decision, generation);
+    return { decision, cached: false };
+  }
+
+  policyChanged(version: string): void {
+    this.cache.invalidate();
+    this.logger.log({ version }, 'policy changed: cached decisions dropped');
+  }
+}
+
+function fingerprint(req: PolicyEvaluateRequest): string {
+  const p = req.principal;
+  const op = req.operation;
+  return [p.issuer, p.subject, [...p.groups].sort().join(','), req.connection, req.protocol, op.kind, op.method, op.path].join('\u0000');
+}

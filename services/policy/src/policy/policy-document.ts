@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DecisionSchema } from '@airlock/contracts';
+
+const PrincipalMatchSchema = z
+  .object({
+    issuer: z.string().min(1).optional(),
+    subjects: z.array(z.string().min(1)).min(1).optional(),
+    /** Any of these groups. */
+    groups: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
+const HttpMatchSchema = z
+  .object({
+    methods: z.array(z.string().regex(/^([A-Z]{1,16}|\*)$/)).min(1).default(['*']),
+    paths: z.array(z.string().regex(/^\//, 'path patterns start with /')).min(1).default(['/**']),
+  })
+  .strict();
+
+const RuleSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    description: z.string().optional(),
+    effect: DecisionSchema,
+    /** Connection names, or "*" for every connection. */
+    connections: z.array(z.string().min(1)).min(1),
+    /** Any of these; omitted means any authenticated principal. */
+    principals: z.array(PrincipalMatchSchema).min(1).optional(),
+    http: HttpMatchSchema.optional(),
+    masking: z.array(z.string()).default([]),
+  })
+  .strict();
+export type PolicyRule = z.infer<typeof RuleSchema>;
+
+export const PolicyDocumentSchema = z
+  .object({
+    id: z.string().min(1).default('default'),
+    /** Explicit version; when absent the version is derived from the document's content. */
+    version: z.string().min(1).optional(),
+    rules: z.array(RuleSchema),
+  })
+  .strict()
+  .superRefine((doc, ctx) => {
+    const seen = new Set<string>();
+    for (const r of doc.rules) {
+      if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `duplicate rule id ${r.id}` });
+      seen.add(r.id);
+    }
+  });
+
+export interface PolicyDocument {
+  id: string;
+  version: string;
+  rules: PolicyRule[];
+}
+
+export class PolicyDocumentError extends Error {}
+
+/** Parses and validates a YAML policy document; any problem is an error, never a partial policy. */
+export function parsePolicyDocument(text: string): PolicyDocument {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new PolicyDocumentError(`policy is not valid YAML: ${(err as Error).message}`);
+  }
+  const r = PolicyDocumentSchema.safeParse(raw);
+  if (!r.success) {
+    throw new PolicyDocumentError(`policy is invalid: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
+  }
+  const version = r.data.version ?? `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+  return { id: r.data.id, version, rules: r.data.rules };
+}

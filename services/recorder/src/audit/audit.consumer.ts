@@ -1,0 +1,73 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { AuditEventSchema, ContractViolation, Topics, decodeContract } from '@airlock/contracts';
+import { KAFKA } from '@airlock/messaging';
+import { RECORDER_CONFIG, type RecorderConfig } from '../config';
+import { AuditRepository, type ReceivedAuditEvent } from './audit.repository';
+
+/**
+ * Consumes `airlock.audit` in batches: one multi-row INSERT per batch, and the offsets are
+ * committed only after the database has committed. A crash in between redelivers the batch,
+ * and the unique event id makes the redelivery a no-op. An event that fails its schema is
+ * logged and skipped.
+ */
+@Injectable()
+export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AuditConsumer.name);
+  private readonly consumer: Consumer;
+  private running = false;
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(RECORDER_CONFIG) config: RecorderConfig,
+    private readonly repository: AuditRepository,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: `${config.KAFKA_GROUP_PREFIX}-recorder`,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 15000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: 200,
+    });
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.consumer.connect();
+    // A new recorder group must not miss what was audited before it first joined.
+    await this.consumer.subscribe({ topic: Topics.Audit, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 2,
+      eachBatch: (payload) => this.store(payload),
+    });
+    this.running = true;
+  }
+
+  private async store({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const received: ReceivedAuditEvent[] = [];
+    for (const m of batch.messages) {
+      try {
+        received.push({ event: decodeContract(Topics.Audit, AuditEventSchema, m.value), partition: batch.partition, offset: m.offset });
+      } catch (err) {
+        const reason = err instanceof ContractViolation ? err.message : String(err);
+        this.logger.error({ partition: batch.partition, offset: m.offset, err: reason }, 'rejected an audit event that does not match its contract');
+      }
+    }
+    const stored = await this.repository.insertBatch(received);
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    await heartbeat();
+    this.logger.debug({ partition: batch.partition, received: batch.messages.length, stored }, 'audit batch stored');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    await this.consumer.disconnect();
+  }
+}
