@@ -8,6 +8,9 @@ export type FailureStage = z.infer<typeof FailureStageSchema>;
  * `cause` is for the logs only.
  */
 export class GatewayError extends Error {
+  /** The operation's request id, when it got one: returned to the client for support and audit look-ups. */
+  requestId?: string;
+
   constructor(
     readonly status: number,
     readonly code: string,

@@ -10,6 +10,7 @@ import { sessionIdOf } from './proxy/session';
 interface ErrorBody {
   error: string;
   message: string;
+  requestId?: string;
 }
 
 /**
@@ -30,12 +31,13 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     let body: ErrorBody;
     if (exception instanceof GatewayError) {
       status = exception.status;
-      body = { error: exception.code, message: exception.publicMessage };
+      body = { error: exception.code, message: exception.publicMessage, requestId: exception.requestId };
     } else if (exception instanceof HttpException && exception.cause instanceof TokenRejectedError) {
       status = exception.getStatus();
       const rejection = exception.cause;
-      body = { error: rejection.code === 'jwks_unavailable' ? 'identity_unavailable' : 'unauthorized', message: rejection.message };
-      await this.auditAuthFailure(req, rejection);
+      const requestId = uuidv7();
+      body = { error: rejection.code === 'jwks_unavailable' ? 'identity_unavailable' : 'unauthorized', message: rejection.message, requestId };
+      await this.auditAuthFailure(req, rejection, requestId);
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const r = exception.getResponse();
@@ -53,14 +55,14 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     await reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
-  private async auditAuthFailure(req: FastifyRequest, rejection: TokenRejectedError): Promise<void> {
+  private async auditAuthFailure(req: FastifyRequest, rejection: TokenRejectedError, requestId: string): Promise<void> {
     const parts = splitGatewayUrl(req.url);
     const connection = parts && ConnectionNameSchema.safeParse(parts.connection).success ? parts.connection : null;
     try {
       await this.audit.emit({
         type: 'auth.failed',
         sessionId: sessionIdOf(req.headers),
-        requestId: uuidv7(),
+        requestId,
         actor: null,
         connection,
         protocol: 'http',

@@ -46,8 +46,17 @@ export class ProxyService {
   ) {}
 
   async handle(op: IncomingOperation, sessionId: string): Promise<Forwarded> {
-    const started = performance.now();
     const requestId = uuidv7();
+    try {
+      return await this.intercept(op, sessionId, requestId);
+    } catch (err) {
+      if (err instanceof GatewayError) err.requestId = requestId;
+      throw err;
+    }
+  }
+
+  private async intercept(op: IncomingOperation, sessionId: string, requestId: string): Promise<Forwarded> {
+    const started = performance.now();
     const parts = splitGatewayUrl(op.url);
     const env: Envelope = {
       sessionId,

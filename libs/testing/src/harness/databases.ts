@@ -1,0 +1,84 @@
+import { Client } from 'pg';
+import { infraEnv, runId } from './infra';
+
+/** A database of its own for one test file, dropped at the end. */
+export class TestDatabase {
+  private constructor(
+    readonly name: string,
+    readonly url: string,
+    private readonly adminUrl: string,
+  ) {}
+
+  static async create(prefix = 'airlock_test'): Promise<TestDatabase> {
+    const adminUrl = infraEnv().DATABASE_URL;
+    const name = `${prefix}_${runId()}`;
+    const admin = new Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return new TestDatabase(name, url.toString(), adminUrl);
+  }
+
+  async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const c = new Client({ connectionString: this.url });
+    await c.connect();
+    try {
+      return (await c.query(sql, params)).rows as R[];
+    } finally {
+      await c.end();
+    }
+  }
+
+  async drop(): Promise<void> {
+    const admin = new Client({ connectionString: this.adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+}
+
+export interface StoredAuditEvent {
+  id: string;
+  type: string;
+  session_id: string;
+  request_id: string;
+  actor_issuer: string | null;
+  actor_subject: string | null;
+  connection: string | null;
+  event: { data: Record<string, unknown> } & Record<string, unknown>;
+}
+
+/** Reads the recorder's store. */
+export class AuditStoreClient {
+  constructor(private readonly db: TestDatabase) {}
+
+  byRequest(requestId: string): Promise<StoredAuditEvent[]> {
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE request_id = $1 ORDER BY time, id', [requestId]);
+  }
+
+  bySession(sessionId: string): Promise<StoredAuditEvent[]> {
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY time, id', [sessionId]);
+  }
+
+  async count(): Promise<number> {
+    const [r] = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM audit_event');
+    return Number(r.n);
+  }
+
+  /** Waits until the request's events include every type in `types`. */
+  async waitForRequest(requestId: string, types: string[], timeoutMs = 15000): Promise<StoredAuditEvent[]> {
+    const { waitFor } = await import('./wait');
+    return waitFor(`audit events ${types.join(', ')} of request ${requestId}`, async () => {
+      const rows = await this.byRequest(requestId);
+      return types.every((t) => rows.some((r) => r.type === t)) ? rows : undefined;
+    }, { timeoutMs });
+  }
+}

@@ -1,0 +1,38 @@
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+
+/** The repository root (libs/testing/src/harness → ../../../..), also when run from dist/. */
+export function repoRoot(): string {
+  const here = resolve(__dirname, '../../../..');
+  return here.endsWith('/dist') ? resolve(here, '..') : here;
+}
+
+/** Addresses of the infrastructure `infra/local/start.sh` runs (same defaults as infra/local/env.sh). */
+export function infraEnv(): { KAFKA_BROKERS: string; DATABASE_URL: string; REDIS_URL: string } {
+  const pgPort = process.env.AIRLOCK_PG_PORT ?? '15432';
+  return {
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? `127.0.0.1:${process.env.AIRLOCK_KAFKA_PORT ?? '19092'}`,
+    DATABASE_URL:
+      process.env.DATABASE_URL ??
+      `postgres://${process.env.AIRLOCK_PG_USER ?? 'airlock'}:${process.env.AIRLOCK_PG_PASSWORD ?? 'airlock-local'}@127.0.0.1:${pgPort}/${process.env.AIRLOCK_PG_DB ?? 'airlock'}`,
+    REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.AIRLOCK_REDIS_PORT ?? '16379'}`,
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A fresh suffix so a test run's consumer groups and databases never meet another run's. */
+export function runId(): string {
+  return randomBytes(4).toString('hex');
+}

@@ -1,0 +1,96 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AuditStoreClient,
+  EchoUpstream,
+  ServiceProcess,
+  TestDatabase,
+  TestIdentityProvider,
+  freePort,
+  infraEnv,
+  repoRoot,
+  runId,
+} from '@airlock/testing';
+
+export interface SystemOptions {
+  policyTimeoutMs?: number;
+}
+
+/**
+ * The whole system for an end-to-end test file: a test identity provider, an echo upstream,
+ * and the five services as processes on free ports, on the real local Kafka and PostgreSQL
+ * (a database of its own) and Redis. Consumer groups carry a fresh prefix.
+ */
+export class TestSystem {
+  idp!: TestIdentityProvider;
+  upstream!: EchoUpstream;
+  db!: TestDatabase;
+  audit!: AuditStoreClient;
+  policy!: ServiceProcess;
+  recorder!: ServiceProcess;
+  ingress!: ServiceProcess;
+  vault!: ServiceProcess;
+  approval!: ServiceProcess;
+  readonly groupPrefix = `test-${runId()}`;
+  readonly workDir = mkdtempSync(join(tmpdir(), 'airlock-e2e-'));
+  policyFile = join(this.workDir, 'policy.yaml');
+  connectionsFile = join(this.workDir, 'connections.yaml');
+
+  async start(opts: SystemOptions = {}): Promise<this> {
+    const infra = infraEnv();
+    this.idp = await TestIdentityProvider.start();
+    this.upstream = await EchoUpstream.start();
+    this.db = await TestDatabase.create();
+    this.audit = new AuditStoreClient(this.db);
+    copyFileSync(join(repoRoot(), 'test', 'fixtures', 'policy.yaml'), this.policyFile);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(this.connectionsFile, `connections:\n  demo:\n    protocol: http\n    upstream: ${this.upstream.url}\n  down:\n    protocol: http\n    upstream: http://127.0.0.1:9\n`);
+    const common = { KAFKA_BROKERS: infra.KAFKA_BROKERS, KAFKA_GROUP_PREFIX: this.groupPrefix };
+    const [pPolicy, pRecorder, pIngress, pVault, pApproval] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    this.policy = new ServiceProcess('policy', pPolicy, { ...common, POLICY_FILE: this.policyFile });
+    this.recorder = new ServiceProcess('recorder', pRecorder, { ...common, DATABASE_URL: this.db.url });
+    this.vault = new ServiceProcess('credential-vault', pVault, { ...common, DATABASE_URL: this.db.url });
+    this.approval = new ServiceProcess('approval', pApproval, { ...common, DATABASE_URL: this.db.url, REDIS_URL: infra.REDIS_URL });
+    this.ingress = new ServiceProcess('ingress-proxy', pIngress, {
+      ...common,
+      OIDC_ISSUERS: JSON.stringify([{ issuer: this.idp.issuer, jwksUri: this.idp.jwksUri }]),
+      OIDC_AUDIENCE: 'airlock',
+      CONNECTIONS_FILE: this.connectionsFile,
+      POLICY_TIMEOUT_MS: String(opts.policyTimeoutMs ?? 1500),
+    });
+    // The recorder runs the migrations; start it first so the others share a ready database.
+    await this.recorder.start();
+    await Promise.all([this.policy.start(), this.vault.start(), this.approval.start()]);
+    await this.ingress.start();
+    return this;
+  }
+
+  token(sub = 'agent-e2e', groups = ['agents']): Promise<string> {
+    return this.idp.sign({ sub, groups });
+  }
+
+  async call(path: string, init: RequestInit & { token?: string | null } = {}): Promise<{ status: number; body: Record<string, unknown>; text: string; headers: Headers; ms: number }> {
+    const headers = new Headers(init.headers);
+    const token = init.token === undefined ? await this.token() : init.token;
+    if (token !== null) headers.set('authorization', `Bearer ${token}`);
+    const started = performance.now();
+    const res = await fetch(`${this.ingress.url}${path}`, { ...init, headers });
+    const text = await res.text();
+    const ms = performance.now() - started;
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body, text, headers: res.headers, ms };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.ingress?.stop(), this.policy?.stop(), this.vault?.stop(), this.approval?.stop()]);
+    await this.recorder?.stop();
+    await Promise.allSettled([this.idp?.stop(), this.upstream?.stop()]);
+    await this.db?.drop();
+  }
+}
