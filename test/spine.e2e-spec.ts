@@ -20,7 +20,9 @@ describe('the HTTP spine, end to end', () => {
 
   it('forwards an allowed request to the upstream, never with the agent credential, and records it exactly once', async () => {
     const before = sys.upstream.received.length;
-    const res = await sys.call('/c/demo/items?limit=2', { headers: { cookie: 'session=agent-cookie', 'x-custom': 'kept' } });
+    const res = await sys.call('/c/demo/items?limit=2', {
+      headers: { cookie: 'session=agent-cookie', 'x-custom': 'kept' },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: true, method: 'GET', url: '/items?limit=2' });
     expect(res.headers.get('x-upstream')).toBe('echo');
@@ -33,8 +35,16 @@ describe('the HTTP spine, end to end', () => {
 
     const requestId = res.headers.get('x-airlock-request-id')!;
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-    const events = await sys.audit.waitForRequest(requestId, ['operation.intercepted', 'operation.decided', 'operation.completed']);
-    expect(events.map((e) => e.type).sort()).toEqual(['operation.completed', 'operation.decided', 'operation.intercepted']);
+    const events = await sys.audit.waitForRequest(requestId, [
+      'operation.intercepted',
+      'operation.decided',
+      'operation.completed',
+    ]);
+    expect(events.map((e) => e.type).sort()).toEqual([
+      'operation.completed',
+      'operation.decided',
+      'operation.intercepted',
+    ]);
     for (const e of events) {
       expect(e.actor_issuer).toBe(sys.idp.issuer);
       expect(e.actor_subject).toBe('agent-e2e');
@@ -48,7 +58,11 @@ describe('the HTTP spine, end to end', () => {
 
   it('streams a request body upstream byte for byte', async () => {
     const payload = JSON.stringify({ name: 'x'.repeat(5000), n: 1 });
-    const res = await sys.call('/c/demo/items', { method: 'POST', body: payload, headers: { 'content-type': 'application/json' } });
+    const res = await sys.call('/c/demo/items', {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.echo).toBe(payload);
   });
@@ -63,10 +77,17 @@ describe('the HTTP spine, end to end', () => {
     expect(other.body.message).toBe('no rule allows DELETE /items on connection demo');
     expect(sys.upstream.received.length).toBe(before);
 
-    const events = await sys.audit.waitForRequest(String(res.body.requestId), ['operation.intercepted', 'operation.decided', 'operation.denied']);
+    const events = await sys.audit.waitForRequest(String(res.body.requestId), [
+      'operation.intercepted',
+      'operation.decided',
+      'operation.denied',
+    ]);
     expect(events).toHaveLength(3);
     expect(events.every((e) => e.actor_subject === 'agent-e2e' && e.actor_issuer === sys.idp.issuer)).toBe(true);
-    expect(events.find((e) => e.type === 'operation.decided')!.event.data).toMatchObject({ decision: 'deny', ruleId: 'no-secrets' });
+    expect(events.find((e) => e.type === 'operation.decided')!.event.data).toMatchObject({
+      decision: 'deny',
+      ruleId: 'no-secrets',
+    });
   });
 
   it('refuses an unknown connection and an ambiguous path, auditing both', async () => {
@@ -98,19 +119,30 @@ describe('the HTTP spine, end to end', () => {
       ['no token', async () => null, 'missing'],
       ['malformed token', async () => sys.idp.malformed(), 'malformed'],
       ['expired', () => sys.idp.expired({ sub: 'agent-e2e', groups: ['agents'] }), 'expired'],
-      ['not yet valid', () => sys.idp.sign({ sub: 'agent-e2e', groups: ['agents'], notBeforeSeconds: 3600 }), 'not_yet_valid'],
+      [
+        'not yet valid',
+        () => sys.idp.sign({ sub: 'agent-e2e', groups: ['agents'], notBeforeSeconds: 3600 }),
+        'not_yet_valid',
+      ],
       ['wrong issuer', () => sys.idp.wrongIssuer({ sub: 'agent-e2e' }), 'untrusted_issuer'],
       ['wrong audience', () => sys.idp.wrongAudience({ sub: 'agent-e2e' }), 'audience'],
       ['bad signature', () => sys.idp.badSignature({ sub: 'agent-e2e' }), 'signature'],
       ['alg none', async () => sys.idp.algNone({ sub: 'agent-e2e', groups: ['agents'] }), 'algorithm'],
-      ['HS256 signed with the public key', async () => sys.idp.hs256WithPublicKey({ sub: 'agent-e2e', groups: ['agents'] }, 'pem'), 'algorithm'],
+      [
+        'HS256 signed with the public key',
+        async () => sys.idp.hs256WithPublicKey({ sub: 'agent-e2e', groups: ['agents'] }, 'pem'),
+        'algorithm',
+      ],
       ['unknown kid', () => sys.idp.unknownKid({ sub: 'agent-e2e' }), 'unknown_key'],
     ];
 
     it.each(cases)('%s', async (_name, makeToken, code) => {
       const before = sys.upstream.received.length;
       const sessionId = randomUUID();
-      const res = await sys.call('/c/demo/items', { token: await makeToken(), headers: { 'x-airlock-session-id': sessionId } });
+      const res = await sys.call('/c/demo/items', {
+        token: await makeToken(),
+        headers: { 'x-airlock-session-id': sessionId },
+      });
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
       expect(res.body.error).toBe('unauthorized');
@@ -129,14 +161,16 @@ describe('the HTTP spine, end to end', () => {
     const outcomes = ['operation.completed', 'operation.denied', 'operation.failed'];
     const query = () =>
       sys.db.query<{ request_id: string; types: string[] }>(
-        "SELECT request_id, array_agg(type ORDER BY type) AS types FROM audit_event WHERE type LIKE 'operation.%' GROUP BY request_id",
+        "SELECT request_id, array_agg(type ORDER BY type) AS types FROM audit_event WHERE type LIKE 'operation.%' AND source = 'ingress-proxy' GROUP BY request_id",
       );
     // Completion events are published after the response; wait until every request has its outcome.
     const perRequest = await waitFor('every request to have its outcome stored', async () => {
       const rows = await query();
       return rows.every((r) => r.types.some((t) => outcomes.includes(t))) ? rows : undefined;
     });
-    const doubled = await sys.db.query<{ id: string; n: string }>('SELECT id, count(*) AS n FROM audit_event GROUP BY id HAVING count(*) > 1');
+    const doubled = await sys.db.query<{ id: string; n: string }>(
+      'SELECT id, count(*) AS n FROM audit_event GROUP BY id HAVING count(*) > 1',
+    );
     expect(doubled).toEqual([]);
     expect(perRequest.length).toBeGreaterThan(5);
     for (const r of perRequest) {
@@ -151,11 +185,16 @@ function rawGet(url: string, token: string): Promise<{ status: number; body: Rec
   const u = new URL(url);
   const path = url.slice(url.indexOf('/', u.protocol.length + 2));
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-    });
+    const req = request(
+      { host: u.hostname, port: u.port, path, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -45,13 +45,26 @@ export class TestSystem {
     this.audit = new AuditStoreClient(this.db);
     copyFileSync(join(repoRoot(), 'test', 'fixtures', 'policy.yaml'), this.policyFile);
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(this.connectionsFile, `connections:\n  demo:\n    protocol: http\n    upstream: ${this.upstream.url}\n  down:\n    protocol: http\n    upstream: http://127.0.0.1:9\n`);
+    writeFileSync(
+      this.connectionsFile,
+      `connections:\n  demo:\n    protocol: http\n    upstream: ${this.upstream.url}\n  down:\n    protocol: http\n    upstream: http://127.0.0.1:9\n`,
+    );
     const common = { KAFKA_BROKERS: infra.KAFKA_BROKERS, KAFKA_GROUP_PREFIX: this.groupPrefix };
-    const [pPolicy, pRecorder, pIngress, pVault, pApproval] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [pPolicy, pRecorder, pIngress, pVault, pApproval] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     this.policy = new ServiceProcess('policy', pPolicy, { ...common, POLICY_FILE: this.policyFile });
     this.recorder = new ServiceProcess('recorder', pRecorder, { ...common, DATABASE_URL: this.db.url });
     this.vault = new ServiceProcess('credential-vault', pVault, { ...common, DATABASE_URL: this.db.url });
-    this.approval = new ServiceProcess('approval', pApproval, { ...common, DATABASE_URL: this.db.url, REDIS_URL: infra.REDIS_URL });
+    this.approval = new ServiceProcess('approval', pApproval, {
+      ...common,
+      DATABASE_URL: this.db.url,
+      REDIS_URL: infra.REDIS_URL,
+    });
     this.ingress = new ServiceProcess('ingress-proxy', pIngress, {
       ...common,
       OIDC_ISSUERS: JSON.stringify([{ issuer: this.idp.issuer, jwksUri: this.idp.jwksUri }]),
@@ -70,7 +83,10 @@ export class TestSystem {
     return this.idp.sign({ sub, groups });
   }
 
-  async call(path: string, init: RequestInit & { token?: string | null } = {}): Promise<{ status: number; body: Record<string, unknown>; text: string; headers: Headers; ms: number }> {
+  async call(
+    path: string,
+    init: RequestInit & { token?: string | null } = {},
+  ): Promise<{ status: number; body: Record<string, unknown>; text: string; headers: Headers; ms: number }> {
     const headers = new Headers(init.headers);
     const token = init.token === undefined ? await this.token() : init.token;
     if (token !== null) headers.set('authorization', `Bearer ${token}`);

@@ -48,9 +48,9 @@ describe('contracts', () => {
       operation: { kind: 'http', method: 'GET', path: '/x' },
     };
     expect(PolicyEvaluateRequestSchema.parse(ok)).toEqual(ok);
-    expect(() => decodeContract('policy', PolicyEvaluateRequestSchema, JSON.stringify({ ...ok, connection: 'Bad Name' }))).toThrow(
-      /connection/,
-    );
+    expect(() =>
+      decodeContract('policy', PolicyEvaluateRequestSchema, JSON.stringify({ ...ok, connection: 'Bad Name' })),
+    ).toThrow(/connection/);
     expect(() => decodeContract('policy', PolicyEvaluateRequestSchema, '{not json')).toThrow(ContractViolation);
     expect(() => decodeContract('policy', PolicyEvaluateRequestSchema, null)).toThrow(/empty/);
   });
@@ -67,7 +67,11 @@ describe('contracts', () => {
       protocol: 'http',
       source: 'ingress-proxy',
     };
-    const ev = { ...base, type: 'operation.completed', data: { status: 200, durationMs: 1.5, upstreamMs: 1, bytesOut: 10 } };
+    const ev = {
+      ...base,
+      type: 'operation.completed',
+      data: { status: 200, durationMs: 1.5, upstreamMs: 1, bytesOut: 10 },
+    };
     expect(AuditEventSchema.parse(ev).type).toBe('operation.completed');
     expect(AuditEventSchema.safeParse({ ...ev, type: 'operation.exploded' }).success).toBe(false);
     expect(AuditEventSchema.safeParse({ ...ev, data: { status: 200 } }).success).toBe(false);

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { ConnectionNameSchema, DecisionSchema, IdSchema, IsoTimeSchema, PrincipalSchema, ProtocolSchema } from './common';
+import {
+  ConnectionNameSchema,
+  DecisionSchema,
+  IdSchema,
+  IsoTimeSchema,
+  PrincipalSchema,
+  ProtocolSchema,
+} from './common';
 
 /* ---------- airlock.policy.evaluate ---------- */
 

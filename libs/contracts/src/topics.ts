@@ -40,7 +40,15 @@ const REPLY_PARTITIONS = 12;
 
 function requestPair(name: RequestTopic, key: string, producer: string, consumer: string): TopicSpec[] {
   return [
-    { name, kind: 'request', partitions: REQUEST_PARTITIONS, compacted: false, key, producers: [producer], consumers: [consumer] },
+    {
+      name,
+      kind: 'request',
+      partitions: REQUEST_PARTITIONS,
+      compacted: false,
+      key,
+      producers: [producer],
+      consumers: [consumer],
+    },
     {
       name: replyTopicOf(name),
       kind: 'reply',

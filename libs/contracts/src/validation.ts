@@ -20,7 +20,11 @@ export function parseContract<S extends z.ZodType>(contract: string, schema: S, 
 }
 
 /** Parses JSON bytes and checks them against a contract; bad JSON is a violation too. */
-export function decodeContract<S extends z.ZodType>(contract: string, schema: S, raw: Buffer | string | null): z.infer<S> {
+export function decodeContract<S extends z.ZodType>(
+  contract: string,
+  schema: S,
+  raw: Buffer | string | null,
+): z.infer<S> {
   if (raw === null) throw new ContractViolation(contract, 'empty message');
   let value: unknown;
   try {

@@ -85,7 +85,11 @@ export class AuditPublisher {
         count += q.events.length;
       }
       const messages = batch.flatMap((q) =>
-        q.events.map((e) => ({ key: e.sessionId, value: JSON.stringify(e), headers: { 'airlock-event-type': e.type } })),
+        q.events.map((e) => ({
+          key: e.sessionId,
+          value: JSON.stringify(e),
+          headers: { 'airlock-event-type': e.type },
+        })),
       );
       try {
         await withDeadline(

@@ -95,7 +95,10 @@ export async function consumeEvent<T extends EventTopic>(
   try {
     event = parseContract(topic, EventContracts[topic], asObject(payload)) as EventOf<T>;
   } catch (err) {
-    logger.error({ topic, err: err instanceof ContractViolation ? err.message : String(err) }, 'rejected an event that does not match its contract');
+    logger.error(
+      { topic, err: err instanceof ContractViolation ? err.message : String(err) },
+      'rejected an event that does not match its contract',
+    );
     return;
   }
   await fn(event);

@@ -50,7 +50,10 @@ export class RequestReplyClient {
     private readonly kafka: Kafka,
     private readonly options: RequestReplyClientOptions,
   ) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
@@ -100,7 +103,10 @@ export class RequestReplyClient {
       await admin.disconnect();
     }
     const seen: Promise<void>[] = [];
-    const messagesByTopic: { topic: string; messages: { partition: number; value: string; headers: Record<string, string> }[] }[] = [];
+    const messagesByTopic: {
+      topic: string;
+      messages: { partition: number; value: string; headers: Record<string, string> }[];
+    }[] = [];
     for (const { name: topic, partitions } of metadata.topics) {
       const messages = partitions.map(({ partitionId: partition }) => {
         const id = `probe-${randomUUID()}`;
@@ -123,7 +129,12 @@ export class RequestReplyClient {
     this.probes.clear();
   }
 
-  async request<T extends RequestTopic>(topic: T, key: string, payload: RequestOf<T>, deadlineMs: number): Promise<ReplyOf<T>> {
+  async request<T extends RequestTopic>(
+    topic: T,
+    key: string,
+    payload: RequestOf<T>,
+    deadlineMs: number,
+  ): Promise<ReplyOf<T>> {
     if (!this.connected) throw new MessagingError('closed', 'request/reply client is not connected');
     const body = parseContract(topic, RequestReplyContracts[topic].request, payload);
     const correlationId = randomUUID();
@@ -164,7 +175,9 @@ export class RequestReplyClient {
     this.pending.delete(correlationId);
     clearTimeout(p.timer);
     if (errorHeader !== undefined && errorHeader !== null) {
-      p.reject(new MessagingError('remote', `${p.topic} answered with an error: ${describeRemoteError(String(errorHeader))}`));
+      p.reject(
+        new MessagingError('remote', `${p.topic} answered with an error: ${describeRemoteError(String(errorHeader))}`),
+      );
       return;
     }
     try {

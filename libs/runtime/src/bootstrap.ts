@@ -21,7 +21,10 @@ export interface ServiceBootstrap {
 /** Starts one service: its HTTP app (admin API, health) and its Kafka microservice. */
 export async function startService(b: ServiceBootstrap): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: 10 * 1024 * 1024, keepAliveTimeout: 65000 });
-  const app = await NestFactory.create<NestFastifyApplication>(b.module as never, adapter, { bufferLogs: true, bodyParser: b.bodyParser ?? true });
+  const app = await NestFactory.create<NestFastifyApplication>(b.module as never, adapter, {
+    bufferLogs: true,
+    bodyParser: b.bodyParser ?? true,
+  });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   if (b.configure) await b.configure(app);
@@ -40,7 +43,9 @@ export function runMain(name: string, main: () => Promise<unknown>): void {
     if (err instanceof ConfigError) {
       process.stderr.write(`${name}: ${err.message}\n`);
     } else {
-      process.stderr.write(`${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
     process.exit(1);
   });

@@ -11,7 +11,10 @@ export class ConfigError extends Error {
 /**
  * Validates the environment once at boot into a typed object. Nothing else reads process.env.
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
   const result = schema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
@@ -26,12 +29,23 @@ export const BaseConfigSchema = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:19092')
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
     .refine((l) => l.length > 0, 'at least one broker'),
   /** Distinguishes several instances of one service (reply consumer groups, lease sealing). */
-  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .optional(),
   /** Prefix of Kafka consumer group ids, so a test run never joins a running system's groups. */
-  KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]*$/).default('airlock'),
+  KAFKA_GROUP_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/)
+    .default('airlock'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type BaseConfig = z.infer<typeof BaseConfigSchema>;

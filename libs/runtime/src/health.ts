@@ -17,9 +17,10 @@ export interface HealthReport {
 
 async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   let t: NodeJS.Timeout;
-  await Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms)))]).finally(
-    () => clearTimeout(t),
-  );
+  await Promise.race([
+    p,
+    new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(t));
 }
 
 /**
@@ -51,4 +52,3 @@ export class HealthController {
     return report;
   }
 }
-

@@ -17,14 +17,16 @@ export const REDACT_PATHS = [
   'accessToken',
   'refreshToken',
   'privateKey',
-].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]).concat([
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-]);
+]
+  .flatMap((k) => [k, `*.${k}`, `*.*.${k}`])
+  .concat([
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers["x-api-key"]',
+    'res.headers["set-cookie"]',
+    'headers.authorization',
+    'headers.cookie',
+  ]);
 
 export function loggerModule(service: string, level: string): DynamicModule {
   return LoggerModule.forRoot({

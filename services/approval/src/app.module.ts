@@ -15,13 +15,20 @@ export class AppModule {
       module: AppModule,
       imports: [
         loggerModule('approval', config.LOG_LEVEL),
-        TypeOrmModule.forRoot({ type: 'postgres', url: config.DATABASE_URL, synchronize: false, retryAttempts: 3, retryDelay: 1000 }),
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.DATABASE_URL,
+          synchronize: false,
+          retryAttempts: 3,
+          retryDelay: 1000,
+        }),
       ],
       controllers: [HealthController, ApprovalHandler],
       providers: [
         {
           provide: KAFKA,
-          useFactory: (): Kafka => createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-approval' }, nestKafkaLogSink()),
+          useFactory: (): Kafka =>
+            createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-approval' }, nestKafkaLogSink()),
         },
         { provide: SERVICE_NAME, useValue: 'approval' },
         {

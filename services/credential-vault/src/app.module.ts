@@ -14,13 +14,20 @@ export class AppModule {
       module: AppModule,
       imports: [
         loggerModule('credential-vault', config.LOG_LEVEL),
-        TypeOrmModule.forRoot({ type: 'postgres', url: config.DATABASE_URL, synchronize: false, retryAttempts: 3, retryDelay: 1000 }),
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.DATABASE_URL,
+          synchronize: false,
+          retryAttempts: 3,
+          retryDelay: 1000,
+        }),
       ],
       controllers: [HealthController, LeaseHandler],
       providers: [
         {
           provide: KAFKA,
-          useFactory: (): Kafka => createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-credential-vault' }, nestKafkaLogSink()),
+          useFactory: (): Kafka =>
+            createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-credential-vault' }, nestKafkaLogSink()),
         },
         { provide: SERVICE_NAME, useValue: 'credential-vault' },
         {

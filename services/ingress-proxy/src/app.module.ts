@@ -35,7 +35,8 @@ export class AppModule {
         { provide: INGRESS_CONFIG, useValue: config },
         {
           provide: KAFKA,
-          useFactory: (): Kafka => createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-ingress-proxy' }, nestKafkaLogSink()),
+          useFactory: (): Kafka =>
+            createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-ingress-proxy' }, nestKafkaLogSink()),
         },
         ConnectionRegistry,
         AuditService,

@@ -20,11 +20,21 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   OIDC_AUDIENCE: z
     .string()
     .min(1)
-    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
   OIDC_ALGORITHMS: z
     .string()
     .optional()
-    .transform((s) => s?.split(',').map((a) => a.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        ?.split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
   OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   CONNECTIONS_FILE: z.string().min(1, 'CONNECTIONS_FILE must name the YAML connections file'),
   POLICY_TIMEOUT_MS: ms(2000),

@@ -36,7 +36,11 @@ export class GatewayExceptionFilter implements ExceptionFilter {
       status = exception.getStatus();
       const rejection = exception.cause;
       const requestId = uuidv7();
-      body = { error: rejection.code === 'jwks_unavailable' ? 'identity_unavailable' : 'unauthorized', message: rejection.message, requestId };
+      body = {
+        error: rejection.code === 'jwks_unavailable' ? 'identity_unavailable' : 'unauthorized',
+        message: rejection.message,
+        requestId,
+      };
       await this.auditAuthFailure(req, rejection, requestId);
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
@@ -44,7 +48,10 @@ export class GatewayExceptionFilter implements ExceptionFilter {
       const message = typeof r === 'string' ? r : ((r as { message?: unknown }).message ?? exception.message);
       body = { error: status === 404 ? 'not_found' : 'bad_request', message: String(message) };
     } else {
-      this.logger.error({ err: exception instanceof Error ? exception.stack : String(exception), url: req.url }, 'unexpected error');
+      this.logger.error(
+        { err: exception instanceof Error ? exception.stack : String(exception), url: req.url },
+        'unexpected error',
+      );
       status = 500;
       body = { error: 'internal', message: 'internal error' };
     }
@@ -70,7 +77,10 @@ export class GatewayExceptionFilter implements ExceptionFilter {
         data: { code: rejection.code, reason: rejection.message, method: req.method, path: parts?.path.slice(0, 2048) },
       });
     } catch (err) {
-      this.logger.error({ err: (err as Error).message }, 'audit event of an authentication failure could not be published');
+      this.logger.error(
+        { err: (err as Error).message },
+        'audit event of an authentication failure could not be published',
+      );
     }
   }
 }

@@ -7,5 +7,6 @@ export { KAFKA };
 export const kafkaProvider: Provider = {
   provide: KAFKA,
   inject: [POLICY_CONFIG],
-  useFactory: (config: PolicyConfig) => createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-policy' }, nestKafkaLogSink()),
+  useFactory: (config: PolicyConfig) =>
+    createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-policy' }, nestKafkaLogSink()),
 };

@@ -36,7 +36,8 @@ export class AppModule {
         { provide: RECORDER_CONFIG, useValue: config },
         {
           provide: KAFKA,
-          useFactory: (): Kafka => createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-recorder' }, nestKafkaLogSink()),
+          useFactory: (): Kafka =>
+            createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-recorder' }, nestKafkaLogSink()),
         },
         { provide: SERVICE_NAME, useValue: 'recorder' },
         {

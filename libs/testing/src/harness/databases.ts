@@ -61,11 +61,15 @@ export class AuditStoreClient {
   constructor(private readonly db: TestDatabase) {}
 
   byRequest(requestId: string): Promise<StoredAuditEvent[]> {
-    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE request_id = $1 ORDER BY time, id', [requestId]);
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE request_id = $1 ORDER BY time, id', [
+      requestId,
+    ]);
   }
 
   bySession(sessionId: string): Promise<StoredAuditEvent[]> {
-    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY time, id', [sessionId]);
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY time, id', [
+      sessionId,
+    ]);
   }
 
   async count(): Promise<number> {
@@ -76,9 +80,13 @@ export class AuditStoreClient {
   /** Waits until the request's events include every type in `types`. */
   async waitForRequest(requestId: string, types: string[], timeoutMs = 15000): Promise<StoredAuditEvent[]> {
     const { waitFor } = await import('./wait');
-    return waitFor(`audit events ${types.join(', ')} of request ${requestId}`, async () => {
-      const rows = await this.byRequest(requestId);
-      return types.every((t) => rows.some((r) => r.type === t)) ? rows : undefined;
-    }, { timeoutMs });
+    return waitFor(
+      `audit events ${types.join(', ')} of request ${requestId}`,
+      async () => {
+        const rows = await this.byRequest(requestId);
+        return types.every((t) => rows.some((r) => r.type === t)) ? rows : undefined;
+      },
+      { timeoutMs },
+    );
   }
 }

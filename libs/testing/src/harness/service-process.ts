@@ -44,7 +44,13 @@ export class ServiceProcess {
     this.exitCode = null;
     const child = spawn(process.execPath, [entry], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(this.port), LOG_LEVEL: 'info', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...this.env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HTTP_PORT: String(this.port),
+        LOG_LEVEL: 'info',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        ...this.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -58,7 +64,8 @@ export class ServiceProcess {
     await waitFor(
       `${this.name} to be healthy on ${this.url}`,
       async () => {
-        if (this.exitCode !== null) throw new Error(`${this.name} exited with ${this.exitCode}:\n${this.output.slice(-3000)}`);
+        if (this.exitCode !== null)
+          throw new Error(`${this.name} exited with ${this.exitCode}:\n${this.output.slice(-3000)}`);
         const res = await fetch(`${this.url}/health`).catch(() => undefined);
         return res?.status === 200;
       },

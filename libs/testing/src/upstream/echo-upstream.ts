@@ -21,16 +21,34 @@ export class EchoUpstream {
   ) {}
 
   static async start(port = 0, host = '127.0.0.1'): Promise<EchoUpstream> {
-    let self: EchoUpstream | undefined;
+    const holder: { self?: EchoUpstream } = {};
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const r: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
-        self?.received.push(r);
-        if (self && self.received.length > 10000) self.received.shift();
-        const body = JSON.stringify({ ok: true, method: r.method, url: r.url, items: [{ id: 1, name: 'first' }, { id: 2, name: 'second' }], echo: r.body });
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': 'echo' });
+        const r: ReceivedRequest = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        };
+        holder.self?.received.push(r);
+        if (holder.self && holder.self.received.length > 10000) holder.self.received.shift();
+        const body = JSON.stringify({
+          ok: true,
+          method: r.method,
+          url: r.url,
+          items: [
+            { id: 1, name: 'first' },
+            { id: 2, name: 'second' },
+          ],
+          echo: r.body,
+        });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-upstream': 'echo',
+        });
         res.end(body);
       });
     });
@@ -39,8 +57,8 @@ export class EchoUpstream {
       server.listen(port, host, () => resolve());
     });
     const addr = server.address() as AddressInfo;
-    self = new EchoUpstream(server, `http://${host}:${addr.port}`);
-    return self;
+    holder.self = new EchoUpstream(server, `http://${host}:${addr.port}`);
+    return holder.self;
   }
 
   async stop(): Promise<void> {

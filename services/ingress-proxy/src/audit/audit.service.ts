@@ -13,7 +13,10 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(@Inject(KAFKA) kafka: Kafka, @Inject(INGRESS_CONFIG) config: IngressConfig) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.publisher = new AuditPublisher(this.producer, { timeoutMs: config.AUDIT_TIMEOUT_MS });
   }
 

@@ -15,9 +15,7 @@ const ConnectionSchema = z
   })
   .strict();
 
-const ConnectionsFileSchema = z
-  .object({ connections: z.record(ConnectionNameSchema, ConnectionSchema) })
-  .strict();
+const ConnectionsFileSchema = z.object({ connections: z.record(ConnectionNameSchema, ConnectionSchema) }).strict();
 
 export interface HttpConnection {
   name: string;
@@ -46,7 +44,10 @@ export class ConnectionRegistry {
       throw new ConfigError(r.error.issues.map((i) => `CONNECTIONS_FILE ${file}: ${i.path.join('.')}: ${i.message}`));
     }
     return new Map(
-      Object.entries(r.data.connections).map(([name, c]) => [name, { name, protocol: c.protocol, upstream: new URL(c.upstream) }]),
+      Object.entries(r.data.connections).map(([name, c]) => [
+        name,
+        { name, protocol: c.protocol, upstream: new URL(c.upstream) },
+      ]),
     );
   }
 

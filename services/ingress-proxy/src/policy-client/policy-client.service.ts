@@ -48,7 +48,12 @@ export class PolicyClient implements OnModuleInit, OnApplicationShutdown {
     const hit = this.cache.get(key);
     if (hit) return { decision: { ...hit, requestId: req.requestId }, cached: true };
     const generation = this.cache.generation;
-    const decision = await this.client.request(Topics.PolicyEvaluate, req.sessionId, req, this.config.POLICY_TIMEOUT_MS);
+    const decision = await this.client.request(
+      Topics.PolicyEvaluate,
+      req.sessionId,
+      req,
+      this.config.POLICY_TIMEOUT_MS,
+    );
     if (decision.requestId !== req.requestId) {
       throw new Error('policy answered a different request');
     }
@@ -65,5 +70,14 @@ export class PolicyClient implements OnModuleInit, OnApplicationShutdown {
 function fingerprint(req: PolicyEvaluateRequest): string {
   const p = req.principal;
   const op = req.operation;
-  return [p.issuer, p.subject, [...p.groups].sort().join(','), req.connection, req.protocol, op.kind, op.method, op.path].join('\u0000');
+  return [
+    p.issuer,
+    p.subject,
+    [...p.groups].sort().join(','),
+    req.connection,
+    req.protocol,
+    op.kind,
+    op.method,
+    op.path,
+  ].join('\u0000');
 }

@@ -1,7 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { uuidv7, type AuditEventDraft, type HttpOperation, type Principal, type PolicyDecision } from '@airlock/contracts';
+import {
+  uuidv7,
+  type AuditEventDraft,
+  type HttpOperation,
+  type Principal,
+  type PolicyDecision,
+} from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
 import { AuditService } from '../audit/audit.service';
 import { ConnectionRegistry } from '../connections/connection.registry';
@@ -67,12 +73,22 @@ export class ProxyService {
       source: 'ingress-proxy',
     };
     if (!parts) {
-      throw await this.refuse(env, undefined, 'routing', new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'));
+      throw await this.refuse(
+        env,
+        undefined,
+        'routing',
+        new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'),
+      );
     }
     const connection = this.connections.get(parts.connection);
     const operation: HttpOperation = { kind: 'http', method: op.method, path: safePath(parts.path) };
     if (!connection) {
-      throw await this.refuse(env, operation, 'routing', new GatewayError(404, 'unknown_connection', `no connection named "${truncate(parts.connection)}"`));
+      throw await this.refuse(
+        env,
+        operation,
+        'routing',
+        new GatewayError(404, 'unknown_connection', `no connection named "${truncate(parts.connection)}"`),
+      );
     }
     env.connection = connection.name;
     const ambiguous = ambiguousPathReason(parts.path);
@@ -98,7 +114,14 @@ export class ProxyService {
         env,
         operation,
         'policy',
-        new GatewayError(503, 'policy_unavailable', timeout ? 'the policy service did not answer in time; request refused' : 'the policy service is unavailable; request refused', { cause: err }),
+        new GatewayError(
+          503,
+          'policy_unavailable',
+          timeout
+            ? 'the policy service did not answer in time; request refused'
+            : 'the policy service is unavailable; request refused',
+          { cause: err },
+        ),
       );
     }
 
@@ -106,11 +129,21 @@ export class ProxyService {
     const decided: AuditEventDraft = {
       ...env,
       type: 'operation.decided',
-      data: { decision: decision.decision, reason: decision.reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion, masking: decision.masking, cached },
+      data: {
+        decision: decision.decision,
+        reason: decision.reason,
+        ruleId: decision.ruleId,
+        policyVersion: decision.policyVersion,
+        masking: decision.masking,
+        cached,
+      },
     };
     if (decision.decision !== 'allow') {
       // `review` needs the approval workflow; until a person can approve, it is refused like a deny.
-      const reason = decision.decision === 'review' ? `approval required (${decision.reason}); approvals are not enabled on this gateway` : decision.reason;
+      const reason =
+        decision.decision === 'review'
+          ? `approval required (${decision.reason}); approvals are not enabled on this gateway`
+          : decision.reason;
       const denied: AuditEventDraft = {
         ...env,
         type: 'operation.denied',
@@ -127,9 +160,21 @@ export class ProxyService {
     try {
       upstream = await this.upstream.forward(connection, { ...op, path: parts.path, query: parts.query, requestId });
     } catch (err) {
-      this.logger.warn({ requestId, connection: connection.name, err: (err as Error).message }, 'upstream request failed');
-      const failure = new GatewayError(502, 'upstream_unavailable', `the upstream of connection "${connection.name}" did not answer`, { cause: err });
-      this.audit.emitAfter({ ...env, type: 'operation.failed', data: { stage: 'upstream', reason: failure.publicMessage, status: 502 } });
+      this.logger.warn(
+        { requestId, connection: connection.name, err: (err as Error).message },
+        'upstream request failed',
+      );
+      const failure = new GatewayError(
+        502,
+        'upstream_unavailable',
+        `the upstream of connection "${connection.name}" did not answer`,
+        { cause: err },
+      );
+      this.audit.emitAfter({
+        ...env,
+        type: 'operation.failed',
+        data: { stage: 'upstream', reason: failure.publicMessage, status: 502 },
+      });
       throw failure;
     }
     const upstreamMs = performance.now() - upstreamStarted;
@@ -139,23 +184,43 @@ export class ProxyService {
       done: ({ bytesOut, aborted }) => {
         const durationMs = performance.now() - started;
         if (aborted) {
-          this.audit.emitAfter({ ...env, type: 'operation.failed', data: { stage: 'upstream', reason: 'response aborted before it was complete', status: upstream.status } });
+          this.audit.emitAfter({
+            ...env,
+            type: 'operation.failed',
+            data: { stage: 'upstream', reason: 'response aborted before it was complete', status: upstream.status },
+          });
         } else {
-          this.audit.emitAfter({ ...env, type: 'operation.completed', data: { status: upstream.status, durationMs, upstreamMs, bytesOut } });
+          this.audit.emitAfter({
+            ...env,
+            type: 'operation.completed',
+            data: { status: upstream.status, durationMs, upstreamMs, bytesOut },
+          });
         }
       },
     };
   }
 
   /** Records a refusal (intercepted + failed) and returns the error to throw. */
-  private async refuse(env: Envelope, operation: HttpOperation | undefined, stage: 'routing' | 'policy', error: GatewayError): Promise<GatewayError> {
+  private async refuse(
+    env: Envelope,
+    operation: HttpOperation | undefined,
+    stage: 'routing' | 'policy',
+    error: GatewayError,
+  ): Promise<GatewayError> {
     const drafts: AuditEventDraft[] = [];
     if (operation) drafts.push({ ...env, type: 'operation.intercepted', data: { operation } });
-    drafts.push({ ...env, type: 'operation.failed', data: { stage, reason: error.publicMessage, status: error.status } });
+    drafts.push({
+      ...env,
+      type: 'operation.failed',
+      data: { stage, reason: error.publicMessage, status: error.status },
+    });
     try {
       await this.audit.emit(...drafts);
     } catch (err) {
-      this.logger.error({ requestId: env.requestId, err: (err as Error).message }, 'audit events of a refusal could not be published');
+      this.logger.error(
+        { requestId: env.requestId, err: (err as Error).message },
+        'audit events of a refusal could not be published',
+      );
     }
     return error;
   }
@@ -165,7 +230,9 @@ export class ProxyService {
       await this.audit.emit(...drafts);
     } catch (err) {
       this.logger.error({ requestId: drafts[0].requestId, err: (err as Error).message }, 'audit unavailable: refusing');
-      throw new GatewayError(503, 'audit_unavailable', 'the audit trail is unavailable; request refused', { cause: err });
+      throw new GatewayError(503, 'audit_unavailable', 'the audit trail is unavailable; request refused', {
+        cause: err,
+      });
     }
   }
 }

@@ -49,7 +49,15 @@ export class UpstreamClient implements OnApplicationShutdown {
 
   async forward(
     connection: HttpConnection,
-    req: { method: string; path: string; query: string; headers: IncomingHttpHeaders; body?: Readable; requestId: string; clientIp: string },
+    req: {
+      method: string;
+      path: string;
+      query: string;
+      headers: IncomingHttpHeaders;
+      body?: Readable;
+      requestId: string;
+      clientIp: string;
+    },
   ): Promise<UpstreamResponse> {
     const base = connection.upstream.pathname.replace(/\/$/, '');
     const headers: Record<string, string | string[]> = {};

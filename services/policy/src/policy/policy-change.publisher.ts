@@ -11,7 +11,10 @@ export class PolicyChangePublisher implements OnApplicationShutdown {
 
   async publish(policyId: string, version: string): Promise<void> {
     if (!this.producer) {
-      this.producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      this.producer = this.kafka.producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await this.producer.connect();
     }
     const event = parseContract(Topics.PolicyChanged, PolicyChangedSchema, {
@@ -19,7 +22,11 @@ export class PolicyChangePublisher implements OnApplicationShutdown {
       version,
       changedAt: new Date().toISOString(),
     });
-    await this.producer.send({ topic: Topics.PolicyChanged, acks: -1, messages: [{ key: policyId, value: JSON.stringify(event) }] });
+    await this.producer.send({
+      topic: Topics.PolicyChanged,
+      acks: -1,
+      messages: [{ key: policyId, value: JSON.stringify(event) }],
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

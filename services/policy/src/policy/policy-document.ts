@@ -14,7 +14,10 @@ const PrincipalMatchSchema = z
 
 const HttpMatchSchema = z
   .object({
-    methods: z.array(z.string().regex(/^([A-Z]{1,16}|\*)$/)).min(1).default(['*']),
+    methods: z
+      .array(z.string().regex(/^([A-Z]{1,16}|\*)$/))
+      .min(1)
+      .default(['*']),
     paths: z.array(z.string().regex(/^\//, 'path patterns start with /')).min(1).default(['/**']),
   })
   .strict();

@@ -53,10 +53,17 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     const received: ReceivedAuditEvent[] = [];
     for (const m of batch.messages) {
       try {
-        received.push({ event: decodeContract(Topics.Audit, AuditEventSchema, m.value), partition: batch.partition, offset: m.offset });
+        received.push({
+          event: decodeContract(Topics.Audit, AuditEventSchema, m.value),
+          partition: batch.partition,
+          offset: m.offset,
+        });
       } catch (err) {
         const reason = err instanceof ContractViolation ? err.message : String(err);
-        this.logger.error({ partition: batch.partition, offset: m.offset, err: reason }, 'rejected an audit event that does not match its contract');
+        this.logger.error(
+          { partition: batch.partition, offset: m.offset, err: reason },
+          'rejected an audit event that does not match its contract',
+        );
       }
     }
     const stored = await this.repository.insertBatch(received);

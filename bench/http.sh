@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# HTTP data-path benchmark: the same ~1 KB JSON payload, the same client and concurrency, in
+# one run, over three legs:
+#
+#   direct   wrk -> nginx upstream                        (127.0.0.1:18181)
+#   nginx    wrk -> nginx reverse proxy -> upstream       (127.0.0.1:18182, the peer)
+#   airlock  wrk -> Airlock ingress-proxy -> upstream     ($AIRLOCK_URL, skipped when unset)
+#
+# Usage:
+#   bench/http.sh
+#   AIRLOCK_URL=http://127.0.0.1:8080/c/bench/item.json AIRLOCK_TOKEN=<jwt> bench/http.sh
+#
+# Settings (environment):
+#   DURATION=15s      measured time per leg          WARMUP=3s     unmeasured run before each leg
+#   CONNECTIONS=64    concurrent keep-alive conns    THREADS=1     wrk threads
+#   PROXY_WORKERS=1   nginx proxy worker processes (1 = one core, like one Node.js ingress process)
+#   AIRLOCK_URL, AIRLOCK_TOKEN   the Airlock leg: URL of connection `bench`, and a bearer JWT
+#
+# The Airlock connection named `bench` must forward to http://127.0.0.1:18181 (any path
+# answers with the payload). Prints the results and writes them to bench/results/http.md.
+# nginx configs, logs and raw wrk output go to .local/bench/; both nginx instances are stopped
+# on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HERE=$ROOT/bench/http
+PREFIX=$ROOT/.local/bench
+RESULTS=$ROOT/bench/results/http.md
+
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-3s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-1}
+PROXY_WORKERS=${PROXY_WORKERS:-1}
+AIRLOCK_URL=${AIRLOCK_URL:-}
+AIRLOCK_TOKEN=${AIRLOCK_TOKEN:-}
+
+UPSTREAM_PORT=18181
+PROXY_PORT=18182
+BENCH_PATH=/c/bench/item.json
+# Generous, so that slow responses are measured instead of being dropped as timeouts.
+WRK_TIMEOUT=10s
+
+log() { printf '[bench/http] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- tools ----------------------------------------------------------------------------------
+
+find_nginx() { command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true; }
+
+ensure_tools() {
+  local missing=()
+  [ -n "$(find_nginx)" ] || missing+=(nginx-light)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v curl >/dev/null || missing+=(curl)
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  log "installing ${missing[*]}"
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" apt-get install -y "${missing[@]}"
+}
+
+# --- nginx instances ------------------------------------------------------------------------
+
+render() { # template -> $PREFIX/<name>
+  local template=$1 out
+  out=$PREFIX/$(basename "$template")
+  sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
+    -e "s|@PROXY_PORT@|$PROXY_PORT|g" -e "s|@PROXY_WORKERS@|$PROXY_WORKERS|g" "$template" >"$out"
+  # Builds without a module reject its *_temp_path directive.
+  local module build_flags
+  build_flags=$("$NGINX" -V 2>&1)
+  for module in fastcgi uwsgi scgi; do
+    if [[ $build_flags == *"--without-http_${module}_module"* ]]; then
+      sed -i "/^ *${module}_temp_path /d" "$out"
+    fi
+  done
+}
+
+# nginx removes its pid file while stopping, so a read may find nothing.
+pid_alive() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+stop_nginx() { # name
+  local pidfile=$PREFIX/$1.pid
+  pid_alive "$pidfile" || return 0
+  "$NGINX" -p "$PREFIX" -c "$PREFIX/$1.conf" -e "$PREFIX/$1.error.log" -s stop 2>/dev/null || true
+  local deadline=$((SECONDS + 10))
+  while pid_alive "$pidfile"; do
+    [ $SECONDS -lt $deadline ] || { log "nginx $1 did not stop (pid file $pidfile)"; return 1; }
+    sleep 0.1
+  done
+}
+
+start_nginx() { # name port
+  stop_nginx "$1" # a leftover of an interrupted run
+  if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$2/"; then
+    die "port $2 is already in use by another process"
+  fi
+  "$NGINX" -p "$PREFIX" -c "$PREFIX/$1.conf" -e "$PREFIX/$1.error.log" ||
+    die "nginx $1 did not start; see $PREFIX/$1.error.log"
+  local deadline=$((SECONDS + 10))
+  until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$2/"; do
+    [ $SECONDS -lt $deadline ] || die "nginx $1 does not answer on port $2; see $PREFIX/$1.error.log"
+    sleep 0.1
+  done
+}
+
+cleanup() {
+  stop_nginx proxy || true
+  stop_nginx upstream || true
+}
+
+# --- one leg --------------------------------------------------------------------------------
+
+# Fills LEG_* for the leg: preflight (one request: status, size, body identical to the
+# payload?), warm-up, measured wrk run, parsed summary.
+run_leg() { # key url [header]
+  local key=$1 url=$2 header=${3:-}
+  local args=(-t "$THREADS" -c "$CONNECTIONS" --timeout "$WRK_TIMEOUT")
+  local curl_args=(-s -o "$PREFIX/$key.body" -w '%{http_code} %{size_download}' --max-time 10)
+  if [ -n "$header" ]; then
+    args+=(-H "$header")
+    curl_args+=(-H "$header")
+  fi
+
+  local preflight
+  rm -f "$PREFIX/$key.body" "$PREFIX/wrk-$key.txt"
+  preflight=$(curl "${curl_args[@]}" "$url") || true # curl reports 000 when it cannot connect
+  LEG_STATUS=${preflight% *}
+  LEG_BYTES=${preflight#* }
+  if cmp -s "$PREFIX/$key.body" "$HERE/item.json"; then LEG_SAME=yes; else LEG_SAME=no; fi
+  if [ "$LEG_STATUS" != 200 ]; then
+    log "$key: preflight answered HTTP $LEG_STATUS, leg not measured"
+    LEG_SUMMARY=''
+    return
+  fi
+
+  log "$key: warm-up $WARMUP, then $DURATION with $CONNECTIONS connections, $THREADS thread(s)"
+  wrk "${args[@]}" -d "$WARMUP" "$url" >/dev/null
+  wrk "${args[@]}" -d "$DURATION" --latency "$url" >"$PREFIX/wrk-$key.txt"
+  LEG_SUMMARY=$(awk -f "$HERE/wrk-summary.awk" "$PREFIX/wrk-$key.txt")
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a >= 0) printf "%.2f×", a / b; else printf "–" }'; }
+
+# --- main -----------------------------------------------------------------------------------
+
+ensure_tools
+NGINX=$(find_nginx)
+if [ -n "$AIRLOCK_URL" ] && [ -z "$AIRLOCK_TOKEN" ]; then
+  die "AIRLOCK_URL is set but AIRLOCK_TOKEN is not: every request would be refused"
+fi
+
+mkdir -p "$PREFIX/www" "$PREFIX/tmp/upstream" "$PREFIX/tmp/proxy" "$(dirname "$RESULTS")"
+cp "$HERE/item.json" "$PREFIX/www/item.json"
+render "$HERE/upstream.conf"
+render "$HERE/proxy.conf"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start_nginx upstream "$UPSTREAM_PORT"
+start_nginx proxy "$PROXY_PORT"
+
+declare -A LABEL URL STATUS BYTES SAME SUMMARY NOTE
+LEGS=(direct nginx airlock)
+LABEL=([direct]='direct (nginx upstream)' [nginx]='nginx reverse proxy' [airlock]='Airlock ingress-proxy')
+URL=([direct]="http://127.0.0.1:$UPSTREAM_PORT$BENCH_PATH" [nginx]="http://127.0.0.1:$PROXY_PORT$BENCH_PATH"
+  [airlock]="$AIRLOCK_URL")
+
+for key in "${LEGS[@]}"; do
+  if [ "$key" = airlock ] && [ -z "$AIRLOCK_URL" ]; then
+    NOTE[$key]='skipped: AIRLOCK_URL not set'
+    log "airlock: skipped (AIRLOCK_URL not set)"
+    continue
+  fi
+  header=''
+  [ "$key" = airlock ] && header="Authorization: Bearer $AIRLOCK_TOKEN"
+  run_leg "$key" "${URL[$key]}" "$header"
+  STATUS[$key]=$LEG_STATUS BYTES[$key]=$LEG_BYTES SAME[$key]=$LEG_SAME SUMMARY[$key]=$LEG_SUMMARY
+  [ -n "$LEG_SUMMARY" ] || NOTE[$key]="not measured: preflight answered HTTP $LEG_STATUS"
+done
+
+rps_of() { if [ -n "${SUMMARY[$1]:-}" ]; then cut -f1 <<<"${SUMMARY[$1]}"; else echo -1; fi; }
+DIRECT_RPS=$(rps_of direct)
+NGINX_RPS=$(rps_of nginx)
+
+{
+  echo '# HTTP data-path benchmark'
+  echo
+  echo "Generated by \`bench/http.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). One run; every leg gets the same"
+  echo 'payload, client, concurrency and duration. Throughput ratios compare requests per second.'
+  echo
+  echo '| leg | req/s | p50 | p99 | errors | vs direct | vs nginx proxy |'
+  echo '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'
+  for key in "${LEGS[@]}"; do
+    if [ -z "${SUMMARY[$key]:-}" ]; then
+      echo "| ${LABEL[$key]} | ${NOTE[$key]} | | | | | |"
+      continue
+    fi
+    IFS=$'\t' read -r rps p50 p99 requests non2xx socket <<<"${SUMMARY[$key]}"
+    errors=$((non2xx + socket))
+    errors_cell=$errors
+    [ "$errors" -eq 0 ] || errors_cell="**$errors** ⚠ (non-2xx/3xx $non2xx, socket $socket, of $requests)"
+    printf '| %s | %.0f | %.2f ms | %.2f ms | %s | %s | %s |\n' "${LABEL[$key]}" "$rps" "$p50" "$p99" \
+      "$errors_cell" "$(ratio "$rps" "$DIRECT_RPS")" "$(ratio "$rps" "$NGINX_RPS")"
+  done
+  echo
+  echo '## Setup'
+  echo
+  echo "- Machine: $(nproc) CPU(s), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+    "Linux $(uname -r), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM." \
+    'Client, proxies and upstream share these CPUs, so the figures compare the legs with each other,' \
+    'not with a production deployment.'
+  echo "- Client: $(wrk --version 2>&1 | head -n1 | awk '{ print $1, $2 }'), $THREADS thread(s)," \
+    "$CONNECTIONS keep-alive connections, $DURATION measured per leg after a $WARMUP warm-up," \
+    "\`--latency\`, \`--timeout $WRK_TIMEOUT\`."
+  echo "- Payload: \`bench/http/item.json\`, $(wc -c <"$HERE/item.json") bytes of JSON, requested as \`$BENCH_PATH\`."
+  echo "- Upstream: $("$NGINX" -v 2>&1 | sed 's|^nginx version: ||'), 1 worker, access log off," \
+    "serves the payload for any path on 127.0.0.1:$UPSTREAM_PORT (\`bench/http/upstream.conf\`)."
+  echo "- nginx reverse proxy: same binary, $PROXY_WORKERS worker(s), access log off, HTTP/1.1 to the upstream" \
+    "with a keep-alive pool of 64 (\`bench/http/proxy.conf\`), on 127.0.0.1:$PROXY_PORT."
+  if [ -n "$AIRLOCK_URL" ]; then
+    echo "- Airlock: \`$AIRLOCK_URL\` with a bearer token (not recorded); connection \`bench\` → 127.0.0.1:$UPSTREAM_PORT."
+  else
+    echo "- Airlock: not measured in this run (set \`AIRLOCK_URL\` and \`AIRLOCK_TOKEN\`)."
+  fi
+  echo '- Keep-alive request limits are lifted on both nginx instances so no leg pays for reconnects.'
+  echo
+  echo '## Preflight (one request per leg before the warm-up)'
+  echo
+  echo '| leg | HTTP status | body bytes | body identical to the payload |'
+  echo '| --- | ---: | ---: | --- |'
+  for key in "${LEGS[@]}"; do
+    [ -n "${STATUS[$key]:-}" ] || continue
+    echo "| ${LABEL[$key]} | ${STATUS[$key]} | ${BYTES[$key]} | ${SAME[$key]} |"
+  done
+  echo
+  echo '## Raw wrk output'
+  for key in "${LEGS[@]}"; do
+    if [ -z "${SUMMARY[$key]:-}" ]; then continue; fi
+    echo
+    echo "### ${LABEL[$key]}"
+    echo
+    echo '```'
+    cat "$PREFIX/wrk-$key.txt"
+    echo '```'
+  done
+} >"$RESULTS"
+
+cat "$RESULTS"
+log "written to ${RESULTS#"$ROOT"/}"

@@ -1,0 +1,102 @@
+import { Readable } from 'node:stream';
+import type { AuditEventDraft, PolicyDecision } from '@airlock/contracts';
+import { MessagingError } from '@airlock/messaging';
+import type { AuditService } from '../audit/audit.service';
+import type { ConnectionRegistry } from '../connections/connection.registry';
+import { GatewayError } from '../errors';
+import type { PolicyClient } from '../policy-client/policy-client.service';
+import { ProxyService } from './proxy.service';
+import type { UpstreamClient } from './upstream.client';
+
+const principal = { issuer: 'https://idp', subject: 'bot', groups: ['agents'] };
+const connection = { name: 'demo', protocol: 'http' as const, upstream: new URL('http://127.0.0.1:1') };
+
+function setup(opts: { decide?: () => Promise<PolicyDecision>; auditFails?: boolean }) {
+  const emitted: AuditEventDraft[] = [];
+  const forwarded: string[] = [];
+  const audit = {
+    emit: jest.fn(async (...d: AuditEventDraft[]) => {
+      if (opts.auditFails) throw new MessagingError('broker', 'broker down');
+      emitted.push(...d);
+      return [];
+    }),
+    emitAfter: jest.fn((...d: AuditEventDraft[]) => void emitted.push(...d)),
+  };
+  const policy = {
+    evaluate: jest.fn(async () => ({ decision: await (opts.decide ?? (async () => allow()))(), cached: false })),
+  };
+  const upstream = {
+    forward: jest.fn(async (_c: unknown, r: { path: string }) => {
+      forwarded.push(r.path);
+      return { status: 200, headers: {}, body: Readable.from(['ok']) };
+    }),
+  };
+  const registry = { get: (n: string) => (n === 'demo' ? connection : undefined) };
+  const svc = new ProxyService(
+    registry as unknown as ConnectionRegistry,
+    policy as unknown as PolicyClient,
+    audit as unknown as AuditService,
+    upstream as unknown as UpstreamClient,
+  );
+  const call = () =>
+    svc.handle(
+      { principal, method: 'GET', url: '/c/demo/items', headers: {}, clientIp: '127.0.0.1' },
+      '00000000-0000-7000-8000-000000000001',
+    );
+  return { svc, call, emitted, forwarded };
+}
+
+function allow(decision: PolicyDecision['decision'] = 'allow'): PolicyDecision {
+  return { requestId: 'x', decision, reason: 'because', policyVersion: 'v1', masking: [] };
+}
+
+async function refusal(p: Promise<unknown>): Promise<GatewayError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(GatewayError);
+  return err as GatewayError;
+}
+
+describe('ProxyService fails closed', () => {
+  it('forwards only after the decision is on the audit stream', async () => {
+    const t = setup({});
+    const fwd = await t.call();
+    expect(t.forwarded).toEqual(['/items']);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided']);
+    fwd.done({ bytesOut: 2, aborted: false });
+    expect(t.emitted.map((e) => e.type)).toContain('operation.completed');
+  });
+
+  it('refuses with 503 and never forwards when the audit stream is unavailable', async () => {
+    const t = setup({ auditFails: true });
+    const err = await refusal(t.call());
+    expect(err.status).toBe(503);
+    expect(err.code).toBe('audit_unavailable');
+    expect(t.forwarded).toEqual([]);
+  });
+
+  it.each([
+    ['timeout', new MessagingError('timeout', 'no answer')],
+    ['broker error', new MessagingError('broker', 'down')],
+    ['bad reply', new MessagingError('contract', 'bad')],
+    ['unexpected error', new Error('boom')],
+  ])('refuses with 503 when policy fails (%s)', async (_n, failure) => {
+    const t = setup({ decide: () => Promise.reject(failure) });
+    const err = await refusal(t.call());
+    expect(err.status).toBe(503);
+    expect(err.code).toBe('policy_unavailable');
+    expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.failed']);
+  });
+
+  it.each(['deny', 'review'] as const)('refuses a %s decision with 403 and records it', async (decision) => {
+    const t = setup({ decide: async () => allow(decision) });
+    const err = await refusal(t.call());
+    expect(err.status).toBe(403);
+    expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.denied']);
+  });
+});
