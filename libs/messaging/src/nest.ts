@@ -17,6 +17,13 @@ import { NestKafkaHeaders } from './headers';
 
 export interface KafkaServerSettings extends KafkaSettings {
   groupId: string;
+  /**
+   * Commit consumed offsets. Off for request/reply servers: kafkajs commits between one fetch
+   * and the next, which adds a broker round trip to every request, and a request left over from
+   * before a restart is past its caller's deadline anyway. On for consumers whose events must
+   * survive a restart.
+   */
+  commitOffsets?: boolean;
 }
 
 /** Options for `app.connectMicroservice`: NestJS's Kafka server, tuned for low request latency. */
@@ -42,7 +49,7 @@ export function kafkaServerOptions(settings: KafkaServerSettings): MicroserviceO
       postfixId: '',
       subscribe: { fromBeginning: false },
       producer: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
-      run: { partitionsConsumedConcurrently: 3 },
+      run: { partitionsConsumedConcurrently: 3, autoCommit: settings.commitOffsets ?? false },
     },
   };
 }

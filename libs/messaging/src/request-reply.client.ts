@@ -75,6 +75,9 @@ export class RequestReplyClient {
     const replyTopics = this.options.topics.map((t) => replyTopicOf(t));
     await this.consumer.subscribe({ topics: replyTopics, fromBeginning: false });
     await this.consumer.run({
+      // Replies are never re-read: committing offsets would only put a broker round trip
+      // between one fetch and the next (about 5 ms per reply here).
+      autoCommit: false,
       partitionsConsumedConcurrently: 4,
       eachMessage: async ({ topic, message }) => {
         const correlationId = message.headers?.[NestKafkaHeaders.CorrelationId]?.toString();

@@ -14,6 +14,7 @@ runMain('recorder', async () => {
       brokers: config.KAFKA_BROKERS,
       clientId: 'airlock-recorder',
       groupId: `${config.KAFKA_GROUP_PREFIX}-recorder-events`,
+      commitOffsets: true,
     }),
   });
 });

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Starts the whole system locally: Kafka, PostgreSQL and Redis (infra/local), a test identity
+# provider and a demo upstream, and the five services. Installs whatever is missing first.
+# Safe to run again: the services are restarted, the infrastructure is left running.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+
+"$ROOT/infra/local/install.sh"
+ensure_node_modules
+build
+"$ROOT/infra/local/start.sh"
+# shellcheck source=infra/local/env.sh
+. "$ROOT/infra/local/env.sh"
+stop_services
+
+IDP_PORT=18900
+IDP="http://127.0.0.1:$IDP_PORT"
+mkdir -p "$ROOT/.local/idp"
+
+start() { # name, then the command; environment comes from the caller
+  local name=$1; shift
+  nohup setsid "$@" >"$LOG_DIR/$name.log" 2>&1 &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+wait_healthy() { # name url
+  local name=$1 url=$2 deadline=$((SECONDS + 90))
+  until curl -fsS -o /dev/null "$url"; do
+    if ! kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
+      tail -n 30 "$LOG_DIR/$name.log" >&2
+      fail "$name exited; its log is $LOG_DIR/$name.log"
+    fi
+    ((SECONDS < deadline)) || { tail -n 30 "$LOG_DIR/$name.log" >&2; fail "$name not healthy at $url within 90 s"; }
+    sleep 0.3
+  done
+  say "$name is up ($url)"
+}
+
+start idp node dist/libs/testing/src/idp/idp-main.js serve --port "$IDP_PORT" --key-file "$ROOT/.local/idp/key.json"
+start demo-upstream node dist/libs/testing/src/upstream/echo-upstream.js 18080
+wait_healthy idp "$IDP/jwks.json"
+wait_healthy demo-upstream "http://127.0.0.1:18080/"
+
+export LOG_LEVEL=${LOG_LEVEL:-info}
+HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" start policy node dist/services/policy/src/main.js
+HTTP_PORT=8083 start recorder node dist/services/recorder/src/main.js
+wait_healthy recorder http://127.0.0.1:8083/health
+HTTP_PORT=8084 start credential-vault node dist/services/credential-vault/src/main.js
+HTTP_PORT=8082 start approval node dist/services/approval/src/main.js
+HTTP_PORT=8080 OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]" OIDC_AUDIENCE=airlock \
+  CONNECTIONS_FILE="$ROOT/config/connections.yaml" start ingress-proxy node dist/services/ingress-proxy/src/main.js
+wait_healthy policy http://127.0.0.1:8081/health
+wait_healthy credential-vault http://127.0.0.1:8084/health
+wait_healthy approval http://127.0.0.1:8082/health
+wait_healthy ingress-proxy http://127.0.0.1:8080/health
+
+TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
+  --sub agent-demo --groups agents --aud airlock --ttl 43200)
+
+cat <<INFO
+
+Airlock is running.
+  ingress-proxy     http://127.0.0.1:8080   (agents call /c/<connection>/<path>)
+  policy admin      http://127.0.0.1:8081   (GET /policy, POST /policy/reload)
+  approval          http://127.0.0.1:8082
+  recorder          http://127.0.0.1:8083
+  credential-vault  http://127.0.0.1:8084
+  identity provider $IDP      (test issuer; audience "airlock")
+  demo upstream     http://127.0.0.1:18080  (connection "demo")
+  Kafka $KAFKA_BROKERS · PostgreSQL 127.0.0.1:$AIRLOCK_PG_PORT · Redis 127.0.0.1:$AIRLOCK_REDIS_PORT
+  logs in .local/logs/ · stop everything with scripts/down.sh
+
+A token for agent "agent-demo" (group "agents", valid 12 hours):
+  export TOKEN=$TOKEN
+
+Try it:
+  curl -s http://127.0.0.1:8080/c/demo/items -H "Authorization: Bearer \$TOKEN"          # allowed
+  curl -s -X DELETE http://127.0.0.1:8080/c/demo/items/1 -H "Authorization: Bearer \$TOKEN"  # denied by policy
+  curl -s http://127.0.0.1:8080/c/demo/items                                              # no token: 401
+  psql "$DATABASE_URL" -c 'SELECT time, type, actor_subject, connection FROM audit_event ORDER BY time DESC LIMIT 10'
+INFO
