@@ -27,7 +27,8 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/{services,test,libs}/**/*.e2e-spec.ts'],
-      testTimeout: 120000,
+      // testTimeout is not a per-project option; the setup file sets it.
+      setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'],
     },
   ],
 };

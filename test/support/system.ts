@@ -58,7 +58,12 @@ export class TestSystem {
       freePort(),
     ]);
     this.policy = new ServiceProcess('policy', pPolicy, { ...common, POLICY_FILE: this.policyFile });
-    this.recorder = new ServiceProcess('recorder', pRecorder, { ...common, DATABASE_URL: this.db.url });
+    // A fresh store: start at the end of the audit stream rather than replay every earlier run.
+    this.recorder = new ServiceProcess('recorder', pRecorder, {
+      ...common,
+      DATABASE_URL: this.db.url,
+      AUDIT_START_FROM: 'latest',
+    });
     this.vault = new ServiceProcess('credential-vault', pVault, { ...common, DATABASE_URL: this.db.url });
     this.approval = new ServiceProcess('approval', pApproval, {
       ...common,

@@ -3,6 +3,21 @@ import { randomBytes } from 'node:crypto';
 let lastMs = 0;
 let seq = 0;
 
+// Random bytes come from a pool refilled in large blocks: one syscall per 512 ids, not one per id.
+const POOL_SIZE = 16 * 512;
+let pool = Buffer.alloc(0);
+let poolOffset = POOL_SIZE;
+
+function random16(): Buffer {
+  if (poolOffset + 16 > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const b = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
+  return b;
+}
+
 /**
  * UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then randomness. A 12-bit counter in rand_a
  * keeps ids made in the same millisecond in order within this process.
@@ -16,7 +31,7 @@ export function uuidv7(now: number = Date.now()): string {
     lastMs = now;
     seq = 0;
   }
-  const b = randomBytes(16);
+  const b = random16();
   b[0] = Math.floor(now / 2 ** 40) & 0xff;
   b[1] = Math.floor(now / 2 ** 32) & 0xff;
   b[2] = (now >>> 24) & 0xff;

@@ -1,5 +1,5 @@
 import { LoggerModule } from 'nestjs-pino';
-import type { DynamicModule } from '@nestjs/common';
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
 
 /**
  * Paths pino replaces with "[REDACTED]" wherever a service logs them. Secrets must never be
@@ -28,8 +28,13 @@ export const REDACT_PATHS = [
     'headers.cookie',
   ]);
 
-export function loggerModule(service: string, level: string): DynamicModule {
+/**
+ * pino for Nest. `quietPaths` are routes that get no per-request logger (the proxy's data path,
+ * which writes its own audit trail and must not pay for a child logger per request).
+ */
+export function loggerModule(service: string, level: string, quietPaths: string[] = []): DynamicModule {
   return LoggerModule.forRoot({
+    exclude: quietPaths.map((path) => ({ method: RequestMethod.ALL, path })),
     pinoHttp: {
       level,
       name: service,

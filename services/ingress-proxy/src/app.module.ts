@@ -21,7 +21,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        loggerModule('ingress-proxy', config.LOG_LEVEL),
+        loggerModule('ingress-proxy', config.LOG_LEVEL, ['c/*path']),
         IdentityModule.forRoot({
           issuers: config.OIDC_ISSUERS,
           audience: config.OIDC_AUDIENCE,

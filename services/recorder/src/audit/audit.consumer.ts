@@ -16,12 +16,14 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AuditConsumer.name);
   private readonly consumer: Consumer;
   private running = false;
+  private readonly fromBeginning: boolean;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
     @Inject(RECORDER_CONFIG) config: RecorderConfig,
     private readonly repository: AuditRepository,
   ) {
+    this.fromBeginning = config.AUDIT_START_FROM === 'earliest';
     this.consumer = kafka.consumer({
       groupId: `${config.KAFKA_GROUP_PREFIX}-recorder`,
       allowAutoTopicCreation: false,
@@ -37,8 +39,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.consumer.connect();
-    // A new recorder group must not miss what was audited before it first joined.
-    await this.consumer.subscribe({ topic: Topics.Audit, fromBeginning: true });
+    await this.consumer.subscribe({ topic: Topics.Audit, fromBeginning: this.fromBeginning });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
