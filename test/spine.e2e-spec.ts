@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { waitFor } from '@airlock/testing';
+import { Topics } from '@airlock/contracts';
+import { consumerLag, waitFor } from '@airlock/testing';
 import { TestSystem } from './support/system';
 
 /**
@@ -173,6 +174,18 @@ describe('the HTTP spine, end to end', () => {
     );
     expect(doubled).toEqual([]);
     expect(perRequest.length).toBeGreaterThan(5);
+    // And the recorder has moved on: its committed offsets reach the end of every partition.
+    await waitFor('the recorder to commit up to the end of the audit stream', async () => {
+      const lag = await consumerLag(`${sys.groupPrefix}-recorder`, Topics.Audit);
+      return lag === 0;
+    });
+    // Nothing is delivered again and again: once the stream is quiet, the received count stands still.
+    const stats = async () => (await (await fetch(`${sys.recorder.url}/audit/stats`)).json()) as Record<string, number>;
+    const first = await stats();
+    await new Promise((r) => setTimeout(r, 1500));
+    const second = await stats();
+    expect(second.received).toBe(first.received);
+    expect(second.stored).toBeLessThanOrEqual(second.received);
     for (const r of perRequest) {
       const outcome = r.types.filter((t) => outcomes.includes(t));
       expect(outcome).toHaveLength(1);

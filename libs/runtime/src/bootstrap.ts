@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
@@ -49,4 +50,39 @@ export function runMain(name: string, main: () => Promise<unknown>): void {
     }
     process.exit(1);
   });
+}
+
+/**
+ * Runs `main` in `workers` processes that share the listening port (node:cluster), so a
+ * CPU-bound service can use more than one core. A worker that dies takes the whole service
+ * down: the supervisor (systemd, Kubernetes, up.sh) restarts it, and nothing half-alive stays.
+ */
+export async function runWorkers(
+  name: string,
+  workers: number,
+  main: (workerId: number) => Promise<unknown>,
+): Promise<void> {
+  if (workers <= 1) {
+    await main(0);
+    return;
+  }
+  if (!cluster.isPrimary) {
+    await main(cluster.worker?.id ?? 0);
+    return;
+  }
+  for (let i = 0; i < workers; i++) cluster.fork();
+  const stopAll = (sig: NodeJS.Signals): void => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill(sig);
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    process.stderr.write(`${name}: worker ${worker.id} exited (${signal ?? code}); stopping\n`);
+    process.exitCode = 1;
+    stopAll('SIGTERM');
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      cluster.removeAllListeners('exit');
+      stopAll(sig);
+    });
+  }
 }

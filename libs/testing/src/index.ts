@@ -6,3 +6,4 @@ export * from './harness/wait';
 export * from './harness/infra';
 export * from './harness/service-process';
 export * from './harness/databases';
+export * from './harness/kafka';

@@ -42,6 +42,8 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   UPSTREAM_TIMEOUT_MS: ms(30000),
   DECISION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10000),
   DECISION_CACHE_TTL_MS: ms(60000),
+  /** Processes sharing the listening port; more than one uses more cores. */
+  INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).max(4096).default(128),
   ALLOW_INSECURE_JWKS: z
     .enum(['true', 'false'])

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { kafkaServerOptions } from '@airlock/messaging';
-import { runMain, startService } from '@airlock/runtime';
+import { runMain, runWorkers, startService } from '@airlock/runtime';
 import { AppModule } from './app.module';
-import { ingressConfig } from './config';
+import { ingressConfig, type IngressConfig } from './config';
 
 runMain('ingress-proxy', async () => {
   const config = ingressConfig();
-  const instance = config.INSTANCE_ID ?? randomUUID();
+  await runWorkers('ingress-proxy', config.INGRESS_WORKERS, (worker) => startIngress(config, worker));
+});
+
+async function startIngress(config: IngressConfig, worker: number): Promise<void> {
+  // Every worker is an instance of its own: its own reply consumer group and cache invalidations.
+  const instance = `${config.INSTANCE_ID ?? randomUUID()}${worker ? `-w${worker}` : ''}`;
   await startService({
     name: 'ingress-proxy',
     module: AppModule.forConfig({ ...config, INSTANCE_ID: instance }),
@@ -26,4 +31,4 @@ runMain('ingress-proxy', async () => {
       groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-proxy-${instance}`,
     }),
   });
-});
+}
