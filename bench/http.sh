@@ -25,7 +25,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE=$ROOT/bench/http
 PREFIX=$ROOT/.local/bench
-RESULTS=$ROOT/bench/results/http.md
+RESULTS=${RESULTS:-$ROOT/bench/results/http.md}
 
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
