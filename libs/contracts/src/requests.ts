@@ -20,14 +20,17 @@ export type HttpOperation = z.infer<typeof HttpOperationSchema>;
 export const OperationSchema = z.discriminatedUnion('kind', [HttpOperationSchema]);
 export type Operation = z.infer<typeof OperationSchema>;
 
-export const PolicyEvaluateRequestSchema = z.object({
+/** Who asks to do what, where: the part every request about one operation carries. */
+const OperationContext = {
   requestId: IdSchema,
   sessionId: IdSchema,
   principal: PrincipalSchema,
   connection: ConnectionNameSchema,
   protocol: ProtocolSchema,
   operation: OperationSchema,
-});
+};
+
+export const PolicyEvaluateRequestSchema = z.object(OperationContext);
 export type PolicyEvaluateRequest = z.infer<typeof PolicyEvaluateRequestSchema>;
 
 export const PolicyDecisionSchema = z.object({
@@ -79,12 +82,7 @@ export const ApprovalStateSchema = z.enum(['pending', 'approved', 'denied', 'exp
 export type ApprovalState = z.infer<typeof ApprovalStateSchema>;
 
 export const ApprovalRequestSchema = z.object({
-  requestId: IdSchema,
-  sessionId: IdSchema,
-  principal: PrincipalSchema,
-  connection: ConnectionNameSchema,
-  protocol: ProtocolSchema,
-  operation: OperationSchema,
+  ...OperationContext,
   fingerprint: z.string().min(1),
   ruleId: z.string().optional(),
   reason: z.string(),

@@ -4,7 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger } from 'nestjs-pino';
-import { ConfigError } from './config';
+import { kafkaServerOptions } from '@airlock/messaging';
+import { ConfigError, type BaseConfig } from './config';
 
 export interface ServiceBootstrap {
   name: string;
@@ -85,4 +86,31 @@ export async function runWorkers(
       stopAll(sig);
     });
   }
+}
+
+/**
+ * The entry point of a service whose Kafka consumer group is shared by all its instances:
+ * validates the configuration, then starts the HTTP app and the Kafka microservice.
+ */
+export function serviceMain<C extends BaseConfig>(
+  name: string,
+  loadConfig: () => C,
+  module: (config: C) => unknown,
+  kafka: { commitOffsets?: boolean; groupSuffix?: string } = {},
+): void {
+  runMain(name, async () => {
+    const config = loadConfig();
+    await startService({
+      name,
+      module: module(config),
+      host: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      microservice: kafkaServerOptions({
+        brokers: config.KAFKA_BROKERS,
+        clientId: `airlock-${name}`,
+        groupId: `${config.KAFKA_GROUP_PREFIX}-${name}${kafka.groupSuffix ?? ''}`,
+        commitOffsets: kafka.commitOffsets,
+      }),
+    });
+  });
 }
