@@ -22,6 +22,10 @@ export const AuditEventTypes = {
   OperationCompleted: 'operation.completed',
   OperationDenied: 'operation.denied',
   OperationFailed: 'operation.failed',
+  VaultConnectionCreated: 'vault.connection_created',
+  VaultSecretSet: 'vault.secret_set',
+  VaultLeaseIssued: 'vault.lease_issued',
+  VaultKeyRewrapped: 'vault.key_rewrapped',
 } as const;
 
 const envelope = {
@@ -75,6 +79,8 @@ export const OperationCompletedEventSchema = z.object({
     durationMs: z.number().nonnegative(),
     upstreamMs: z.number().nonnegative(),
     bytesOut: z.number().int().nonnegative(),
+    /** Values masked in the response, per rule. Counts only: never the values. */
+    masked: z.record(z.string(), z.number().int().nonnegative()).optional(),
   }),
 });
 
@@ -90,6 +96,38 @@ export const OperationFailedEventSchema = z.object({
   data: z.object({ stage: FailureStageSchema, reason: z.string(), status: z.number().int() }),
 });
 
+/* Vault administration. `actor` is the administrator; the connection is the one acted on. */
+
+export const VaultConnectionCreatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal(AuditEventTypes.VaultConnectionCreated),
+  data: z.object({ protocol: ProtocolSchema, upstream: z.string(), credentialKind: z.string() }),
+});
+
+export const VaultSecretSetEventSchema = z.object({
+  ...envelope,
+  type: z.literal(AuditEventTypes.VaultSecretSet),
+  /** `rotation` is false for the first secret of a connection. */
+  data: z.object({ secretVersion: z.number().int().positive(), keyId: z.string(), rotation: z.boolean() }),
+});
+
+export const VaultLeaseIssuedEventSchema = z.object({
+  ...envelope,
+  type: z.literal(AuditEventTypes.VaultLeaseIssued),
+  data: z.object({
+    leaseId: IdSchema,
+    secretVersion: z.number().int().positive(),
+    ingressInstance: z.string(),
+    expiresAt: IsoTimeSchema,
+  }),
+});
+
+export const VaultKeyRewrappedEventSchema = z.object({
+  ...envelope,
+  type: z.literal(AuditEventTypes.VaultKeyRewrapped),
+  data: z.object({ fromKeyId: z.string(), toKeyId: z.string(), records: z.number().int().nonnegative() }),
+});
+
 export const AuditEventSchema = z.discriminatedUnion('type', [
   AuthFailedEventSchema,
   OperationInterceptedEventSchema,
@@ -97,6 +135,10 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   OperationCompletedEventSchema,
   OperationDeniedEventSchema,
   OperationFailedEventSchema,
+  VaultConnectionCreatedEventSchema,
+  VaultSecretSetEventSchema,
+  VaultLeaseIssuedEventSchema,
+  VaultKeyRewrappedEventSchema,
 ]);
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditEventType = AuditEvent['type'];

@@ -65,16 +65,42 @@ export const SealedSecretSchema = z.object({
   tag: z.string(),
 });
 
+export const CredentialKindSchema = z.enum(['bearer', 'header', 'basic', 'aws-sigv4', 'postgres-password']);
+export type CredentialKind = z.infer<typeof CredentialKindSchema>;
+
 export const VaultLeaseReplySchema = z.object({
   requestId: IdSchema,
   leaseId: IdSchema,
   connection: ConnectionNameSchema,
-  credentialKind: z.enum(['bearer', 'header', 'basic', 'aws-sigv4', 'postgres-password']),
+  protocol: ProtocolSchema,
+  /** Where the connection's upstream is (no credentials in it). */
+  upstream: z.url(),
+  credentialKind: CredentialKindSchema,
+  /** Request headers that carry credentials for this upstream: always dropped from the agent's request. */
+  agentCredentialHeaders: z.array(z.string().regex(/^[a-z0-9-]+$/)),
   expiresAt: IsoTimeSchema,
-  secretVersion: z.number().int().nonnegative(),
+  secretVersion: z.number().int().positive(),
+  /** The credential, sealed to the requesting ingress instance's public key: a `LeaseSecret` as JSON. */
   sealed: SealedSecretSchema,
 });
 export type VaultLeaseReply = z.infer<typeof VaultLeaseReplySchema>;
+
+/** What a sealed lease holds, by credential kind. Never on Kafka in the clear. */
+export const LeaseSecretSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('bearer'), token: z.string().min(1) }),
+  z.object({ kind: z.literal('header'), header: z.string().regex(/^[a-z0-9-]+$/), value: z.string().min(1) }),
+  z.object({ kind: z.literal('basic'), username: z.string(), password: z.string() }),
+  z.object({
+    kind: z.literal('aws-sigv4'),
+    accessKeyId: z.string().min(1),
+    secretAccessKey: z.string().min(1),
+    sessionToken: z.string().optional(),
+    region: z.string().min(1),
+    service: z.string().min(1).default('s3'),
+  }),
+  z.object({ kind: z.literal('postgres-password'), username: z.string().min(1), password: z.string() }),
+]);
+export type LeaseSecret = z.infer<typeof LeaseSecretSchema>;
 
 /* ---------- airlock.approval.request ---------- */
 
