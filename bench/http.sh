@@ -15,6 +15,7 @@
 #   CONNECTIONS=64    concurrent keep-alive conns    THREADS=1     wrk threads
 #   PROXY_WORKERS=1   nginx proxy worker processes (1 = one core, like one Node.js ingress process)
 #   AIRLOCK_URL, AIRLOCK_TOKEN   the Airlock leg: URL of connection `bench`, and a bearer JWT
+#   AIRLOCK_MASKED_URL           optional leg through connection `bench-masked` (masking on)
 #
 # The Airlock connection named `bench` must forward to http://127.0.0.1:18181 (any path
 # answers with the payload). Prints the results and writes them to bench/results/http.md.
@@ -34,6 +35,7 @@ THREADS=${THREADS:-1}
 PROXY_WORKERS=${PROXY_WORKERS:-1}
 AIRLOCK_URL=${AIRLOCK_URL:-}
 AIRLOCK_TOKEN=${AIRLOCK_TOKEN:-}
+AIRLOCK_MASKED_URL=${AIRLOCK_MASKED_URL:-}
 
 UPSTREAM_PORT=18181
 PROXY_PORT=18182
@@ -165,19 +167,20 @@ start_nginx upstream "$UPSTREAM_PORT"
 start_nginx proxy "$PROXY_PORT"
 
 declare -A LABEL URL STATUS BYTES SAME SUMMARY NOTE
-LEGS=(direct nginx airlock)
-LABEL=([direct]='direct (nginx upstream)' [nginx]='nginx reverse proxy' [airlock]='Airlock ingress-proxy')
+LEGS=(direct nginx airlock airlock_masked)
+LABEL=([direct]='direct (nginx upstream)' [nginx]='nginx reverse proxy' [airlock]='Airlock ingress-proxy'
+  [airlock_masked]='Airlock, masking on')
 URL=([direct]="http://127.0.0.1:$UPSTREAM_PORT$BENCH_PATH" [nginx]="http://127.0.0.1:$PROXY_PORT$BENCH_PATH"
-  [airlock]="$AIRLOCK_URL")
+  [airlock]="$AIRLOCK_URL" [airlock_masked]="$AIRLOCK_MASKED_URL")
 
 for key in "${LEGS[@]}"; do
-  if [ "$key" = airlock ] && [ -z "$AIRLOCK_URL" ]; then
-    NOTE[$key]='skipped: AIRLOCK_URL not set'
-    log "airlock: skipped (AIRLOCK_URL not set)"
+  if [[ $key == airlock* ]] && [ -z "${URL[$key]}" ]; then
+    NOTE[$key]='skipped: no URL set'
+    log "$key: skipped (no URL set)"
     continue
   fi
   header=''
-  [ "$key" = airlock ] && header="Authorization: Bearer $AIRLOCK_TOKEN"
+  [[ $key == airlock* ]] && header="Authorization: Bearer $AIRLOCK_TOKEN"
   run_leg "$key" "${URL[$key]}" "$header"
   STATUS[$key]=$LEG_STATUS BYTES[$key]=$LEG_BYTES SAME[$key]=$LEG_SAME SUMMARY[$key]=$LEG_SUMMARY
   [ -n "$LEG_SUMMARY" ] || NOTE[$key]="not measured: preflight answered HTTP $LEG_STATUS"
@@ -224,6 +227,8 @@ NGINX_RPS=$(rps_of nginx)
     "with a keep-alive pool of 64 (\`bench/http/proxy.conf\`), on 127.0.0.1:$PROXY_PORT."
   if [ -n "$AIRLOCK_URL" ]; then
     echo "- Airlock: \`$AIRLOCK_URL\` with a bearer token (not recorded); connection \`bench\` → 127.0.0.1:$UPSTREAM_PORT."
+    [ -z "$AIRLOCK_MASKED_URL" ] || echo "- Airlock, masking on: \`$AIRLOCK_MASKED_URL\`, the same upstream through connection" \
+      "\`bench-masked\`, whose policy rule masks with every secret detector and the default field names."
   else
     echo "- Airlock: not measured in this run (set \`AIRLOCK_URL\` and \`AIRLOCK_TOKEN\`)."
   fi

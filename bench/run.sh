@@ -36,6 +36,7 @@ for workers in 1 2; do
   token=$(sed -n 's/.*export TOKEN=//p' "$LOG_DIR/bench-up.log")
   wait_recorder
   say "HTTP benchmark, INGRESS_WORKERS=$workers"
-  AIRLOCK_URL=http://127.0.0.1:8080/c/bench/item.json AIRLOCK_TOKEN=$token \
+  AIRLOCK_URL=http://127.0.0.1:8080/c/bench/item.json AIRLOCK_MASKED_URL=http://127.0.0.1:8080/c/bench-masked/item.json \
+    AIRLOCK_TOKEN=$token \
     RESULTS="$ROOT/bench/results/http-ingress-workers-$workers.md" bench/http.sh
 done

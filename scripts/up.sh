@@ -46,10 +46,17 @@ export LOG_LEVEL=${LOG_LEVEL:-info}
 HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" start policy node dist/services/policy/src/main.js
 HTTP_PORT=8083 start recorder node dist/services/recorder/src/main.js
 wait_healthy recorder http://127.0.0.1:8083/health
-HTTP_PORT=8084 start credential-vault node dist/services/credential-vault/src/main.js
+# The vault's key-encryption key lives outside the database: a local key file made once.
+KEK_FILE="$ROOT/.local/vault/kek.json"
+if [ ! -f "$KEK_FILE" ]; then
+  mkdir -p "$(dirname "$KEK_FILE")"
+  (umask 077 && node -e 'process.stdout.write(JSON.stringify({ current: "local-1", keys: { "local-1": require("crypto").randomBytes(32).toString("base64") } }))' >"$KEK_FILE")
+fi
+OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]"
+export OIDC_ISSUERS OIDC_AUDIENCE=airlock
+HTTP_PORT=8084 VAULT_KEK_FILE="$KEK_FILE" start credential-vault node dist/services/credential-vault/src/main.js
 HTTP_PORT=8082 start approval node dist/services/approval/src/main.js
-HTTP_PORT=8080 OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]" OIDC_AUDIENCE=airlock \
-  CONNECTIONS_FILE="$ROOT/config/connections.yaml" start ingress-proxy node dist/services/ingress-proxy/src/main.js
+HTTP_PORT=8080 CONNECTIONS_FILE="$ROOT/config/connections.yaml" start ingress-proxy node dist/services/ingress-proxy/src/main.js
 wait_healthy policy http://127.0.0.1:8081/health
 wait_healthy credential-vault http://127.0.0.1:8084/health
 wait_healthy approval http://127.0.0.1:8082/health
@@ -57,6 +64,8 @@ wait_healthy ingress-proxy http://127.0.0.1:8080/health
 
 TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
   --sub agent-demo --groups agents --aud airlock --ttl 43200)
+ADMIN_TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
+  --sub admin-demo --groups airlock-admins --aud airlock --ttl 43200)
 
 cat <<INFO
 
@@ -74,9 +83,18 @@ Airlock is running.
 A token for agent "agent-demo" (group "agents", valid 12 hours):
   export TOKEN=$TOKEN
 
+An administrator token (group "airlock-admins") for the vault's admin API:
+  export ADMIN_TOKEN=$ADMIN_TOKEN
+
 Try it:
   curl -s http://127.0.0.1:8080/c/demo/items -H "Authorization: Bearer \$TOKEN"          # allowed
   curl -s -X DELETE http://127.0.0.1:8080/c/demo/items/1 -H "Authorization: Bearer \$TOKEN"  # denied by policy
   curl -s http://127.0.0.1:8080/c/demo/items                                              # no token: 401
+  # a connection whose credential the agent never sees (the demo upstream echoes what it got, masked):
+  curl -s -X POST http://127.0.0.1:8084/connections -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' \\
+    -d '{"name":"vaulted","protocol":"http","upstream":"http://127.0.0.1:18080","credentialKind":"bearer"}'
+  curl -s -X PUT http://127.0.0.1:8084/connections/vaulted/secret -H "Authorization: Bearer \$ADMIN_TOKEN" \\
+    -H 'content-type: application/json' -d '{"token":"s3cr3t-held-by-airlock"}'
+  curl -s http://127.0.0.1:8080/c/vaulted/items -H "Authorization: Bearer \$TOKEN"
   psql "$DATABASE_URL" -c 'SELECT time, type, actor_subject, connection FROM audit_event ORDER BY time DESC LIMIT 10'
 INFO

@@ -68,7 +68,7 @@ const APP_SERVICES: Record<string, { port: number; env: string[]; dependsOn: Rec
   recorder: { port: 8083, env: ['DATABASE_URL'], dependsOn: { ...KAFKA_READY, postgres: 'service_healthy' } },
   'credential-vault': {
     port: 8084,
-    env: ['DATABASE_URL'],
+    env: ['DATABASE_URL', 'VAULT_KEK', 'VAULT_KEK_ID', 'OIDC_ISSUERS', 'OIDC_AUDIENCE'],
     dependsOn: { ...KAFKA_READY, postgres: 'service_healthy' },
   },
 };

@@ -92,7 +92,11 @@ describe('the HTTP spine, end to end', () => {
   });
 
   it('refuses an unknown connection and an ambiguous path, auditing both', async () => {
-    const unknown = await sys.call('/c/nowhere/x');
+    // Policy decides before anything is looked up: no rule names it, so it is denied.
+    const unlisted = await sys.call('/c/nowhere/x');
+    expect(unlisted.status).toBe(403);
+    // A name that cannot be a connection is refused before policy.
+    const unknown = await sys.call('/c/Not_A*Name/x');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toBe('unknown_connection');
     // fetch would resolve dot segments itself; a raw request sends them as they are.

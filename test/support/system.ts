@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,17 @@ export class TestSystem {
       DATABASE_URL: this.db.url,
       AUDIT_START_FROM: 'latest',
     });
-    this.vault = new ServiceProcess('credential-vault', pVault, { ...common, DATABASE_URL: this.db.url });
+    const identity = {
+      OIDC_ISSUERS: JSON.stringify([{ issuer: this.idp.issuer, jwksUri: this.idp.jwksUri }]),
+      OIDC_AUDIENCE: 'airlock',
+    };
+    this.vault = new ServiceProcess('credential-vault', pVault, {
+      ...common,
+      ...identity,
+      DATABASE_URL: this.db.url,
+      VAULT_KEK: randomBytes(32).toString('base64'),
+      VAULT_KEK_ID: 'e2e-1',
+    });
     this.approval = new ServiceProcess('approval', pApproval, {
       ...common,
       DATABASE_URL: this.db.url,
@@ -72,8 +83,7 @@ export class TestSystem {
     });
     this.ingress = new ServiceProcess('ingress-proxy', pIngress, {
       ...common,
-      OIDC_ISSUERS: JSON.stringify([{ issuer: this.idp.issuer, jwksUri: this.idp.jwksUri }]),
-      OIDC_AUDIENCE: 'airlock',
+      ...identity,
       CONNECTIONS_FILE: this.connectionsFile,
       POLICY_TIMEOUT_MS: String(opts.policyTimeoutMs ?? 1500),
     });
@@ -106,6 +116,25 @@ export class TestSystem {
       /* not JSON */
     }
     return { status: res.status, body, text, headers: res.headers, ms };
+  }
+
+  /** A call to the vault's admin API as an administrator (or as `token` when given). */
+  async admin(
+    path: string,
+    init: RequestInit & { token?: string } = {},
+  ): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${init.token ?? (await this.token('admin-e2e', ['airlock-admins']))}`);
+    if (init.body) headers.set('content-type', 'application/json');
+    const res = await fetch(`${this.vault.url}${path}`, { ...init, headers });
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body, text };
   }
 
   async stop(): Promise<void> {

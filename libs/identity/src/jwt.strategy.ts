@@ -8,7 +8,18 @@ import { TokenVerifier } from './token-verifier';
 
 type BearerRequest = Parameters<ReturnType<typeof ExtractJwt.fromAuthHeaderAsBearerToken>>[0];
 
-const extractBearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+/**
+ * `Authorization: Bearer <jwt>`, or `Proxy-Authorization: Bearer <jwt>` for clients whose
+ * Authorization header belongs to the upstream protocol (an AWS SDK signs it with SigV4).
+ */
+const extractBearerToken = ExtractJwt.fromExtractors([
+  ExtractJwt.fromAuthHeaderAsBearerToken(),
+  (req: BearerRequest) => {
+    const value = req.headers['proxy-authorization'];
+    const m = typeof value === 'string' ? /^Bearer\s+(\S+)$/i.exec(value) : null;
+    return m ? m[1] : null;
+  },
+]);
 
 /**
  * passport-jwt supplies the strategy shape and the bearer extractor; verification is done by

@@ -7,3 +7,4 @@ export * from './harness/infra';
 export * from './harness/service-process';
 export * from './harness/databases';
 export * from './harness/kafka';
+export * from './upstream/sigv4-checking-proxy';

@@ -1,12 +1,80 @@
 import { z } from 'zod';
-import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
+import { BaseConfigSchema, jsonSetting, loadConfig } from '@airlock/runtime';
 
-export const VaultConfigSchema = BaseConfigSchema.extend({
+/** Key ids name a key-encryption key in every record it protects; they appear in messages and audit events. */
+export const KeyIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'key ids are 1-64 of [A-Za-z0-9_.:-], starting with a letter or digit');
+
+const TrustedIssuerSchema = z
+  .object({
+    issuer: z.string().min(1),
+    jwksUri: z.url(),
+    audience: z.array(z.string().min(1)).min(1).optional(),
+    groupsClaim: z.string().min(1).optional(),
+    subjectClaim: z.string().min(1).optional(),
+  })
+  .strict();
+
+const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
+
+/**
+ * What every vault process needs to reach the store: the database, Kafka (audit) and the
+ * key-encryption keys. The rewrap command reads exactly these.
+ */
+export const VaultStoreConfigSchema = BaseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8084),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' }),
+  /** JSON key file `{"current": "<keyId>", "keys": {"<keyId>": "<base64 32 bytes>"}}`, not world-readable. */
+  VAULT_KEK_FILE: z.string().min(1).optional(),
+  /** One key-encryption key, base64 of 32 bytes; the alternative to VAULT_KEK_FILE. */
+  VAULT_KEK: z.string().min(1).optional(),
+  /** The key id of VAULT_KEK; `local-1` unless set. */
+  VAULT_KEK_ID: KeyIdSchema.optional(),
+  /** Broker acknowledgement deadline for audit and rotation events. */
+  AUDIT_TIMEOUT_MS: ms(3000),
+});
+export type VaultStoreConfig = z.infer<typeof VaultStoreConfigSchema>;
+
+export const VaultConfigSchema = VaultStoreConfigSchema.extend({
+  /** JSON array of trusted issuers for the admin API: [{"issuer": "...", "jwksUri": "..."}]. */
+  OIDC_ISSUERS: jsonSetting(z.array(TrustedIssuerSchema).min(1, 'trust at least one issuer')),
+  OIDC_AUDIENCE: z
+    .string()
+    .min(1)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
+  OIDC_ALGORITHMS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      s
+        ?.split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
+  OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  ALLOW_INSECURE_JWKS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Callers of the admin API must carry this group. */
+  VAULT_ADMIN_GROUP: z.string().min(1).default('airlock-admins'),
+  /** How long an ingress may use a lease before asking again. */
+  VAULT_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(86400).default(300),
 });
 export type VaultConfig = z.infer<typeof VaultConfigSchema>;
 
-export function vaultConfig(): VaultConfig {
-  return loadConfig(VaultConfigSchema);
+export const VAULT_CONFIG = Symbol('VAULT_CONFIG');
+
+export function vaultConfig(env: Record<string, string | undefined> = process.env): VaultConfig {
+  return loadConfig(VaultConfigSchema, env);
+}
+
+export function vaultStoreConfig(env: Record<string, string | undefined> = process.env): VaultStoreConfig {
+  return loadConfig(VaultStoreConfigSchema, env);
 }

@@ -1,5 +1,24 @@
-import { serviceMain } from '@airlock/runtime';
+import { kafkaServerOptions } from '@airlock/messaging';
+import { runMain, startService } from '@airlock/runtime';
 import { AppModule } from './app.module';
 import { vaultConfig } from './config';
+import { loadLocalKeyEncryptionKeys } from './keys/local-key-encryption-keys';
 
-serviceMain('credential-vault', vaultConfig, (c) => AppModule.forConfig(c));
+runMain('credential-vault', async () => {
+  const config = vaultConfig();
+  const keys = loadLocalKeyEncryptionKeys(config);
+  await startService({
+    name: 'credential-vault',
+    module: AppModule.forConfig(config, keys),
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    // Initialise (migrations, then the key check) before joining Kafka: a vault whose keys do not
+    // match the store stops here, without ever joining the lease consumer group.
+    configure: async (app) => void (await app.init()),
+    microservice: kafkaServerOptions({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'airlock-credential-vault',
+      groupId: `${config.KAFKA_GROUP_PREFIX}-credential-vault`,
+    }),
+  });
+});

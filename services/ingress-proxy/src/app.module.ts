@@ -8,7 +8,11 @@ import { AuditService } from './audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from './config';
 import { ConnectionRegistry } from './connections/connection.registry';
 import { GatewayExceptionFilter } from './gateway-exception.filter';
+import { CLOCK, LeaseClient } from './credentials/lease.client';
+import { VaultEventsHandler } from './credentials/vault-events.handler';
+import { ResponseMasking } from './masking/response-masking';
 import { PolicyClient } from './policy-client/policy-client.service';
+import { IngressRpc } from './rpc/ingress-rpc';
 import { PolicyEventsHandler } from './policy-client/policy-events.handler';
 import { ProxyController } from './proxy/proxy.controller';
 import { ProxyService } from './proxy/proxy.service';
@@ -30,7 +34,7 @@ export class AppModule {
           allowInsecureJwksUri: config.ALLOW_INSECURE_JWKS,
         }),
       ],
-      controllers: [HealthController, ProxyController, PolicyEventsHandler],
+      controllers: [HealthController, ProxyController, PolicyEventsHandler, VaultEventsHandler],
       providers: [
         { provide: INGRESS_CONFIG, useValue: config },
         {
@@ -40,20 +44,24 @@ export class AppModule {
         },
         ConnectionRegistry,
         AuditService,
+        IngressRpc,
         PolicyClient,
+        { provide: CLOCK, useValue: Date.now },
+        LeaseClient,
+        ResponseMasking,
         UpstreamClient,
         ProxyService,
         { provide: APP_FILTER, useClass: GatewayExceptionFilter },
         { provide: SERVICE_NAME, useValue: 'ingress-proxy' },
         {
           provide: HEALTH_CHECKS,
-          inject: [KAFKA, PolicyClient],
-          useFactory: (kafka: Kafka, policy: PolicyClient) => [
+          inject: [KAFKA, IngressRpc],
+          useFactory: (kafka: Kafka, rpc: IngressRpc) => [
             kafkaHealthCheck(kafka),
             {
-              name: 'policy-replies',
+              name: 'kafka-replies',
               check: async () => {
-                if (!policy.connected) throw new Error('reply consumer not connected');
+                if (!rpc.isConnected) throw new Error('reply consumer not connected');
               },
             },
           ],

@@ -38,6 +38,9 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   CONNECTIONS_FILE: z.string().min(1, 'CONNECTIONS_FILE must name the YAML connections file'),
   POLICY_TIMEOUT_MS: ms(2000),
+  VAULT_TIMEOUT_MS: ms(2000),
+  /** A lease is renewed this long before it expires, and never used closer to its end. */
+  LEASE_REFRESH_MARGIN_MS: ms(5000),
   AUDIT_TIMEOUT_MS: ms(3000),
   UPSTREAM_TIMEOUT_MS: ms(30000),
   DECISION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10000),

@@ -20,6 +20,9 @@ export class EchoUpstream {
     readonly url: string,
   ) {}
 
+  /** Fields merged into every JSON answer, e.g. secrets planted for a masking test. */
+  planted: Record<string, unknown> = {};
+
   static async start(port = 0, host = '127.0.0.1'): Promise<EchoUpstream> {
     const holder: { self?: EchoUpstream } = {};
     const server = createServer((req, res) => {
@@ -35,6 +38,7 @@ export class EchoUpstream {
         holder.self?.received.push(r);
         if (holder.self && holder.self.received.length > 10000) holder.self.received.shift();
         const body = JSON.stringify({
+          ...holder.self?.planted,
           ok: true,
           method: r.method,
           url: r.url,

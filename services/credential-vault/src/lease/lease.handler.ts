@@ -1,17 +1,18 @@
 import { Controller, Logger } from '@nestjs/common';
-import { Ctx, MessagePattern, Payload, RpcException, type KafkaContext } from '@nestjs/microservices';
+import { Ctx, MessagePattern, Payload, type KafkaContext } from '@nestjs/microservices';
 import { Topics, type VaultLeaseReply } from '@airlock/contracts';
 import { answerRequest } from '@airlock/messaging';
+import { LeaseService } from './lease.service';
 
 @Controller()
 export class LeaseHandler {
   private readonly logger = new Logger(LeaseHandler.name);
 
-  /** Requests are checked against the contract; no connection holds a credential yet, so none is leased. */
+  constructor(private readonly leases: LeaseService) {}
+
+  /** Requests and replies are checked against the contract; refusals answer with a safe message. */
   @MessagePattern(Topics.VaultLease)
   lease(@Payload() payload: unknown, @Ctx() ctx: KafkaContext): Promise<VaultLeaseReply> {
-    return answerRequest(Topics.VaultLease, payload, ctx, this.logger, (req) => {
-      throw new RpcException({ status: 'error', message: `no credential is stored for connection ${req.connection}` });
-    });
+    return answerRequest(Topics.VaultLease, payload, ctx, this.logger, (request) => this.leases.issue(request));
   }
 }

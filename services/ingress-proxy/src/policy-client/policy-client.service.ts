@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Kafka } from 'kafkajs';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Topics, type PolicyDecision, type PolicyEvaluateRequest } from '@airlock/contracts';
-import { KAFKA, RequestReplyClient } from '@airlock/messaging';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
+import { IngressRpc } from '../rpc/ingress-rpc';
 import { DecisionCache } from './decision-cache';
 
 export interface EvaluatedDecision {
@@ -13,33 +11,15 @@ export interface EvaluatedDecision {
 
 /** Asks the policy service over Kafka, with a per-call deadline and a decision cache. */
 @Injectable()
-export class PolicyClient implements OnModuleInit, OnApplicationShutdown {
+export class PolicyClient {
   private readonly logger = new Logger(PolicyClient.name);
-  private readonly client: RequestReplyClient;
   readonly cache: DecisionCache;
 
   constructor(
-    @Inject(KAFKA) kafka: Kafka,
+    private readonly client: IngressRpc,
     @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
   ) {
-    const instance = config.INSTANCE_ID ?? randomUUID();
-    this.client = new RequestReplyClient(kafka, {
-      groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-replies-${instance}`,
-      topics: [Topics.PolicyEvaluate],
-    });
     this.cache = new DecisionCache(config.DECISION_CACHE_SIZE, config.DECISION_CACHE_TTL_MS);
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.client.connect();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.client.close();
-  }
-
-  get connected(): boolean {
-    return this.client.isConnected;
   }
 
   /** Throws MessagingError when policy does not answer in time: the caller must refuse. */

@@ -3,6 +3,8 @@ import type { AuditEventDraft, PolicyDecision } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
 import type { AuditService } from '../audit/audit.service';
 import type { ConnectionRegistry } from '../connections/connection.registry';
+import type { LeaseClient } from '../credentials/lease.client';
+import type { ResponseMasking } from '../masking/response-masking';
 import { GatewayError } from '../errors';
 import type { PolicyClient } from '../policy-client/policy-client.service';
 import { ProxyService } from './proxy.service';
@@ -11,7 +13,7 @@ import type { UpstreamClient } from './upstream.client';
 const principal = { issuer: 'https://idp', subject: 'bot', groups: ['agents'] };
 const connection = { name: 'demo', protocol: 'http' as const, upstream: new URL('http://127.0.0.1:1') };
 
-function setup(opts: { decide?: () => Promise<PolicyDecision>; auditFails?: boolean }) {
+function setup(opts: { decide?: () => Promise<PolicyDecision>; auditFails?: boolean; lease?: () => Promise<unknown> }) {
   const emitted: AuditEventDraft[] = [];
   const forwarded: string[] = [];
   const audit = {
@@ -32,18 +34,27 @@ function setup(opts: { decide?: () => Promise<PolicyDecision>; auditFails?: bool
     }),
   };
   const registry = { get: (n: string) => (n === 'demo' ? connection : undefined) };
+  const leases = { lease: jest.fn(opts.lease ?? (() => Promise.reject(new Error('no vault in this test')))) };
+  const masking = { masker: () => undefined };
   const svc = new ProxyService(
     registry as unknown as ConnectionRegistry,
     policy as unknown as PolicyClient,
     audit as unknown as AuditService,
     upstream as unknown as UpstreamClient,
+    leases as unknown as LeaseClient,
+    masking as unknown as ResponseMasking,
   );
+  const callTo = (url: string) =>
+    svc.handle(
+      { principal, method: 'GET', url, headers: {}, clientIp: '127.0.0.1' },
+      '00000000-0000-7000-8000-000000000001',
+    );
   const call = () =>
     svc.handle(
       { principal, method: 'GET', url: '/c/demo/items', headers: {}, clientIp: '127.0.0.1' },
       '00000000-0000-7000-8000-000000000001',
     );
-  return { svc, call, emitted, forwarded };
+  return { svc, call, callTo, emitted, forwarded, leases };
 }
 
 function allow(decision: PolicyDecision['decision'] = 'allow'): PolicyDecision {
@@ -98,5 +109,33 @@ describe('ProxyService fails closed', () => {
     expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(t.forwarded).toEqual([]);
     expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.denied']);
+  });
+
+  it('refuses with 503 and never forwards when the vault does not answer for a credentialed connection', async () => {
+    const t = setup({ lease: () => Promise.reject(new MessagingError('timeout', 'no answer')) });
+    const err = await refusal(t.callTo('/c/vaulted/items'));
+    expect(err.status).toBe(503);
+    expect(err.code).toBe('credential_unavailable');
+    expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.failed']);
+  });
+
+  it('answers 404 when the vault knows no such connection', async () => {
+    const t = setup({
+      lease: () =>
+        Promise.reject(
+          new MessagingError('remote', 'airlock.vault.lease answered with an error: unknown connection "nope"'),
+        ),
+    });
+    const err = await refusal(t.callTo('/c/nope/items'));
+    expect(err.status).toBe(404);
+    expect(err.code).toBe('unknown_connection');
+    expect(t.forwarded).toEqual([]);
+  });
+
+  it('does not ask the vault when policy denies', async () => {
+    const t = setup({ decide: async () => allow('deny') });
+    await refusal(t.callTo('/c/vaulted/items'));
+    expect(t.leases.lease).not.toHaveBeenCalled();
   });
 });

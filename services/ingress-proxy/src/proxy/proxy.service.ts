@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
+  ConnectionNameSchema,
   uuidv7,
   type AuditEventDraft,
   type HttpOperation,
@@ -11,10 +12,13 @@ import {
 import { MessagingError } from '@airlock/messaging';
 import { AuditService } from '../audit/audit.service';
 import { ConnectionRegistry } from '../connections/connection.registry';
-import { GatewayError } from '../errors';
+import type { Masker } from '@airlock/masking';
+import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
+import { GatewayError, type FailureStage } from '../errors';
+import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient } from '../policy-client/policy-client.service';
 import { ambiguousPathReason, splitGatewayUrl } from './http-path';
-import { UpstreamClient, type UpstreamResponse } from './upstream.client';
+import { UpstreamClient, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
 export interface IncomingOperation {
   principal: Principal;
@@ -49,6 +53,8 @@ export class ProxyService {
     private readonly policy: PolicyClient,
     private readonly audit: AuditService,
     private readonly upstream: UpstreamClient,
+    private readonly leases: LeaseClient,
+    private readonly masking: ResponseMasking,
   ) {}
 
   async handle(op: IncomingOperation, sessionId: string): Promise<Forwarded> {
@@ -73,28 +79,27 @@ export class ProxyService {
       source: 'ingress-proxy',
     };
     if (!parts) {
-      throw await this.refuse(
-        env,
-        undefined,
-        'routing',
-        new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'),
-      );
+      throw await this.refuse(env, [], 'routing', new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'));
     }
-    const connection = this.connections.get(parts.connection);
     const operation: HttpOperation = { kind: 'http', method: op.method, path: safePath(parts.path) };
-    if (!connection) {
-      throw await this.refuse(
-        env,
-        operation,
-        'routing',
-        new GatewayError(404, 'unknown_connection', `no connection named "${truncate(parts.connection)}"`),
-      );
+    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation } };
+    if (!ConnectionNameSchema.safeParse(parts.connection).success) {
+      throw await this.refuse(env, [intercepted], 'routing', unknownConnection(parts.connection));
     }
-    env.connection = connection.name;
+    const name = parts.connection;
+    env.connection = name;
+    intercepted.connection = name;
     const ambiguous = ambiguousPathReason(parts.path);
     if (ambiguous) {
-      throw await this.refuse(env, operation, 'routing', new GatewayError(400, 'bad_path', `refused: ${ambiguous}`));
+      throw await this.refuse(
+        env,
+        [intercepted],
+        'routing',
+        new GatewayError(400, 'bad_path', `refused: ${ambiguous}`),
+      );
     }
+    // Connections without a credential come from configuration; the others from the vault.
+    const open = this.connections.get(name);
 
     let decision: PolicyDecision;
     let cached: boolean;
@@ -103,7 +108,7 @@ export class ProxyService {
         requestId,
         sessionId,
         principal: op.principal,
-        connection: connection.name,
+        connection: name,
         protocol: 'http',
         operation,
       }));
@@ -112,7 +117,7 @@ export class ProxyService {
       this.logger.warn({ requestId, err: (err as Error).message }, 'policy did not answer: refusing');
       throw await this.refuse(
         env,
-        operation,
+        [intercepted],
         'policy',
         new GatewayError(
           503,
@@ -125,7 +130,6 @@ export class ProxyService {
       );
     }
 
-    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation } };
     const decided: AuditEventDraft = {
       ...env,
       type: 'operation.decided',
@@ -152,23 +156,63 @@ export class ProxyService {
       await this.emitOrFail(intercepted, decided, denied);
       throw new GatewayError(403, 'denied', reason);
     }
+
+    let masker: Masker | undefined;
+    try {
+      masker = this.masking.masker(decision.masking);
+    } catch (err) {
+      this.logger.error(
+        { requestId, err: (err as Error).message },
+        'policy names a masking rule this gateway does not know',
+      );
+      throw await this.refuse(
+        env,
+        [intercepted, decided],
+        'internal',
+        new GatewayError(
+          500,
+          'masking_unavailable',
+          'the response cannot be masked as policy requires; request refused',
+          { cause: err },
+        ),
+      );
+    }
+
+    let target: UpstreamTarget;
+    if (open) {
+      target = { upstream: open.upstream, agentCredentialHeaders: [], identityEncoding: masker !== undefined };
+    } else {
+      let lease: ActiveLease;
+      try {
+        lease = await this.leases.lease(name);
+      } catch (err) {
+        const { stage, error } = leaseFailure(name, err);
+        this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
+        throw await this.refuse(env, [intercepted, decided], stage, error);
+      }
+      target = {
+        upstream: lease.upstream,
+        agentCredentialHeaders: lease.agentCredentialHeaders,
+        credential: lease.secret,
+        identityEncoding: masker !== undefined,
+      };
+    }
     // Fail closed: the decision is on the audit stream before a byte goes upstream.
     await this.emitOrFail(intercepted, decided);
 
     const upstreamStarted = performance.now();
     let upstream: UpstreamResponse;
     try {
-      upstream = await this.upstream.forward(connection, { ...op, path: parts.path, query: parts.query, requestId });
+      upstream = await this.upstream.forward(target, { ...op, path: parts.path, query: parts.query, requestId });
     } catch (err) {
-      this.logger.warn(
-        { requestId, connection: connection.name, err: (err as Error).message },
-        'upstream request failed',
-      );
+      this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'upstream request failed');
       const failure = new GatewayError(
         502,
         'upstream_unavailable',
-        `the upstream of connection "${connection.name}" did not answer`,
-        { cause: err },
+        `the upstream of connection "${name}" did not answer`,
+        {
+          cause: err,
+        },
       );
       this.audit.emitAfter({
         ...env,
@@ -178,6 +222,30 @@ export class ProxyService {
       throw failure;
     }
     const upstreamMs = performance.now() - upstreamStarted;
+
+    let counts: () => Record<string, number> | undefined = () => undefined;
+    if (masker) {
+      const encoding = headerValue(upstream.headers['content-encoding']);
+      if (encoding && encoding !== 'identity') {
+        // Compressed bytes cannot be inspected; nothing unmasked may reach the agent.
+        upstream.body.destroy();
+        const failure = new GatewayError(
+          502,
+          'unmaskable_response',
+          'the upstream answered with a compressed body that cannot be masked',
+        );
+        this.audit.emitAfter({
+          ...env,
+          type: 'operation.failed',
+          data: { stage: 'upstream', reason: failure.publicMessage, status: 502 },
+        });
+        throw failure;
+      }
+      const masked = this.masking.mask(masker, upstream.body, headerValue(upstream.headers['content-type']));
+      delete upstream.headers['content-length'];
+      upstream = { ...upstream, body: masked.body };
+      counts = masked.counts;
+    }
     return {
       requestId,
       upstream,
@@ -190,30 +258,28 @@ export class ProxyService {
             data: { stage: 'upstream', reason: 'response aborted before it was complete', status: upstream.status },
           });
         } else {
+          const masked = counts();
           this.audit.emitAfter({
             ...env,
             type: 'operation.completed',
-            data: { status: upstream.status, durationMs, upstreamMs, bytesOut },
+            data: { status: upstream.status, durationMs, upstreamMs, bytesOut, ...(masked ? { masked } : {}) },
           });
         }
       },
     };
   }
 
-  /** Records a refusal (intercepted + failed) and returns the error to throw. */
+  /** Records a refusal (what was already known, then the failure) and returns the error to throw. */
   private async refuse(
     env: Envelope,
-    operation: HttpOperation | undefined,
-    stage: 'routing' | 'policy',
+    before: AuditEventDraft[],
+    stage: FailureStage,
     error: GatewayError,
   ): Promise<GatewayError> {
-    const drafts: AuditEventDraft[] = [];
-    if (operation) drafts.push({ ...env, type: 'operation.intercepted', data: { operation } });
-    drafts.push({
-      ...env,
-      type: 'operation.failed',
-      data: { stage, reason: error.publicMessage, status: error.status },
-    });
+    const drafts: AuditEventDraft[] = [
+      ...before,
+      { ...env, type: 'operation.failed', data: { stage, reason: error.publicMessage, status: error.status } },
+    ];
     try {
       await this.audit.emit(...drafts);
     } catch (err) {
@@ -244,4 +310,24 @@ function truncate(s: string): string {
 /** The audit contract wants a path starting with "/" and of bounded size. */
 function safePath(path: string): string {
   return path.length > 8192 ? path.slice(0, 8192) : path;
+}
+
+function unknownConnection(name: string): GatewayError {
+  return new GatewayError(404, 'unknown_connection', `no connection named "${truncate(name)}"`);
+}
+
+/** What a failed lease means for the agent: unknown connection, or the vault unavailable (fail closed). */
+function leaseFailure(name: string, err: unknown): { stage: FailureStage; error: GatewayError } {
+  if (err instanceof MessagingError && err.failure === 'remote' && /unknown connection/.test(err.message)) {
+    return { stage: 'routing', error: unknownConnection(name) };
+  }
+  const message =
+    err instanceof MessagingError && err.failure === 'timeout'
+      ? 'the credential vault did not answer in time; request refused'
+      : `no credential is available for connection "${name}"; request refused`;
+  return { stage: 'vault', error: new GatewayError(503, 'credential_unavailable', message, { cause: err }) };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

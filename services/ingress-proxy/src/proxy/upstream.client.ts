@@ -2,8 +2,9 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import type { LeaseSecret } from '@airlock/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
-import type { HttpConnection } from '../connections/connection.registry';
+import { injectCredential, stripAgentCredentials, type OutgoingHeaders } from '../credentials/credential-injector';
 
 /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -17,8 +18,25 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
-/** Credentials the agent may send; the upstream only ever sees the gateway's. */
-const AGENT_CREDENTIALS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'x-auth-token']);
+/** Where a request goes, and with which credential. */
+export interface UpstreamTarget {
+  upstream: URL;
+  /** Credential headers the connection declares: dropped from the agent's request. */
+  agentCredentialHeaders: readonly string[];
+  credential?: LeaseSecret;
+  /** The response will be masked: ask for it uncompressed. */
+  identityEncoding: boolean;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: IncomingHttpHeaders;
+  body?: Readable;
+  requestId: string;
+  clientIp: string;
+}
 
 export interface UpstreamResponse {
   status: number;
@@ -26,53 +44,51 @@ export interface UpstreamResponse {
   body: Readable;
 }
 
-/** Keep-alive connection pools to each connection's upstream. */
+/** Keep-alive connection pools to the upstreams; injects the connection's credential. */
 @Injectable()
 export class UpstreamClient implements OnApplicationShutdown {
   private readonly pools = new Map<string, Pool>();
 
   constructor(@Inject(INGRESS_CONFIG) private readonly config: IngressConfig) {}
 
-  private pool(connection: HttpConnection): Pool {
-    let pool = this.pools.get(connection.name);
+  private pool(origin: string): Pool {
+    let pool = this.pools.get(origin);
     if (!pool) {
-      pool = new Pool(connection.upstream.origin, {
+      pool = new Pool(origin, {
         connections: this.config.UPSTREAM_CONNECTIONS,
         headersTimeout: this.config.UPSTREAM_TIMEOUT_MS,
         bodyTimeout: this.config.UPSTREAM_TIMEOUT_MS,
         keepAliveTimeout: 30000,
       });
-      this.pools.set(connection.name, pool);
+      this.pools.set(origin, pool);
     }
     return pool;
   }
 
-  async forward(
-    connection: HttpConnection,
-    req: {
-      method: string;
-      path: string;
-      query: string;
-      headers: IncomingHttpHeaders;
-      body?: Readable;
-      requestId: string;
-      clientIp: string;
-    },
-  ): Promise<UpstreamResponse> {
-    const base = connection.upstream.pathname.replace(/\/$/, '');
-    const headers: Record<string, string | string[]> = {};
+  async forward(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse> {
+    const base = target.upstream.pathname.replace(/\/$/, '');
+    const path = `${base}${req.path}${req.query}`;
+    const headers: OutgoingHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name) || AGENT_CREDENTIALS.has(name)) continue;
+      if (value === undefined || HOP_BY_HOP.has(name)) continue;
       headers[name] = value;
     }
+    stripAgentCredentials(headers, target.agentCredentialHeaders);
     const forwardedFor = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${req.clientIp}` : req.clientIp;
     headers['x-request-id'] = req.requestId;
+    if (target.identityEncoding) headers['accept-encoding'] = 'identity';
     const hasBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'HEAD';
     if (!hasBody) delete headers['content-length'];
-    const res = await this.pool(connection).request({
+    if (target.credential) {
+      await injectCredential(target.credential, headers, {
+        method: req.method,
+        url: new URL(path, target.upstream.origin),
+      });
+    }
+    const res = await this.pool(target.upstream.origin).request({
       method: req.method as 'GET',
-      path: `${base}${req.path}${req.query}`,
+      path,
       headers,
       body: hasBody ? req.body : undefined,
     });

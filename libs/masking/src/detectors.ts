@@ -1,0 +1,473 @@
+/**
+ * Value detectors: each finds one kind of secret (or personal datum) in a text and reports the
+ * span to mask. A detector only runs when one of its anchors occurs in the text (see
+ * anchors.ts), so a regular expression never sees the many strings that cannot match.
+ *
+ * Texts reach detectors either as JavaScript strings or as latin1 strings of UTF-8 bytes
+ * (streams). Every pattern therefore uses ASCII classes only: no `\s` (it matches U+00A0,
+ * which is a UTF-8 continuation byte in latin1) and no `u` flag, so both forms give the same
+ * spans and a span never cuts a multi-byte character.
+ */
+import { IBAN_LENGTHS, ibanChecksumValid, looksLikeJwtHeader, luhnValid } from './checksums';
+import type { DetectorId } from './rules';
+
+/** Receives one span to mask: [start, end). `open` marks a private key whose end the text has not reached. */
+export type SpanSink = (start: number, end: number, open?: boolean) => void;
+
+/**
+ * A detector. No match may contain a line break (`\n`): streams emit text up to the last line
+ * break without waiting. A private key body is the one exception, with its own streaming state.
+ */
+export interface Detector {
+  readonly id: DetectorId;
+  readonly kind: 'secret' | 'pii';
+  /** ASCII substrings, compared case-insensitively; the detector runs only if one occurs. */
+  readonly anchors: readonly string[];
+  /** For detectors without anchors: the least number of ASCII digits a text must hold. */
+  readonly minDigits?: number;
+  /**
+   * The longest stretch of text a match depends on, from the first character it looks at
+   * (lookbehind included) to the last (lookahead included). Streaming keeps a window at least
+   * this long. `private-key` is unbounded and streams with an explicit begin/end state instead.
+   */
+  readonly reach: number;
+  /** How far before its masked span a match may begin (streaming keeps this much context). */
+  readonly lead: number;
+  find(text: string, out: SpanSink): void;
+}
+
+interface RegexDetectorSpec {
+  id: DetectorId;
+  kind?: 'secret' | 'pii';
+  anchors: readonly string[];
+  minDigits?: number;
+  reach: number;
+  lead?: number;
+  /** Global regular expression; with `group`, it needs the `d` flag and only that group is masked. */
+  re: RegExp;
+  group?: number;
+  accept?: (match: RegExpExecArray) => boolean;
+}
+
+function regexDetector(spec: RegexDetectorSpec): Detector {
+  const { re, group, accept } = spec;
+  return {
+    id: spec.id,
+    kind: spec.kind ?? 'secret',
+    anchors: spec.anchors,
+    minDigits: spec.minDigits,
+    reach: spec.reach,
+    lead: spec.lead ?? 0,
+    find(text, out) {
+      re.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(text)) !== null) {
+        if (accept !== undefined && !accept(m)) continue;
+        if (group === undefined) {
+          out(m.index, m.index + m[0].length);
+        } else {
+          const span = m.indices?.[group];
+          if (span !== undefined) out(span[0], span[1]);
+        }
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PEM private keys: a hand-written scanner, because a key block has no useful length bound.
+
+const PEM_BEGIN = '-----BEGIN ';
+const PEM_END = '-----END ';
+const PRIVATE_LABEL = /^(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?$/;
+
+/** Characters a PEM body may hold: base64, line breaks (also as JSON `\n` escapes), header lines. */
+const PEM_BODY = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n\\:,-') {
+  PEM_BODY[c.charCodeAt(0)] = 1;
+}
+
+/** Index of the `-----` closing a label that starts at `from`, -1 if none, -2 if the text ends first. */
+function pemLabelEnd(text: string, from: number): number {
+  const n = text.length;
+  for (let i = from; i < from + 64; i++) {
+    if (i >= n) return -2;
+    const c = text.charCodeAt(i);
+    if (c === 0x2d) {
+      for (let k = 1; k < 5; k++) {
+        if (i + k >= n) return -2;
+        if (text.charCodeAt(i + k) !== 0x2d) return -1;
+      }
+      return i;
+    }
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x20)) return -1;
+  }
+  return -1;
+}
+
+/** The longest text a PEM END line can take; streams keep this much while inside a key body. */
+export const PEM_END_LINE_MAX = PEM_END.length + 64 + 5;
+
+/**
+ * Scans a private key body from `from`. Returns the index just past its END line, or the index of
+ * the first character that cannot be part of a key (a truncated key ends there), or -1 when the
+ * text ends while the body may still go on.
+ */
+export function scanPemBody(text: string, from: number): number {
+  const n = text.length;
+  for (let i = from; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2d && text.startsWith(PEM_END, i)) {
+      const labelEnd = pemLabelEnd(text, i + PEM_END.length);
+      if (labelEnd >= 0) return labelEnd + 5;
+      if (labelEnd === -2) return -1;
+      continue;
+    }
+    if (c >= 128 || PEM_BODY[c] === 0) return i;
+  }
+  return -1;
+}
+
+const privateKey: Detector = {
+  id: 'private-key',
+  kind: 'secret',
+  anchors: ['-----begin'],
+  reach: PEM_BEGIN.length + 64 + 5,
+  lead: 0,
+  find(text, out) {
+    let from = 0;
+    for (;;) {
+      const begin = text.indexOf(PEM_BEGIN, from);
+      if (begin < 0) return;
+      const labelStart = begin + PEM_BEGIN.length;
+      const labelEnd = pemLabelEnd(text, labelStart);
+      if (labelEnd < 0 || !PRIVATE_LABEL.test(text.slice(labelStart, labelEnd))) {
+        from = begin + 1;
+        continue;
+      }
+      const end = scanPemBody(text, labelEnd + 5);
+      if (end < 0) {
+        out(begin, text.length, true);
+        return;
+      }
+      out(begin, end);
+      from = end;
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// AWS secret access key: 40 base64 characters, only when an `aws`/`secret` keyword precedes it
+// closely on the same line, and only with mixed case and a digit or symbol (a git SHA is not one).
+
+const AWS_KEYWORD = /(?<![A-Za-z])(?:aws|secret)/gi;
+const AWS_SECRET_SEARCH = 64;
+
+function isBase64Char(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
+}
+
+function looksRandom40(text: string, start: number): boolean {
+  let upper = false;
+  let lower = false;
+  let other = false;
+  for (let i = start; i < start + 40; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) upper = true;
+    else if (c >= 0x61 && c <= 0x7a) lower = true;
+    else other = true;
+  }
+  return upper && lower && other;
+}
+
+const awsSecretAccessKey: Detector = {
+  id: 'aws-secret-access-key',
+  kind: 'secret',
+  anchors: ['aws', 'secret'],
+  reach: 6 + AWS_SECRET_SEARCH + 40 + 1,
+  lead: 6 + AWS_SECRET_SEARCH,
+  find(text, out) {
+    const n = text.length;
+    AWS_KEYWORD.lastIndex = 0;
+    while (AWS_KEYWORD.exec(text) !== null) {
+      const limit = Math.min(n, AWS_KEYWORD.lastIndex + AWS_SECRET_SEARCH);
+      let p = AWS_KEYWORD.lastIndex;
+      while (p < limit) {
+        const c = text.charCodeAt(p);
+        if (c === 0x0a || c === 0x0d) break;
+        if (!isBase64Char(c)) {
+          p++;
+          continue;
+        }
+        let q = p + 1;
+        while (q < n && isBase64Char(text.charCodeAt(q))) q++;
+        const startsFree = !isBase64Char(text.charCodeAt(p - 1));
+        if (startsFree && q - p === 40 && text.charCodeAt(q) !== 0x3d && looksRandom40(text, p)) {
+          out(p, q);
+          AWS_KEYWORD.lastIndex = q;
+          break;
+        }
+        p = q;
+      }
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// `password=...`, `secret: ...`, `"token": "..."`: the value after a secret-naming key.
+
+const ASSIGNMENT_KEY =
+  /(?:pass(?:word|wd|phrase)|[_-]pwd|secret(?:[_-]?key)?|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)["']?[ \t]{0,16}(?::=|=>|[:=])[ \t]{0,16}/gi;
+const ASSIGNMENT_VALUE_MAX = 1024;
+/** Characters that end an unquoted value. */
+const VALUE_STOP = new Uint8Array(128);
+for (const c of ' \t\r\n\f\v"\'`&;,<>(){}[]\\') VALUE_STOP[c.charCodeAt(0)] = 1;
+const NOT_A_SECRET = new Set(['true', 'false', 'null', 'none', 'nil', 'undefined']);
+
+/** Values that are no secret: booleans and nulls, `****`, `${VAR}`, `{{ template }}`, `<placeholder>`. */
+function isPlaceholder(text: string, start: number, end: number): boolean {
+  if (end - start <= 9 && NOT_A_SECRET.has(text.slice(start, end).toLowerCase())) return true;
+  if (text.startsWith('${', start) || text.startsWith('{{', start) || text.charCodeAt(start) === 0x3c) return true;
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) !== 0x2a) return false;
+  return true;
+}
+
+const secretAssignment: Detector = {
+  id: 'secret-assignment',
+  kind: 'secret',
+  anchors: [
+    'password',
+    'passwd',
+    'passphrase',
+    '_pwd',
+    '-pwd',
+    'secret',
+    'token',
+    'api_key',
+    'apikey',
+    'api-key',
+    'access_key',
+    'accesskey',
+    'access-key',
+    'private_key',
+    'privatekey',
+    'private-key',
+    'credential',
+  ],
+  reach: 20 + 1 + 16 + 2 + 16 + ASSIGNMENT_VALUE_MAX + 2,
+  lead: 20 + 1 + 16 + 2 + 16 + 1,
+  find(text, out) {
+    const n = text.length;
+    ASSIGNMENT_KEY.lastIndex = 0;
+    while (ASSIGNMENT_KEY.exec(text) !== null) {
+      const p = ASSIGNMENT_KEY.lastIndex;
+      if (p >= n) return;
+      const q = text.charCodeAt(p);
+      let start: number;
+      let end: number;
+      if (q === 0x22 || q === 0x27) {
+        start = p + 1;
+        end = start;
+        const limit = Math.min(n, start + ASSIGNMENT_VALUE_MAX);
+        while (end < limit) {
+          const c = text.charCodeAt(end);
+          if (c === q || c === 0x0a || c === 0x0d) break;
+          end++;
+        }
+        if (end >= n || text.charCodeAt(end) !== q) continue;
+      } else {
+        start = p;
+        end = p;
+        const limit = Math.min(n, p + ASSIGNMENT_VALUE_MAX);
+        while (end < limit) {
+          const c = text.charCodeAt(end);
+          if (c < 128 && VALUE_STOP[c] === 1) break;
+          end++;
+        }
+      }
+      if (end > start && !isPlaceholder(text, start, end)) {
+        out(start, end);
+        ASSIGNMENT_KEY.lastIndex = end;
+      }
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// IBAN: country code, check digits and the country's BBAN length, validated mod 97.
+
+const IBAN_CANDIDATE = /(?<![A-Za-z0-9])([A-Z]{2})[0-9]{2}(?: ?[A-Z0-9]){11,30}/g;
+
+function isAlnum(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+}
+
+const iban: Detector = {
+  id: 'iban',
+  kind: 'pii',
+  anchors: [],
+  minDigits: 2,
+  reach: 1 + 34 + 33 + 1,
+  lead: 0,
+  find(text, out) {
+    IBAN_CANDIDATE.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = IBAN_CANDIDATE.exec(text)) !== null) {
+      const length = IBAN_LENGTHS[m[1]];
+      const candidate = m[0];
+      let compact = '';
+      let end = 0;
+      if (length !== undefined) {
+        for (let i = 0; i < candidate.length && compact.length < length; i++) {
+          if (candidate[i] !== ' ') compact += candidate[i];
+          end = i + 1;
+        }
+      }
+      const after = m.index + end;
+      if (
+        length === undefined ||
+        compact.length !== length ||
+        (after < text.length && isAlnum(text.charCodeAt(after))) ||
+        !ibanChecksumValid(compact)
+      ) {
+        IBAN_CANDIDATE.lastIndex = m.index + 2;
+        continue;
+      }
+      out(m.index, after);
+      IBAN_CANDIDATE.lastIndex = after;
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+function hasDigitOrIsLong(token: string): boolean {
+  return token.length >= 32 || /[0-9]/.test(token);
+}
+
+/** Every detector, in priority order: when two spans start at the same place, the earlier wins. */
+export const DETECTORS: readonly Detector[] = [
+  privateKey,
+  regexDetector({
+    id: 'google-service-account',
+    anchors: ['private_key'],
+    re: /"private_key"[ \t]{0,16}:[ \t]{0,16}"(-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:[^"\\\r\n]|\\.){0,8192})"/dg,
+    group: 1,
+    reach: 13 + 16 + 1 + 16 + 1 + 67 + 8192 * 2 + 1,
+    lead: 13 + 16 + 1 + 16 + 1,
+  }),
+  regexDetector({
+    id: 'aws-access-key-id',
+    anchors: ['akia', 'asia'],
+    re: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+    reach: 22,
+  }),
+  regexDetector({
+    id: 'github-token',
+    anchors: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
+    re: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,251})(?![A-Za-z0-9_])/g,
+    reach: 264,
+  }),
+  regexDetector({
+    id: 'gitlab-token',
+    anchors: ['glpat-', 'gldt-', 'glrt-', 'glptt-'],
+    re: /(?<![A-Za-z0-9_-])gl(?:pat|dt|rt|ptt)-[A-Za-z0-9_-]{20,255}(?:\.[A-Za-z0-9_-]{1,64}){0,3}(?![A-Za-z0-9_-])/g,
+    reach: 1 + 6 + 255 + 3 * 65 + 1,
+  }),
+  regexDetector({
+    id: 'slack-token',
+    anchors: ['xox'],
+    re: /(?<![A-Za-z0-9])xox[abeoprs]-(?:[0-9]{1,20}-){1,4}[A-Za-z0-9]{8,128}(?![A-Za-z0-9-])/g,
+    reach: 1 + 5 + 4 * 21 + 128 + 1,
+  }),
+  regexDetector({
+    id: 'slack-webhook',
+    anchors: ['hooks.slack.com'],
+    re: /hooks\.slack\.com\/(?:services|workflows|triggers)\/([A-Za-z0-9_]{4,64}\/[A-Za-z0-9_]{4,64}(?:\/[A-Za-z0-9_]{4,128}){0,3})/dg,
+    group: 1,
+    reach: 26 + 64 + 1 + 64 + 3 * 129,
+    lead: 26,
+  }),
+  regexDetector({
+    id: 'stripe-key',
+    anchors: ['k_live_', 'k_test_', 'whsec_'],
+    re: /(?<![A-Za-z0-9_])(?:[rs]k_(?:live|test)_[A-Za-z0-9]{10,247}|whsec_[A-Za-z0-9+/=]{24,128})(?![A-Za-z0-9_])/g,
+    reach: 1 + 8 + 247 + 1,
+  }),
+  regexDetector({
+    id: 'anthropic-key',
+    anchors: ['sk-ant-'],
+    re: /(?<![A-Za-z0-9_-])sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32,250}(?![A-Za-z0-9_-])/g,
+    reach: 1 + 7 + 10 + 1 + 250 + 1,
+  }),
+  regexDetector({
+    id: 'openai-key',
+    anchors: ['sk-'],
+    re: /(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,250}|[A-Za-z0-9]{48})(?![A-Za-z0-9_-])/g,
+    reach: 1 + 3 + 8 + 250 + 1,
+  }),
+  regexDetector({
+    id: 'google-api-key',
+    anchors: ['aiza'],
+    re: /(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])/g,
+    reach: 41,
+  }),
+  regexDetector({
+    id: 'azure-storage-key',
+    anchors: ['accountkey='],
+    re: /AccountKey=([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/dg,
+    group: 1,
+    reach: 11 + 88 + 1,
+    lead: 11,
+  }),
+  regexDetector({
+    id: 'jwt',
+    anchors: ['eyj'],
+    re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{6,1024}\.[A-Za-z0-9_-]{2,12288}\.[A-Za-z0-9_-]{0,1024}(?:\.[A-Za-z0-9_-]{0,12288}\.[A-Za-z0-9_-]{0,1024})?(?![A-Za-z0-9_-])/g,
+    accept: (m) => looksLikeJwtHeader(m[0].slice(0, m[0].indexOf('.'))),
+    reach: 1 + 3 + 1024 + 1 + 12288 + 1 + 1024 + 1 + 12288 + 1 + 1024 + 1,
+  }),
+  awsSecretAccessKey,
+  regexDetector({
+    id: 'uri-password',
+    anchors: ['://'],
+    re: /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,31}:\/\/[^ \t\r\n\f\v:@/?#"'<>\\[\]{}|^`]{0,256}:([^ \t\r\n\f\v/?#"'<>\\[\]{}|^`]{1,256})@(?=[A-Za-z0-9[._-])/dg,
+    group: 1,
+    accept: (m) => !/^\*+$/.test(m[1]),
+    reach: 1 + 32 + 3 + 256 + 1 + 256 + 2,
+    lead: 1 + 32 + 3 + 256 + 1,
+  }),
+  regexDetector({
+    id: 'bearer-token',
+    anchors: ['bearer'],
+    re: /(?<![A-Za-z0-9])(?:Bearer|bearer|BEARER)[ \t]{1,16}([A-Za-z0-9._~+/-]{8,4096}={0,4})(?![A-Za-z0-9._~+/=-])/dg,
+    group: 1,
+    accept: (m) => hasDigitOrIsLong(m[1]),
+    reach: 1 + 6 + 16 + 4096 + 4 + 1,
+    lead: 1 + 6 + 16,
+  }),
+  secretAssignment,
+  regexDetector({
+    id: 'email',
+    kind: 'pii',
+    anchors: ['@'],
+    re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+    reach: 1 + 64 + 1 + 8 * 64 + 24 + 1,
+  }),
+  regexDetector({
+    id: 'payment-card',
+    kind: 'pii',
+    anchors: [],
+    minDigits: 13,
+    re: /(?<![0-9A-Za-z.+-])[2-6][0-9](?:[ -]?[0-9]){11,17}(?![0-9A-Za-z-])/g,
+    accept: (m) => luhnValid(m[0].replace(/[ -]/g, '')),
+    reach: 1 + 37 + 1,
+  }),
+  iban,
+];
+
+const BY_ID = new Map<string, Detector>(DETECTORS.map((d) => [d.id, d]));
+
+export function detectorById(id: string): Detector | undefined {
+  return BY_ID.get(id);
+}

@@ -1,0 +1,19 @@
+export {
+  DEFAULT_FIELD_NAMES,
+  DETECTOR_IDS,
+  MASKING_BUNDLES,
+  MaskingRuleError,
+  PII_DETECTOR_IDS,
+  SECRET_DETECTOR_IDS,
+  fieldRuleId,
+  maskToken,
+  normaliseFieldName,
+  resolveMaskingRules,
+  type DetectorId,
+  type MaskingConfig,
+  type PiiDetectorId,
+  type SecretDetectorId,
+} from './rules';
+export { Masker, type JsonMaskResult, type MaskCounts, type TextMaskResult } from './masker';
+export { MaskingStream, createMaskingStream } from './stream';
+export { classifyContentType, type BodyKind } from './content-type';

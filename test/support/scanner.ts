@@ -1,0 +1,84 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { TOPIC_CATALOGUE } from '@airlock/contracts';
+import { infraEnv } from '@airlock/testing';
+
+/** Where a needle was found, for a readable failure. */
+export interface Finding {
+  where: string;
+  excerpt: string;
+}
+
+/** Finds every occurrence of any needle in a haystack, as text and as base64/hex of the needle. */
+export function findIn(where: string, haystack: string | Buffer, needles: string[]): Finding[] {
+  const text = Buffer.isBuffer(haystack) ? haystack.toString('latin1') : haystack;
+  const out: Finding[] = [];
+  for (const n of needles) {
+    for (const form of [n, Buffer.from(n).toString('base64'), Buffer.from(n).toString('hex')]) {
+      const i = text.indexOf(form);
+      if (i >= 0) out.push({ where, excerpt: text.slice(Math.max(0, i - 40), i + form.length + 40) });
+    }
+  }
+  return out;
+}
+
+/** Every byte of every message (key, value, headers) on every catalogue topic, from the beginning. */
+export async function scanKafka(needles: string[]): Promise<{ findings: Finding[]; messages: number }> {
+  const kafka = new Kafka({
+    clientId: 'e2e-scanner',
+    brokers: infraEnv().KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, Map<number, bigint>>();
+  for (const t of TOPIC_CATALOGUE) {
+    const offsets = await admin.fetchTopicOffsets(t.name);
+    ends.set(
+      t.name,
+      new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)])),
+    );
+  }
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: `e2e-scanner-${Date.now()}-${Math.random().toString(16).slice(2)}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: TOPIC_CATALOGUE.map((t) => t.name), fromBeginning: true });
+  const findings: Finding[] = [];
+  let messages = 0;
+  const remaining = new Map<string, bigint>(
+    [...ends].flatMap(([topic, parts]) => [...parts].map(([p, end]) => [`${topic}/${p}`, end] as const)),
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`Kafka scan incomplete: ${[...remaining.keys()].join(', ')}`)),
+      120000,
+    );
+    if (remaining.size === 0) {
+      clearTimeout(timer);
+      resolve();
+      return;
+    }
+    void consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        messages++;
+        const where = `kafka ${topic}/${partition}@${message.offset}`;
+        if (message.key) findings.push(...findIn(where, message.key, needles));
+        if (message.value) findings.push(...findIn(where, message.value, needles));
+        for (const [k, v] of Object.entries(message.headers ?? {})) {
+          findings.push(...findIn(`${where} header ${k}`, `${k}:${String(v)}`, needles));
+        }
+        const key = `${topic}/${partition}`;
+        const end = remaining.get(key);
+        if (end !== undefined && BigInt(message.offset) + 1n >= end) {
+          remaining.delete(key);
+          if (remaining.size === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return { findings, messages };
+}
