@@ -69,8 +69,6 @@ describe('credentials and masking on the HTTP path', () => {
     expect(String(r.body.note)).toMatch(/^use \[MASKED:[a-z-]+\] to deploy$/);
     expect(r.text).not.toContain(plantedPassword);
     expect(r.text).not.toContain(plantedToken);
-    const completed = await sys.audit.waitForRequest(String(r.body.requestId ?? ''), []).catch(() => []);
-    void completed;
   });
 
   it('records masking counts, never the values', async () => {

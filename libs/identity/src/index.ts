@@ -6,3 +6,4 @@ export * from './identity.constants';
 export * from './jwt.strategy';
 export * from './jwt-auth.guard';
 export * from './identity.module';
+export * from './identity-settings';

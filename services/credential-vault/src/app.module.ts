@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { IdentityModule } from '@airlock/identity';
+import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
 import { CLOCK, type Clock } from './clock';
@@ -39,13 +39,7 @@ export class AppModule {
       imports: [
         loggerModule('credential-vault', config.LOG_LEVEL),
         TypeOrmModule.forRoot(vaultDatabase(config)),
-        IdentityModule.forRoot({
-          issuers: config.OIDC_ISSUERS,
-          audience: config.OIDC_AUDIENCE,
-          algorithms: config.OIDC_ALGORITHMS,
-          clockSkewSeconds: config.OIDC_CLOCK_SKEW_SECONDS,
-          allowInsecureJwksUri: config.ALLOW_INSECURE_JWKS,
-        }),
+        IdentityModule.forRoot(identityConfigFromSettings(config)),
         PublishingModule,
         KeysModule,
         RegistryModule,

@@ -1,20 +1,11 @@
 import { z } from 'zod';
-import { BaseConfigSchema, jsonSetting, loadConfig } from '@airlock/runtime';
+import { IdentitySettingsSchema } from '@airlock/identity';
+import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
 
 /** Key ids name a key-encryption key in every record it protects; they appear in messages and audit events. */
 export const KeyIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'key ids are 1-64 of [A-Za-z0-9_.:-], starting with a letter or digit');
-
-const TrustedIssuerSchema = z
-  .object({
-    issuer: z.string().min(1),
-    jwksUri: z.url(),
-    audience: z.array(z.string().min(1)).min(1).optional(),
-    groupsClaim: z.string().min(1).optional(),
-    subjectClaim: z.string().min(1).optional(),
-  })
-  .strict();
 
 const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
 
@@ -37,31 +28,8 @@ export const VaultStoreConfigSchema = BaseConfigSchema.extend({
 export type VaultStoreConfig = z.infer<typeof VaultStoreConfigSchema>;
 
 export const VaultConfigSchema = VaultStoreConfigSchema.extend({
-  /** JSON array of trusted issuers for the admin API: [{"issuer": "...", "jwksUri": "..."}]. */
-  OIDC_ISSUERS: jsonSetting(z.array(TrustedIssuerSchema).min(1, 'trust at least one issuer')),
-  OIDC_AUDIENCE: z
-    .string()
-    .min(1)
-    .transform((s) =>
-      s
-        .split(',')
-        .map((a) => a.trim())
-        .filter(Boolean),
-    ),
-  OIDC_ALGORITHMS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      s
-        ?.split(',')
-        .map((a) => a.trim())
-        .filter(Boolean),
-    ),
-  OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
-  ALLOW_INSECURE_JWKS: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  /** The admin API's token verification (OIDC_ISSUERS, OIDC_AUDIENCE, ...). */
+  ...IdentitySettingsSchema.shape,
   /** Callers of the admin API must carry this group. */
   VAULT_ADMIN_GROUP: z.string().min(1).default('airlock-admins'),
   /** How long an ingress may use a lease before asking again. */

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
-import { IdentityModule } from '@airlock/identity';
+import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
 import { AuditService } from './audit/audit.service';
@@ -26,13 +26,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         loggerModule('ingress-proxy', config.LOG_LEVEL, ['c/*path']),
-        IdentityModule.forRoot({
-          issuers: config.OIDC_ISSUERS,
-          audience: config.OIDC_AUDIENCE,
-          algorithms: config.OIDC_ALGORITHMS,
-          clockSkewSeconds: config.OIDC_CLOCK_SKEW_SECONDS,
-          allowInsecureJwksUri: config.ALLOW_INSECURE_JWKS,
-        }),
+        IdentityModule.forRoot(identityConfigFromSettings(config)),
       ],
       controllers: [HealthController, ProxyController, PolicyEventsHandler, VaultEventsHandler],
       providers: [

@@ -1,41 +1,12 @@
 import { z } from 'zod';
-import { BaseConfigSchema, jsonSetting, loadConfig } from '@airlock/runtime';
-
-const TrustedIssuerSchema = z
-  .object({
-    issuer: z.string().min(1),
-    jwksUri: z.url(),
-    audience: z.array(z.string().min(1)).min(1).optional(),
-    groupsClaim: z.string().min(1).optional(),
-    subjectClaim: z.string().min(1).optional(),
-  })
-  .strict();
+import { IdentitySettingsSchema } from '@airlock/identity';
+import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
 
 const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
 
 export const IngressConfigSchema = BaseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  /** JSON array of trusted issuers: [{"issuer": "...", "jwksUri": "..."}]. */
-  OIDC_ISSUERS: jsonSetting(z.array(TrustedIssuerSchema).min(1, 'trust at least one issuer')),
-  OIDC_AUDIENCE: z
-    .string()
-    .min(1)
-    .transform((s) =>
-      s
-        .split(',')
-        .map((a) => a.trim())
-        .filter(Boolean),
-    ),
-  OIDC_ALGORITHMS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      s
-        ?.split(',')
-        .map((a) => a.trim())
-        .filter(Boolean),
-    ),
-  OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  ...IdentitySettingsSchema.shape,
   CONNECTIONS_FILE: z.string().min(1, 'CONNECTIONS_FILE must name the YAML connections file'),
   POLICY_TIMEOUT_MS: ms(2000),
   VAULT_TIMEOUT_MS: ms(2000),
