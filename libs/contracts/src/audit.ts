@@ -43,7 +43,16 @@ const envelope = {
   source: z.string().min(1),
 };
 
-export const FailureStageSchema = z.enum(['routing', 'policy', 'upstream', 'audit', 'vault', 'approval', 'internal']);
+export const FailureStageSchema = z.enum([
+  'routing',
+  'policy',
+  'upstream',
+  'masking',
+  'audit',
+  'vault',
+  'approval',
+  'internal',
+]);
 
 export const AuthFailedEventSchema = z.object({
   ...envelope,

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Readable, Transform } from 'node:stream';
-import { Masker, createMaskingStream, resolveMaskingRules } from '@airlock/masking';
+import { Masker, classifyContentType, createMaskingStream, resolveMaskingRules } from '@airlock/masking';
+
+/** A policy masking rule that refuses binary responses instead of passing them untouched. */
+export const BLOCK_BINARY = 'block-binary';
 
 export interface MaskedBody {
   body: Readable;
@@ -14,7 +17,8 @@ export class ResponseMasking {
   private readonly maskers = new Map<string, Masker>();
 
   /** Throws when the policy names a rule this gateway does not know: the caller refuses. */
-  masker(rules: readonly string[]): Masker | undefined {
+  masker(policyRules: readonly string[]): Masker | undefined {
+    const rules = policyRules.filter((r) => r !== BLOCK_BINARY);
     if (rules.length === 0) return undefined;
     const key = [...rules].sort().join('\u0000');
     let m = this.maskers.get(key);
@@ -23,6 +27,11 @@ export class ResponseMasking {
       this.maskers.set(key, m);
     }
     return m.enabled ? m : undefined;
+  }
+
+  /** Binary bodies pass untouched, unless the policy's rules say to block them. */
+  blocksBinary(policyRules: readonly string[], contentType: string | undefined): boolean {
+    return policyRules.includes(BLOCK_BINARY) && classifyContentType(contentType) === 'binary';
   }
 
   /** Puts the response body through the masker, byte stream in, byte stream out. */

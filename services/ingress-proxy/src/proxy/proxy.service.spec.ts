@@ -13,7 +13,12 @@ import type { UpstreamClient } from './upstream.client';
 const principal = { issuer: 'https://idp', subject: 'bot', groups: ['agents'] };
 const connection = { name: 'demo', protocol: 'http' as const, upstream: new URL('http://127.0.0.1:1') };
 
-function setup(opts: { decide?: () => Promise<PolicyDecision>; auditFails?: boolean; lease?: () => Promise<unknown> }) {
+function setup(opts: {
+  decide?: () => Promise<PolicyDecision>;
+  auditFails?: boolean;
+  lease?: () => Promise<unknown>;
+  contentType?: string;
+}) {
   const emitted: AuditEventDraft[] = [];
   const forwarded: string[] = [];
   const audit = {
@@ -30,12 +35,19 @@ function setup(opts: { decide?: () => Promise<PolicyDecision>; auditFails?: bool
   const upstream = {
     forward: jest.fn(async (_c: unknown, r: { path: string }) => {
       forwarded.push(r.path);
-      return { status: 200, headers: {}, body: Readable.from(['ok']) };
+      return {
+        status: 200,
+        headers: { 'content-type': opts.contentType ?? 'application/json' },
+        body: Readable.from(['ok']),
+      };
     }),
   };
   const registry = { get: (n: string) => (n === 'demo' ? connection : undefined) };
   const leases = { lease: jest.fn(opts.lease ?? (() => Promise.reject(new Error('no vault in this test')))) };
-  const masking = { masker: () => undefined };
+  const masking = {
+    masker: () => undefined,
+    blocksBinary: (rules: string[], ct?: string) => rules.includes('block-binary') && ct === 'application/octet-stream',
+  };
   const svc = new ProxyService(
     registry as unknown as ConnectionRegistry,
     policy as unknown as PolicyClient,
@@ -137,5 +149,16 @@ describe('ProxyService fails closed', () => {
     const t = setup({ decide: async () => allow('deny') });
     await refusal(t.callTo('/c/vaulted/items'));
     expect(t.leases.lease).not.toHaveBeenCalled();
+  });
+
+  it('refuses a binary response when policy blocks binary bodies, and lets other answers through', async () => {
+    const blocking = async (): Promise<PolicyDecision> => ({ ...allow(), masking: ['block-binary'] });
+    const t = setup({ decide: blocking, contentType: 'application/octet-stream' });
+    const err = await refusal(t.call());
+    expect(err.status).toBe(403);
+    expect(err.code).toBe('binary_blocked');
+    expect(t.emitted.at(-1)).toMatchObject({ type: 'operation.failed', data: { stage: 'masking', status: 403 } });
+    const json = setup({ decide: blocking, contentType: 'application/json' });
+    await expect(json.call()).resolves.toMatchObject({ upstream: { status: 200 } });
   });
 });

@@ -224,24 +224,33 @@ export class ProxyService {
     const upstreamMs = performance.now() - upstreamStarted;
 
     let counts: () => Record<string, number> | undefined = () => undefined;
+    const contentType = headerValue(upstream.headers['content-type']);
+    const encoding = headerValue(upstream.headers['content-encoding']);
+    // Nothing that policy wants masked or blocked may reach the agent unexamined.
+    const refusal = this.masking.blocksBinary(decision.masking, contentType)
+      ? new GatewayError(
+          403,
+          'binary_blocked',
+          `policy does not allow binary responses (${contentType}) on connection "${name}"`,
+        )
+      : masker && encoding && encoding !== 'identity'
+        ? new GatewayError(
+            502,
+            'unmaskable_response',
+            'the upstream answered with a compressed body that cannot be masked',
+          )
+        : undefined;
+    if (refusal) {
+      upstream.body.destroy();
+      this.audit.emitAfter({
+        ...env,
+        type: 'operation.failed',
+        data: { stage: 'masking', reason: refusal.publicMessage, status: refusal.status },
+      });
+      throw refusal;
+    }
     if (masker) {
-      const encoding = headerValue(upstream.headers['content-encoding']);
-      if (encoding && encoding !== 'identity') {
-        // Compressed bytes cannot be inspected; nothing unmasked may reach the agent.
-        upstream.body.destroy();
-        const failure = new GatewayError(
-          502,
-          'unmaskable_response',
-          'the upstream answered with a compressed body that cannot be masked',
-        );
-        this.audit.emitAfter({
-          ...env,
-          type: 'operation.failed',
-          data: { stage: 'upstream', reason: failure.publicMessage, status: 502 },
-        });
-        throw failure;
-      }
-      const masked = this.masking.mask(masker, upstream.body, headerValue(upstream.headers['content-type']));
+      const masked = this.masking.mask(masker, upstream.body, contentType);
       delete upstream.headers['content-length'];
       upstream = { ...upstream, body: masked.body };
       counts = masked.counts;

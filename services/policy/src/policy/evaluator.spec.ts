@@ -105,6 +105,14 @@ describe('policy evaluation', () => {
       ),
     ).toThrow(/duplicate/);
     expect(() => parsePolicyDocument(': : :')).toThrow(/YAML/);
+    expect(() =>
+      parsePolicyDocument('rules: [ { id: x, effect: allow, connections: [a], masking: [secretz] } ]'),
+    ).toThrow(/secretz/);
+    expect(
+      parsePolicyDocument(
+        'rules: [ { id: x, effect: allow, connections: [a], masking: [secrets, pii, block-binary] } ]',
+      ).rules,
+    ).toHaveLength(1);
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DecisionSchema } from '@airlock/contracts';
+import { resolveMaskingRules } from '@airlock/masking';
 
 const PrincipalMatchSchema = z
   .object({
@@ -50,6 +51,12 @@ export const PolicyDocumentSchema = z
     for (const r of doc.rules) {
       if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `duplicate rule id ${r.id}` });
       seen.add(r.id);
+      // A masking rule the gateway would not know is an error now, not a refused request later.
+      try {
+        resolveMaskingRules(r.masking.filter((m) => m !== 'block-binary'));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `rule ${r.id}: ${(err as Error).message}` });
+      }
     }
   });
 
