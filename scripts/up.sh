@@ -90,7 +90,7 @@ Try it:
   curl -s http://127.0.0.1:8080/c/demo/items -H "Authorization: Bearer \$TOKEN"          # allowed
   curl -s -X DELETE http://127.0.0.1:8080/c/demo/items/1 -H "Authorization: Bearer \$TOKEN"  # denied by policy
   curl -s http://127.0.0.1:8080/c/demo/items                                              # no token: 401
-  # a connection whose credential the agent never sees (the demo upstream echoes what it got, masked):
+  # a connection whose credential the agent never holds (the vault injects it on the way upstream):
   curl -s -X POST http://127.0.0.1:8084/connections -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' \\
     -d '{"name":"vaulted","protocol":"http","upstream":"http://127.0.0.1:18080","credentialKind":"bearer"}'
   curl -s -X PUT http://127.0.0.1:8084/connections/vaulted/secret -H "Authorization: Bearer \$ADMIN_TOKEN" \\
