@@ -35,6 +35,7 @@ export default [
       '**/*.spec.ts',
       '**/*.e2e-spec.ts',
       'test/**/*.ts',
+      'libs/*/test/**/*.ts',
       'bench/**/*.ts',
       'infra/**/*.ts',
       'libs/testing/**/*.ts',

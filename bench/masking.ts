@@ -19,34 +19,10 @@ import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Masker, createMaskingStream, resolveMaskingRules, type MaskingConfig } from '@airlock/masking';
+import { SeededRandom } from '@airlock/testing';
 
 const CHUNK = 64 * 1024;
 const GOAL_MBPS = 250;
-
-/** Deterministic generator (mulberry32): every run measures the same corpus. */
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chars(alphabet: string, n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
-    return s;
-  }
-}
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const HEX = '0123456789abcdef';
@@ -60,24 +36,24 @@ const FIRST = ['Ada', 'Grace', 'Linus', 'Barbara', 'Ken', 'Margaret', 'Dennis', 
 const LAST = ['Lovelace', 'Hopper', 'Torvalds', 'Liskov', 'Thompson', 'Hamilton', 'Ritchie', 'Perlman'];
 const CITIES = ['Berlin', 'Lisbon', 'Oslo', 'Dublin', 'Madrid', 'Vienna', 'Prague', 'Warsaw'];
 
-function sentence(rng: Rng, words: number): string {
+function sentence(rng: SeededRandom, words: number): string {
   const out: string[] = [];
   for (let i = 0; i < words; i++) out.push(rng.pick(WORDS));
   return out.join(' ');
 }
 
-function uuid(rng: Rng): string {
+function uuid(rng: SeededRandom): string {
   const h = rng.chars(HEX, 32);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
 }
 
-function iso(rng: Rng): string {
+function iso(rng: SeededRandom): string {
   const d = new Date(1_600_000_000_000 + rng.int(200_000_000) * 1000);
   return d.toISOString();
 }
 
 /** A planted secret or personal datum, in the shapes the detectors look for. */
-function planted(rng: Rng): string {
+function planted(rng: SeededRandom): string {
   switch (rng.int(10)) {
     case 0:
       return `deploy with token ghp_${rng.chars(ALNUM, 36)} please`;
@@ -102,7 +78,7 @@ function planted(rng: Rng): string {
   }
 }
 
-function record(rng: Rng, i: number): Record<string, unknown> {
+function record(rng: SeededRandom, i: number): Record<string, unknown> {
   const first = rng.pick(FIRST);
   const last = rng.pick(LAST);
   const r: Record<string, unknown> = {
@@ -139,7 +115,7 @@ function record(rng: Rng, i: number): Record<string, unknown> {
 }
 
 function corpus(megabytes: number): { bytes: Buffer; records: number } {
-  const rng = new Rng(42);
+  const rng = new SeededRandom(42);
   const parts: string[] = [];
   let size = 2;
   let i = 0;

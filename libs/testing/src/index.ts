@@ -8,3 +8,4 @@ export * from './harness/service-process';
 export * from './harness/databases';
 export * from './harness/kafka';
 export * from './upstream/sigv4-checking-proxy';
+export * from './harness/seeded-random';
