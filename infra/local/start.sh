@@ -231,6 +231,14 @@ start_postgres() {
     log "creating database $AIRLOCK_PG_DB"
     pg_query postgres "CREATE DATABASE \"$AIRLOCK_PG_DB\"" >/dev/null
   fi
+
+  # The recorder writes the audit store as a role of its own that owns nothing: the recorder's
+  # migrations (run as the owner above) grant it INSERT and SELECT only.
+  exists="$(pg_query postgres "SELECT 1 FROM pg_roles WHERE rolname = $(sql_quote "$AIRLOCK_PG_RECORDER_USER")")"
+  if [[ "$exists" != "1" ]]; then
+    log "creating role $AIRLOCK_PG_RECORDER_USER (the recorder's INSERT-and-SELECT role)"
+    pg_query postgres "CREATE ROLE \"$AIRLOCK_PG_RECORDER_USER\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD $(sql_quote "$AIRLOCK_PG_RECORDER_PASSWORD")" >/dev/null
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -288,5 +296,6 @@ log "creating Kafka topics from the contracts catalogue"
 log "local infrastructure ready in $(elapsed_since "$started_ms"):"
 log "  KAFKA_BROKERS=$KAFKA_BROKERS"
 log "  DATABASE_URL=$DATABASE_URL"
+log "  RECORDER_DATABASE_URL=$RECORDER_DATABASE_URL"
 log "  REDIS_URL=$REDIS_URL"
 log "  use it with: source infra/local/env.sh   (stop with infra/local/stop.sh)"

@@ -60,15 +60,17 @@ export class TestSystem {
     ]);
     this.policy = new ServiceProcess('policy', pPolicy, { ...common, POLICY_FILE: this.policyFile });
     // A fresh store: start at the end of the audit stream rather than replay every earlier run.
-    this.recorder = new ServiceProcess('recorder', pRecorder, {
-      ...common,
-      DATABASE_URL: this.db.url,
-      AUDIT_START_FROM: 'latest',
-    });
     const identity = {
       OIDC_ISSUERS: JSON.stringify([{ issuer: this.idp.issuer, jwksUri: this.idp.jwksUri }]),
       OIDC_AUDIENCE: 'airlock',
     };
+    this.recorder = new ServiceProcess('recorder', pRecorder, {
+      ...common,
+      ...identity,
+      ...this.db.recorderEnv(this.workDir),
+      AUDIT_START_FROM: 'latest',
+      AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
+    });
     this.vault = new ServiceProcess('credential-vault', pVault, {
       ...common,
       ...identity,

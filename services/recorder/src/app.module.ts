@@ -1,14 +1,15 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Kafka } from 'kafkajs';
+import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
 import { AuditConsumer } from './audit/audit.consumer';
-import { AuditEventEntity } from './audit/audit-event.entity';
 import { AuditModule } from './audit/audit.module';
 import { AuditRepository } from './audit/audit.repository';
 import { RECORDER_CONFIG, type RecorderConfig } from './config';
-import { CreateAuditEvent1764057600000 } from './migrations/1764057600000-create-audit-event';
+import { IntegrityModule } from './integrity/integrity.module';
+import { RetentionModule } from './retention/retention.module';
+import { StoreModule } from './store/store.module';
 
 @Global()
 @Module({})
@@ -18,18 +19,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         loggerModule('recorder', config.LOG_LEVEL),
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url: config.DATABASE_URL,
-          entities: [AuditEventEntity],
-          migrations: [CreateAuditEvent1764057600000],
-          migrationsRun: true,
-          migrationsTableName: 'recorder_migrations',
-          synchronize: false,
-          retryAttempts: 3,
-          retryDelay: 1000,
-        }),
+        StoreModule.forConfig(config),
+        IdentityModule.forRoot(identityConfigFromSettings(config)),
         AuditModule,
+        IntegrityModule,
+        RetentionModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -1,18 +1,65 @@
 import { z } from 'zod';
+import { IdentitySettingsSchema } from '@airlock/identity';
 import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
 
-export const RecorderConfigSchema = BaseConfigSchema.extend({
+const postgresUrl = (name: string) =>
+  z.url({ protocol: /^postgres(ql)?$/, error: `${name} must be a postgres:// URL` });
+const ms = (min: number, max: number, def: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** What every recorder process (the service and its command line) needs to reach the store. */
+export const RecorderStoreConfigSchema = BaseConfigSchema.extend({
+  /**
+   * The recorder's own role: INSERT and SELECT on the audit tables, nothing more. The service
+   * refuses to start when this role could change or delete audit records.
+   */
+  DATABASE_URL: postgresUrl('DATABASE_URL'),
+  /**
+   * The owner of the audit tables: runs migrations, grants the recorder's role its rights, and
+   * drops partitions for retention. Optional: without it, migrations run elsewhere (the `migrate`
+   * command) and retention is off.
+   */
+  DATABASE_OWNER_URL: postgresUrl('DATABASE_OWNER_URL').optional(),
+  /** PKCS#8 PEM Ed25519 private key that signs checkpoints; kept outside the database. */
+  AUDIT_SIGNING_KEY_FILE: z.string().min(1, 'AUDIT_SIGNING_KEY_FILE names the checkpoint signing key file'),
+  /** PEM public keys of earlier signing keys, so checkpoints they signed still verify. */
+  AUDIT_VERIFY_KEYS_FILE: z.string().min(1).optional(),
+  /** Drop day partitions older than this many days (off when unset); needs DATABASE_OWNER_URL. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
+});
+export type RecorderStoreConfig = z.infer<typeof RecorderStoreConfigSchema>;
+
+export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' }),
+  /** The replay, search and verify API's token verification (OIDC_ISSUERS, OIDC_AUDIENCE, ...). */
+  ...IdentitySettingsSchema.shape,
+  /** Callers of the replay, search and verify API must carry this group. */
+  AUDITOR_GROUP: z.string().min(1).default('airlock-auditors'),
   /**
    * Where a recorder group with no committed offsets starts: `earliest` (the default: nothing
-   * audited before the first start is missed) or `latest` (a throwaway store, as in tests).
+   * audited before the first start is missed) or `latest` (the end of the stream at the first
+   * start; from then on the committed position, so a restart never skips anything).
    */
   AUDIT_START_FROM: z.enum(['earliest', 'latest']).default('earliest'),
+  /** How often the head of every chain that moved is checkpointed (signed). */
+  AUDIT_CHECKPOINT_INTERVAL_MS: ms(100, 3_600_000, 10_000),
+  /** How often partitions are made ahead and retention runs. */
+  AUDIT_MAINTENANCE_INTERVAL_MS: ms(1_000, 86_400_000, 3_600_000),
+}).superRefine((c, ctx) => {
+  if (c.AUDIT_RETENTION_DAYS !== undefined && c.DATABASE_OWNER_URL === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUDIT_RETENTION_DAYS'],
+      message: 'retention drops partitions as the table owner: set DATABASE_OWNER_URL too',
+    });
+  }
 });
 export type RecorderConfig = z.infer<typeof RecorderConfigSchema>;
 export const RECORDER_CONFIG = Symbol('RECORDER_CONFIG');
 
-export function recorderConfig(): RecorderConfig {
-  return loadConfig(RecorderConfigSchema);
+export function recorderConfig(env: Record<string, string | undefined> = process.env): RecorderConfig {
+  return loadConfig(RecorderConfigSchema, env);
+}
+
+export function recorderStoreConfig(env: Record<string, string | undefined> = process.env): RecorderStoreConfig {
+  return loadConfig(RecorderStoreConfigSchema, env);
 }

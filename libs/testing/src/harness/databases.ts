@@ -1,3 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { infraEnv, runId } from './infra';
 
@@ -22,6 +25,24 @@ export class TestDatabase {
     const url = new URL(adminUrl);
     url.pathname = `/${name}`;
     return new TestDatabase(name, url.toString(), adminUrl);
+  }
+
+  /** This database as the recorder's INSERT-and-SELECT role (created by infra/local/start.sh). */
+  get recorderUrl(): string {
+    const url = new URL(infraEnv().RECORDER_DATABASE_URL);
+    url.pathname = `/${this.name}`;
+    return url.toString();
+  }
+
+  /**
+   * The recorder's store settings on this database: its own role, the owner (which migrates and
+   * grants), and a fresh checkpoint signing key written into `dir`.
+   */
+  recorderEnv(dir: string): { DATABASE_URL: string; DATABASE_OWNER_URL: string; AUDIT_SIGNING_KEY_FILE: string } {
+    const keyFile = join(dir, `audit-signing-${this.name}.pem`);
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    return { DATABASE_URL: this.recorderUrl, DATABASE_OWNER_URL: this.url, AUDIT_SIGNING_KEY_FILE: keyFile };
   }
 
   async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -61,13 +82,13 @@ export class AuditStoreClient {
   constructor(private readonly db: TestDatabase) {}
 
   byRequest(requestId: string): Promise<StoredAuditEvent[]> {
-    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE request_id = $1 ORDER BY time, id', [
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE request_id = $1 ORDER BY seq', [
       requestId,
     ]);
   }
 
   bySession(sessionId: string): Promise<StoredAuditEvent[]> {
-    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY time, id', [
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY seq', [
       sessionId,
     ]);
   }

@@ -9,13 +9,21 @@ export function repoRoot(): string {
 }
 
 /** Addresses of the infrastructure `infra/local/start.sh` runs (same defaults as infra/local/env.sh). */
-export function infraEnv(): { KAFKA_BROKERS: string; DATABASE_URL: string; REDIS_URL: string } {
+export function infraEnv(): {
+  KAFKA_BROKERS: string;
+  DATABASE_URL: string;
+  RECORDER_DATABASE_URL: string;
+  REDIS_URL: string;
+} {
   const pgPort = process.env.AIRLOCK_PG_PORT ?? '15432';
   return {
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? `127.0.0.1:${process.env.AIRLOCK_KAFKA_PORT ?? '19092'}`,
     DATABASE_URL:
       process.env.DATABASE_URL ??
       `postgres://${process.env.AIRLOCK_PG_USER ?? 'airlock'}:${process.env.AIRLOCK_PG_PASSWORD ?? 'airlock-local'}@127.0.0.1:${pgPort}/${process.env.AIRLOCK_PG_DB ?? 'airlock'}`,
+    RECORDER_DATABASE_URL:
+      process.env.RECORDER_DATABASE_URL ??
+      `postgres://${process.env.AIRLOCK_PG_RECORDER_USER ?? 'airlock_recorder'}:${process.env.AIRLOCK_PG_RECORDER_PASSWORD ?? 'airlock-recorder-local'}@127.0.0.1:${pgPort}/${process.env.AIRLOCK_PG_DB ?? 'airlock'}`,
     REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.AIRLOCK_REDIS_PORT ?? '16379'}`,
   };
 }
