@@ -44,7 +44,18 @@ wait_healthy demo-upstream "http://127.0.0.1:18080/"
 
 export LOG_LEVEL=${LOG_LEVEL:-info}
 HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" start policy node dist/services/policy/src/main.js
-HTTP_PORT=8083 start recorder node dist/services/recorder/src/main.js
+OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]"
+export OIDC_ISSUERS OIDC_AUDIENCE=airlock
+# The recorder writes as its INSERT-and-SELECT role; the owner migrates and grants. Its
+# checkpoint signing key lives outside the database: a local key file made once.
+SIGNING_KEY_FILE="$ROOT/.local/recorder/audit-signing-key.pem"
+if [ ! -f "$SIGNING_KEY_FILE" ]; then
+  mkdir -p "$(dirname "$SIGNING_KEY_FILE")"
+  node dist/services/recorder/src/cli.js keygen "$SIGNING_KEY_FILE" >/dev/null
+fi
+export AUDIT_SIGNING_KEY_FILE="$SIGNING_KEY_FILE"
+HTTP_PORT=8083 DATABASE_URL="$RECORDER_DATABASE_URL" DATABASE_OWNER_URL="$DATABASE_URL" \
+  start recorder node dist/services/recorder/src/main.js
 wait_healthy recorder http://127.0.0.1:8083/health
 # The vault's key-encryption key lives outside the database: a local key file made once.
 KEK_FILE="$ROOT/.local/vault/kek.json"
@@ -52,8 +63,6 @@ if [ ! -f "$KEK_FILE" ]; then
   mkdir -p "$(dirname "$KEK_FILE")"
   (umask 077 && node -e 'process.stdout.write(JSON.stringify({ current: "local-1", keys: { "local-1": require("crypto").randomBytes(32).toString("base64") } }))' >"$KEK_FILE")
 fi
-OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]"
-export OIDC_ISSUERS OIDC_AUDIENCE=airlock
 HTTP_PORT=8084 VAULT_KEK_FILE="$KEK_FILE" start credential-vault node dist/services/credential-vault/src/main.js
 HTTP_PORT=8082 start approval node dist/services/approval/src/main.js
 HTTP_PORT=8080 CONNECTIONS_FILE="$ROOT/config/connections.yaml" start ingress-proxy node dist/services/ingress-proxy/src/main.js
@@ -66,6 +75,9 @@ TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.loca
   --sub agent-demo --groups agents --aud airlock --ttl 43200)
 ADMIN_TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
   --sub admin-demo --groups airlock-admins --aud airlock --ttl 43200)
+
+AUDITOR_TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
+  --sub auditor-demo --groups airlock-auditors --aud airlock --ttl 43200)
 
 cat <<INFO
 
@@ -86,6 +98,9 @@ A token for agent "agent-demo" (group "agents", valid 12 hours):
 An administrator token (group "airlock-admins") for the vault's admin API:
   export ADMIN_TOKEN=$ADMIN_TOKEN
 
+An auditor token (group "airlock-auditors") for the recorder's replay, search and verify API:
+  export AUDITOR_TOKEN=$AUDITOR_TOKEN
+
 Try it:
   curl -s http://127.0.0.1:8080/c/demo/items -H "Authorization: Bearer \$TOKEN"          # allowed
   curl -s -X DELETE http://127.0.0.1:8080/c/demo/items/1 -H "Authorization: Bearer \$TOKEN"  # denied by policy
@@ -97,4 +112,6 @@ Try it:
     -H 'content-type: application/json' -d '{"token":"s3cr3t-held-by-airlock"}'
   curl -s http://127.0.0.1:8080/c/vaulted/items -H "Authorization: Bearer \$TOKEN"
   psql "$DATABASE_URL" -c 'SELECT time, type, actor_subject, connection FROM audit_event ORDER BY time DESC LIMIT 10'
+  curl -s http://127.0.0.1:8083/audit/sessions -H "Authorization: Bearer \$AUDITOR_TOKEN"   # replay and search
+  curl -s http://127.0.0.1:8083/audit/verify -H "Authorization: Bearer \$AUDITOR_TOKEN"     # check the hash chains
 INFO

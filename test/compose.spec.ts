@@ -19,12 +19,14 @@ interface ComposeService {
   ports?: (string | number)[];
   restart?: string;
   user?: string;
+  secrets?: (string | { source: string; target?: string })[];
 }
 
 interface ComposeFile {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
   configs?: Record<string, { content?: string; file?: string }>;
+  secrets?: Record<string, { file?: string; environment?: string }>;
 }
 
 interface DockerStage {
@@ -65,7 +67,11 @@ const APP_SERVICES: Record<string, { port: number; env: string[]; dependsOn: Rec
     env: ['DATABASE_URL', 'REDIS_URL'],
     dependsOn: { ...KAFKA_READY, postgres: 'service_healthy', redis: 'service_healthy' },
   },
-  recorder: { port: 8083, env: ['DATABASE_URL'], dependsOn: { ...KAFKA_READY, postgres: 'service_healthy' } },
+  recorder: {
+    port: 8083,
+    env: ['DATABASE_URL', 'DATABASE_OWNER_URL', 'AUDIT_SIGNING_KEY_FILE', 'OIDC_ISSUERS', 'OIDC_AUDIENCE'],
+    dependsOn: { ...KAFKA_READY, postgres: 'service_healthy' },
+  },
   'credential-vault': {
     port: 8084,
     env: ['DATABASE_URL', 'VAULT_KEK', 'VAULT_KEK_ID', 'OIDC_ISSUERS', 'OIDC_AUDIENCE'],
@@ -74,6 +80,7 @@ const APP_SERVICES: Record<string, { port: number; env: string[]; dependsOn: Rec
 };
 const APP_NAMES = Object.keys(APP_SERVICES);
 const INFRA = { kafka: 'apache/kafka:4.1.1', postgres: 'postgres:15', redis: 'redis:7' };
+const initScript = compose.configs?.['postgres-service-databases']?.content ?? '';
 
 describe('docker-compose.yml', () => {
   it('names the five services, kafka-init and the infrastructure, nothing else', () => {
@@ -198,17 +205,61 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives each database user a database the init script creates, with the password postgres is given', () => {
-    const initScript = compose.configs?.['postgres-service-databases']?.content ?? '';
-    const postgresEnv = environmentOf(compose.services.postgres);
+  it('gives each database owner a database the init script creates, with the password postgres is given', () => {
     for (const name of ['approval', 'recorder', 'credential-vault']) {
-      const url = parseUrl(environmentOf(compose.services[name]).DATABASE_URL);
+      const env = environmentOf(compose.services[name]);
+      // The recorder connects as a writer of its own and owns its database through a second URL.
+      const url = parseUrl(env.DATABASE_OWNER_URL ?? env.DATABASE_URL);
       expect({ name, host: url.host, user: url.user }).toEqual({ name, host: 'postgres:5432', user: url.database });
-      const passwordVar = /^\$\{([A-Z0-9_]+)/.exec(url.password)?.[1] ?? '';
-      expect({ name, sameDefault: postgresEnv[passwordVar] }).toEqual({ name, sameDefault: url.password });
-      expect(initScript).toContain(`create_service_database ${url.database} "$$${passwordVar}"`);
+      expect(initScript).toContain(`create_service_database ${url.database} "$$${sharedPasswordVar(name, url)}"`);
     }
     expect(parseUrl(environmentOf(compose.services.approval).REDIS_URL).host).toBe('redis:6379');
+  });
+
+  it('connects the recorder as recorder_writer, a login role with CONNECT on its database and nothing else', () => {
+    const env = environmentOf(compose.services.recorder);
+    const writer = parseUrl(env.DATABASE_URL);
+    const owner = parseUrl(env.DATABASE_OWNER_URL);
+    expect(writer).toMatchObject({ user: 'recorder_writer', host: owner.host, database: owner.database });
+    const passwordVar = sharedPasswordVar('recorder', writer);
+    expect(passwordVar).not.toBe(sharedPasswordVar('recorder', owner));
+    expect(initScript).toContain(`create_database_user recorder_writer ${owner.database} "$$${passwordVar}"`);
+    // The helper creates a login role and grants it CONNECT only (no database ownership).
+    const helper = /^create_database_user\(\) \{\n([\s\S]*?)^\}$/m.exec(initScript)?.[1] ?? '';
+    const statements = sqlStatements(helper);
+    expect(statements).toEqual([
+      `CREATE ROLE :"name" LOGIN PASSWORD :'password'`,
+      `GRANT CONNECT ON DATABASE :"database" TO :"name"`,
+    ]);
+    expect(helper).toMatch(/-v name="\$\$1" -v database="\$\$2" -v password="\$\$3"/);
+  });
+
+  it('gives the recorder its checkpoint signing key as a secret file, never in its environment', () => {
+    const recorder = compose.services.recorder;
+    const env = environmentOf(recorder);
+    const mounted = Object.fromEntries((recorder.secrets ?? []).map((s) => [secretTarget(s), secretSource(s)]));
+    const source = mounted[env.AUDIT_SIGNING_KEY_FILE];
+    expect(source).toBeDefined();
+    const secret = compose.secrets?.[source] ?? {};
+    expect(secret.environment).toBeUndefined();
+    // Required, with no default: compose refuses to start and says how to make one.
+    expect(secret.file).toMatch(/^\$\{AUDIT_SIGNING_KEY_FILE:\?[^}]*cli\.js keygen\b[^}]*\}$/);
+    const command = /\bdist\/(\S+)\.js keygen\b/.exec(secret.file ?? '')?.[1] ?? '';
+    expect(existsSync(join(ROOT, `${command}.ts`))).toBe(true);
+    for (const [key, value] of Object.entries(env)) {
+      expect({ key, pem: value.includes('-----BEGIN') }).toEqual({ key, pem: false });
+      expect({ key, inline: /SIGNING_KEY$/.test(key) }).toEqual({ key, inline: false });
+    }
+  });
+
+  it("verifies the recorder API's callers with the same issuers and audience as the other APIs", () => {
+    const recorder = environmentOf(compose.services.recorder);
+    const vault = environmentOf(compose.services['credential-vault']);
+    expect(recorder.OIDC_ISSUERS).toMatch(/^\$\{OIDC_ISSUERS:\?/);
+    expect({ OIDC_ISSUERS: recorder.OIDC_ISSUERS, OIDC_AUDIENCE: recorder.OIDC_AUDIENCE }).toEqual({
+      OIDC_ISSUERS: vault.OIDC_ISSUERS,
+      OIDC_AUDIENCE: vault.OIDC_AUDIENCE,
+    });
   });
 
   it('contains no literal secret: passwords come from ${VAR:-default} substitution', () => {
@@ -343,6 +394,40 @@ function mountSourceOf(name: string, containerPath: string): string | undefined 
     if (target === containerPath) return mode === undefined ? source : `${source}:${mode}`;
   }
   return undefined;
+}
+
+/**
+ * The variable a database URL's password is substituted from, checked to be the one the
+ * postgres service (and so the init script) is given, with the same default.
+ */
+function sharedPasswordVar(name: string, url: { password: string }): string {
+  const passwordVar = /^\$\{([A-Z0-9_]+)/.exec(url.password)?.[1] ?? '';
+  const postgresEnv = environmentOf(compose.services.postgres);
+  expect({ name, passwordVar, sameDefault: postgresEnv[passwordVar] }).toEqual({
+    name,
+    passwordVar: expect.stringMatching(/\S/),
+    sameDefault: url.password,
+  });
+  return passwordVar;
+}
+
+/** The SQL statements of a psql heredoc, whitespace-normalised, without their semicolons. */
+function sqlStatements(script: string): string[] {
+  const body = /<<'SQL'\n([\s\S]*?)^SQL$/m.exec(script)?.[1] ?? '';
+  return body
+    .split(';')
+    .map((statement) => statement.replace(/\s+/g, ' ').trim())
+    .filter((statement) => statement !== '');
+}
+
+function secretSource(secret: string | { source: string }): string {
+  return typeof secret === 'string' ? secret : secret.source;
+}
+
+/** Where compose mounts a service secret: its target, relative to /run/secrets unless absolute. */
+function secretTarget(secret: string | { source: string; target?: string }): string {
+  const target = typeof secret === 'string' ? secret : (secret.target ?? secret.source);
+  return target.startsWith('/') ? target : `/run/secrets/${target}`;
 }
 
 function parseUrl(url: string): { user: string; password: string; host: string; database: string } {

@@ -6,6 +6,7 @@ import {
   IsoTimeSchema,
   PrincipalSchema,
   ProtocolSchema,
+  UuidV7Schema,
 } from './common';
 import { OperationSchema } from './requests';
 
@@ -29,19 +30,36 @@ export const AuditEventTypes = {
 } as const;
 
 const envelope = {
-  id: IdSchema,
-  schemaVersion: z.literal(AUDIT_SCHEMA_VERSION),
-  time: IsoTimeSchema,
-  sessionId: IdSchema,
-  requestId: IdSchema,
-  /** Null only when the caller could not be authenticated. */
-  actor: PrincipalSchema.nullable(),
-  /** Null when the caller named no valid connection. */
-  connection: ConnectionNameSchema.nullable(),
-  protocol: ProtocolSchema,
-  /** Which service emitted the event. */
-  source: z.string().min(1),
+  id: UuidV7Schema.describe(
+    'Unique id of the event, a UUIDv7 (RFC 9562) carrying the Unix time in milliseconds at which it was made. ' +
+      'Delivery is at least once: de-duplicate on it.',
+  ),
+  schemaVersion: z
+    .literal(AUDIT_SCHEMA_VERSION)
+    .describe('Major version of the audit schema. Within a major version, changes are additive only.'),
+  time: IsoTimeSchema.describe('When the event was made: RFC 3339, emitted in UTC.'),
+  sessionId: IdSchema.describe(
+    'The session the event belongs to, and the Kafka message key: every event of a session is on one partition.',
+  ),
+  requestId: IdSchema.describe(
+    'Correlates the events of one operation; the ingress returns it to the agent (x-airlock-request-id).',
+  ),
+  actor: PrincipalSchema.nullable().describe(
+    'The authenticated caller, from its OIDC token (for vault.key_rewrapped, the local operator); null when ' +
+      'it could not be authenticated, and on vault.lease_issued (the requester is an ingress instance, named in data).',
+  ),
+  connection: ConnectionNameSchema.nullable().describe(
+    'The connection (a named upstream) acted on; null when there is none: the caller named no valid ' +
+      'connection, or the event is not about one connection.',
+  ),
+  protocol: ProtocolSchema.describe('Protocol of the operation or of the connection.'),
+  source: z.string().min(1).describe('The service that emitted the event, e.g. ingress-proxy or credential-vault.'),
 };
+
+/** The discriminator: it selects the shape of `data`. */
+function eventType<T extends (typeof AuditEventTypes)[keyof typeof AuditEventTypes]>(type: T) {
+  return z.literal(type).describe('The event type: it selects the shape of data.');
+}
 
 export const FailureStageSchema = z.enum([
   'routing',
@@ -54,88 +72,143 @@ export const FailureStageSchema = z.enum([
   'internal',
 ]);
 
-export const AuthFailedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.AuthFailed),
-  data: z.object({ code: z.string(), reason: z.string(), method: z.string().optional(), path: z.string().optional() }),
-});
+export const AuthFailedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.AuthFailed),
+    data: z.object({
+      code: z
+        .string()
+        .describe(
+          'Why the caller was refused: a token rejection code (missing, malformed, expired, signature, ...), ' +
+            'or forbidden for an authenticated caller outside the group an admin API requires.',
+        ),
+      reason: z.string().describe('The message the caller received; never the token or its claims.'),
+      method: z.string().optional().describe('HTTP method of the refused request.'),
+      path: z.string().optional().describe('Path of the refused request, without the query string.'),
+    }),
+  })
+  .describe(
+    'A caller was refused before anything else happened: bad or missing credentials, or not in the group required.',
+  );
 
-export const OperationInterceptedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.OperationIntercepted),
-  data: z.object({ operation: OperationSchema }),
-});
+export const OperationInterceptedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.OperationIntercepted),
+    data: z.object({ operation: OperationSchema.describe('The operation the agent asked for.') }),
+  })
+  .describe('The ingress received an operation from an authenticated agent, before policy decided on it.');
 
-export const OperationDecidedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.OperationDecided),
-  data: z.object({
-    decision: DecisionSchema,
-    reason: z.string(),
-    ruleId: z.string().optional(),
-    policyVersion: z.string(),
-    masking: z.array(z.string()),
-    /** True when the ingress reused a cached decision of the same policy version. */
-    cached: z.boolean(),
-  }),
-});
+export const OperationDecidedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.OperationDecided),
+    data: z.object({
+      decision: DecisionSchema.describe('What policy decided; review is refused like deny until approvals exist.'),
+      reason: z.string().describe("Why, in words: the deciding rule's description or the default."),
+      ruleId: z.string().optional().describe('The rule that decided; absent when the default applied.'),
+      policyVersion: z.string().describe('Version of the policy that decided.'),
+      masking: z.array(z.string()).describe('Masking rules policy applies to the response.'),
+      cached: z.boolean().describe('True when the ingress reused a cached decision of the same policy version.'),
+    }),
+  })
+  .describe('Policy decided on an intercepted operation.');
 
-export const OperationCompletedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.OperationCompleted),
-  data: z.object({
-    status: z.number().int(),
-    durationMs: z.number().nonnegative(),
-    upstreamMs: z.number().nonnegative(),
-    bytesOut: z.number().int().nonnegative(),
-    /** Values masked in the response, per rule. Counts only: never the values. */
-    masked: z.record(z.string(), z.number().int().nonnegative()).optional(),
-  }),
-});
+export const OperationCompletedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.OperationCompleted),
+    data: z.object({
+      status: z.number().int().describe('Status the upstream answered, as passed to the agent.'),
+      durationMs: z.number().nonnegative().describe('Milliseconds from receiving the request to the last byte sent.'),
+      upstreamMs: z.number().nonnegative().describe('Milliseconds until the upstream answered.'),
+      bytesOut: z.number().int().nonnegative().describe('Bytes of response body sent to the agent, after masking.'),
+      masked: z
+        .record(z.string(), z.number().int().nonnegative())
+        .optional()
+        .describe('How many values were masked in the response, per masking rule: counts only, never the values.'),
+    }),
+  })
+  .describe('An allowed operation was forwarded and its whole response reached the agent.');
 
-export const OperationDeniedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.OperationDenied),
-  data: z.object({ reason: z.string(), ruleId: z.string().optional(), policyVersion: z.string() }),
-});
+export const OperationDeniedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.OperationDenied),
+    data: z.object({
+      reason: z.string().describe('The reason the agent received with its 403.'),
+      ruleId: z.string().optional().describe('The rule that denied; absent when nothing allowed the operation.'),
+      policyVersion: z.string().describe('Version of the policy that decided.'),
+    }),
+  })
+  .describe('Policy refused an operation (deny, or review without approvals); nothing reached the upstream.');
 
-export const OperationFailedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.OperationFailed),
-  data: z.object({ stage: FailureStageSchema, reason: z.string(), status: z.number().int() }),
-});
+export const OperationFailedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.OperationFailed),
+    data: z.object({
+      stage: FailureStageSchema.describe('Where the operation failed.'),
+      reason: z.string().describe('The public message the agent received; never internal details.'),
+      status: z
+        .number()
+        .int()
+        .describe('HTTP status the agent received (for a response aborted midway, the upstream status).'),
+    }),
+  })
+  .describe('An operation could not be completed: refused while routing, a dependency unavailable, upstream failure.');
 
 /* Vault administration. `actor` is the administrator; the connection is the one acted on. */
 
-export const VaultConnectionCreatedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.VaultConnectionCreated),
-  data: z.object({ protocol: ProtocolSchema, upstream: z.string(), credentialKind: z.string() }),
-});
+export const VaultConnectionCreatedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.VaultConnectionCreated),
+    data: z.object({
+      protocol: ProtocolSchema.describe('Protocol of the new connection.'),
+      upstream: z.string().describe('Where the connection leads (never with credentials in it).'),
+      credentialKind: z.string().describe('Kind of credential the connection takes (bearer, basic, aws-sigv4, ...).'),
+    }),
+  })
+  .describe('An administrator created a credentialed connection in the vault.');
 
-export const VaultSecretSetEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.VaultSecretSet),
-  /** `rotation` is false for the first secret of a connection. */
-  data: z.object({ secretVersion: z.number().int().positive(), keyId: z.string(), rotation: z.boolean() }),
-});
+export const VaultSecretSetEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.VaultSecretSet),
+    data: z.object({
+      secretVersion: z.number().int().positive().describe('Version number of the stored secret.'),
+      keyId: z.string().describe('Id of the key-encryption key that protects it.'),
+      rotation: z.boolean().describe('False for the first secret of a connection, true when it replaces one.'),
+    }),
+  })
+  .describe('An administrator stored a new secret version of a connection. The secret itself is never audited.');
 
-export const VaultLeaseIssuedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.VaultLeaseIssued),
-  data: z.object({
-    leaseId: IdSchema,
-    secretVersion: z.number().int().positive(),
-    ingressInstance: z.string(),
-    expiresAt: IsoTimeSchema,
-  }),
-});
+export const VaultLeaseIssuedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.VaultLeaseIssued),
+    data: z.object({
+      leaseId: IdSchema.describe('Id of the lease.'),
+      secretVersion: z.number().int().positive().describe('Version of the secret leased.'),
+      ingressInstance: z.string().describe('The ingress instance the secret was sealed to.'),
+      expiresAt: IsoTimeSchema.describe('When the lease expires.'),
+    }),
+  })
+  .describe("The vault leased a connection's secret to an ingress instance, sealed to that instance's key.");
 
-export const VaultKeyRewrappedEventSchema = z.object({
-  ...envelope,
-  type: z.literal(AuditEventTypes.VaultKeyRewrapped),
-  data: z.object({ fromKeyId: z.string(), toKeyId: z.string(), records: z.number().int().nonnegative() }),
-});
+export const VaultKeyRewrappedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.VaultKeyRewrapped),
+    data: z.object({
+      fromKeyId: z.string().describe('The key-encryption key the data keys were wrapped with.'),
+      toKeyId: z.string().describe('The key-encryption key they are wrapped with now.'),
+      records: z.number().int().nonnegative().describe('How many data keys were rewrapped.'),
+    }),
+  })
+  .describe('The offline rewrap command moved data keys from one key-encryption key to another.');
 
 export const AuditEventSchema = z.discriminatedUnion('type', [
   AuthFailedEventSchema,

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 export const PrincipalSchema = z.object({
-  issuer: z.string().min(1),
-  subject: z.string().min(1),
-  groups: z.array(z.string()),
+  issuer: z.string().min(1).describe('Issuer (iss) of the OIDC token.'),
+  subject: z.string().min(1).describe('Subject (sub) of the token: the agent or administrator.'),
+  groups: z.array(z.string()).describe('Groups of the token.'),
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 
@@ -20,4 +20,11 @@ export const ConnectionNameSchema = z
 
 const UUID_LIKE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const IdSchema = z.string().regex(UUID_LIKE, 'expected a UUID');
+/**
+ * A UUIDv7 (RFC 9562): its first 48 bits are the Unix time in milliseconds. Audit event ids must
+ * be v7, because the audit store is partitioned by the time they carry.
+ */
+export const UuidV7Schema = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'expected a UUIDv7');
 export const IsoTimeSchema = z.iso.datetime({ offset: true });

@@ -6,3 +6,4 @@ export * from './audit';
 export * from './ids';
 export * from './validation';
 export * from './catalogue';
+export * from './json-schema';

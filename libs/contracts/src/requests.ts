@@ -12,8 +12,15 @@ import {
 
 export const HttpOperationSchema = z.object({
   kind: z.literal('http'),
-  method: z.string().regex(/^[A-Z]{1,16}$/, 'HTTP method in upper case'),
-  path: z.string().startsWith('/').max(8192),
+  method: z
+    .string()
+    .regex(/^[A-Z]{1,16}$/, 'HTTP method in upper case')
+    .describe('HTTP method, upper case.'),
+  path: z
+    .string()
+    .startsWith('/')
+    .max(8192)
+    .describe('Path below the connection (/c/<connection>), without the query string.'),
 });
 export type HttpOperation = z.infer<typeof HttpOperationSchema>;
 

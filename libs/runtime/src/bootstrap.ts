@@ -26,6 +26,9 @@ export async function startService(b: ServiceBootstrap): Promise<NestFastifyAppl
   const app = await NestFactory.create<NestFastifyApplication>(b.module as never, adapter, {
     bufferLogs: true,
     bodyParser: b.bodyParser ?? true,
+    // A failure while starting (a refused database role, a wrong key) ends the process through
+    // runMain with its message, rather than Nest's abort (which may write a core dump).
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();

@@ -9,3 +9,4 @@ export * from './harness/databases';
 export * from './harness/kafka';
 export * from './upstream/sigv4-checking-proxy';
 export * from './harness/seeded-random';
+export * from './harness/audit-traffic';

@@ -82,15 +82,11 @@ export class AuditStoreClient {
   constructor(private readonly db: TestDatabase) {}
 
   byRequest(requestId: string): Promise<StoredAuditEvent[]> {
-    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE request_id = $1 ORDER BY seq', [
-      requestId,
-    ]);
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE request_id = $1 ORDER BY seq', [requestId]);
   }
 
   bySession(sessionId: string): Promise<StoredAuditEvent[]> {
-    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY seq', [
-      sessionId,
-    ]);
+    return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY seq', [sessionId]);
   }
 
   async count(): Promise<number> {
