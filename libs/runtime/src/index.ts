@@ -2,3 +2,4 @@ export * from './config';
 export * from './logging';
 export * from './health';
 export * from './bootstrap';
+export * from './http-errors';

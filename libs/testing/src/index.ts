@@ -10,3 +10,4 @@ export * from './harness/kafka';
 export * from './upstream/sigv4-checking-proxy';
 export * from './harness/seeded-random';
 export * from './harness/audit-traffic';
+export * from './harness/local-kafka';

@@ -2,16 +2,19 @@ import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } fro
 import { RpcException } from '@nestjs/microservices';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { throwError, type Observable } from 'rxjs';
-import { uuidv7, type Principal } from '@airlock/contracts';
+import type { Principal } from '@airlock/contracts';
 import { TokenRejectedError } from '@airlock/identity';
-import type { HealthReport } from '@airlock/runtime';
+import {
+  causeText,
+  errorCodeOf,
+  isHealthReport,
+  publicMessageOf,
+  refusedCallEvent,
+  sendErrorBody,
+  type ErrorBody,
+} from '@airlock/runtime';
 import { ForbiddenError, VaultError } from './errors';
 import { AUDIT_SOURCE, VaultAudit } from './publishing/vault-audit.service';
-
-interface ErrorBody {
-  error: string;
-  message: string;
-}
 
 /** What a Kafka request handler's caller receives in the `kafka_nest-err` header. */
 interface RpcErrorBody {
@@ -78,21 +81,13 @@ export class VaultExceptionFilter implements ExceptionFilter {
       return;
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
-      body = { error: codeOf(status), message: publicMessageOf(exception, status) };
+      body = { error: errorCodeOf(status), message: publicMessageOf(exception, status) };
     } else {
       this.logger.error({ err: causeText(exception), method: req.method, url: req.url }, 'unexpected error');
       status = 500;
       body = { error: 'internal', message: 'internal error' };
     }
-    if (reply.sent || reply.raw.headersSent) {
-      reply.raw.destroy();
-      return;
-    }
-    await reply
-      .code(status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(body);
+    await sendErrorBody(reply, status, body);
   }
 
   private async auditRefusal(
@@ -102,55 +97,9 @@ export class VaultExceptionFilter implements ExceptionFilter {
     reason: string,
   ): Promise<void> {
     try {
-      await this.audit.emit({
-        type: 'auth.failed',
-        sessionId: uuidv7(),
-        requestId: uuidv7(),
-        actor,
-        connection: null,
-        protocol: 'http',
-        source: AUDIT_SOURCE,
-        data: { code, reason, method: req.method, path: req.url.split('?')[0].slice(0, 2048) },
-      });
+      await this.audit.emit(refusedCallEvent(req, actor, code, reason, AUDIT_SOURCE));
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'audit event of a refused admin call could not be published');
     }
   }
-}
-
-const CODES: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-};
-
-function codeOf(status: number): string {
-  return CODES[status] ?? (status >= 500 ? 'internal' : 'bad_request');
-}
-
-/**
- * Nest's and Fastify's own HTTP errors (no route, body not JSON, body too large) carry short
- * fixed texts; anything at 500 and above is answered generically.
- */
-function publicMessageOf(exception: HttpException, status: number): string {
-  if (status >= 500) return 'internal error';
-  const r = exception.getResponse();
-  const message = typeof r === 'string' ? r : (r as { message?: unknown }).message;
-  if (Array.isArray(message)) return message.map(String).join('; ');
-  return typeof message === 'string' ? message : exception.message;
-}
-
-function isHealthReport(r: unknown): r is HealthReport {
-  return typeof r === 'object' && r !== null && 'checks' in r && 'service' in r;
-}
-
-/** Only the message and stack of an error: its other properties (a query's parameters) may hold data. */
-function causeText(err: unknown): string {
-  if (err instanceof Error) return err.stack ?? err.message;
-  return String(err);
 }

@@ -1,4 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
@@ -8,6 +9,8 @@ import { AuditModule } from './audit/audit.module';
 import { AuditRepository } from './audit/audit.repository';
 import { RECORDER_CONFIG, type RecorderConfig } from './config';
 import { IntegrityModule } from './integrity/integrity.module';
+import { RecorderExceptionFilter } from './recorder-exception.filter';
+import { ReplayModule } from './replay/replay.module';
 import { RetentionModule } from './retention/retention.module';
 import { StoreModule } from './store/store.module';
 
@@ -24,6 +27,7 @@ export class AppModule {
         AuditModule,
         IntegrityModule,
         RetentionModule,
+        ReplayModule,
       ],
       controllers: [HealthController],
       providers: [
@@ -33,6 +37,7 @@ export class AppModule {
           useFactory: (): Kafka =>
             createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-recorder' }, nestKafkaLogSink()),
         },
+        { provide: APP_FILTER, useClass: RecorderExceptionFilter },
         { provide: SERVICE_NAME, useValue: 'recorder' },
         {
           provide: HEALTH_CHECKS,

@@ -8,6 +8,7 @@ const ms = (min: number, max: number, def: number) => z.coerce.number().int().mi
 
 /** What every recorder process (the service and its command line) needs to reach the store. */
 export const RecorderStoreConfigSchema = BaseConfigSchema.extend({
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   /**
    * The recorder's own role: INSERT and SELECT on the audit tables, nothing more. The service
    * refuses to start when this role could change or delete audit records.
@@ -29,7 +30,6 @@ export const RecorderStoreConfigSchema = BaseConfigSchema.extend({
 export type RecorderStoreConfig = z.infer<typeof RecorderStoreConfigSchema>;
 
 export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
-  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   /** The replay, search and verify API's token verification (OIDC_ISSUERS, OIDC_AUDIENCE, ...). */
   ...IdentitySettingsSchema.shape,
   /** Callers of the replay, search and verify API must carry this group. */

@@ -61,19 +61,22 @@ export class ServiceProcess {
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     child.once('exit', (code, signal) => (this.exitCode = code ?? (signal ? 128 : 1)));
-    await waitFor(
+    const outcome = await waitFor(
       `${this.name} to be healthy on ${this.url}`,
       async () => {
-        if (this.exitCode !== null)
-          throw new Error(`${this.name} exited with ${this.exitCode}:\n${this.output.slice(-3000)}`);
+        // An exit ends the wait at once (an error thrown here would only be retried).
+        if (this.exitCode !== null) return 'exited';
         const res = await fetch(`${this.url}/health`).catch(() => undefined);
-        return res?.status === 200;
+        return res?.status === 200 ? 'healthy' : undefined;
       },
       { timeoutMs: healthTimeoutMs, intervalMs: 200 },
     ).catch((err: Error) => {
       child.kill('SIGKILL');
       throw new Error(`${err.message}\n--- ${this.name} output ---\n${this.output.slice(-4000)}`);
     });
+    if (outcome === 'exited') {
+      throw new Error(`${this.name} exited with ${this.exitCode}:\n${this.output.slice(-4000)}`);
+    }
     return this;
   }
 

@@ -80,7 +80,9 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       const missing = new Set(committed.partitions.filter((p) => p.offset === '-1').map((p) => p.partition));
       if (missing.size === 0) return;
       const ends = await admin.fetchTopicOffsets(Topics.Audit);
-      const partitions = ends.filter((e) => missing.has(e.partition)).map((e) => ({ partition: e.partition, offset: e.high }));
+      const partitions = ends
+        .filter((e) => missing.has(e.partition))
+        .map((e) => ({ partition: e.partition, offset: e.high }));
       await admin.setOffsets({ groupId: this.groupId, topic: Topics.Audit, partitions });
       this.logger.log({ partitions: partitions.length }, 'first start: recording from the end of the audit stream');
     } catch (err) {

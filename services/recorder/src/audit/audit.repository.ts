@@ -30,7 +30,8 @@ class DuplicateIds extends Error {
 
 /** PostgreSQL's "no partition of relation found for row". */
 function isMissingPartition(err: unknown): boolean {
-  const code = (err as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (err as { code?: string }).code;
+  const code =
+    (err as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (err as { code?: string }).code;
   return code === '23514' && /no partition/.test((err as Error).message);
 }
 
@@ -125,14 +126,7 @@ export class AuditRepository {
                 AS l(seq, prev_hash, hash, kafka_offset, n) USING (n)
          ON CONFLICT (id) DO NOTHING
          RETURNING id`,
-        [
-          `[${fresh.map((e) => e.raw).join(',')}]`,
-          chain,
-          seqs,
-          prevs,
-          hashes,
-          fresh.map((e) => e.offset),
-        ],
+        [`[${fresh.map((e) => e.raw).join(',')}]`, chain, seqs, prevs, hashes, fresh.map((e) => e.offset)],
       );
       if (inserted.length !== fresh.length) {
         const stored = new Set(inserted.map((r) => r.id));

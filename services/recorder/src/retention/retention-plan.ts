@@ -62,7 +62,9 @@ export function planDrop(expired: DayPartition[], restMinSeq: Map<number, bigint
 }
 
 /** Per chain, the last link that dropping `partitions` removes and how many events go. */
-export function droppedThrough(partitions: DayPartition[]): Map<number, { maxSeq: bigint; minSeq: bigint; events: number }> {
+export function droppedThrough(
+  partitions: DayPartition[],
+): Map<number, { maxSeq: bigint; minSeq: bigint; events: number }> {
   const out = new Map<number, { maxSeq: bigint; minSeq: bigint; events: number }>();
   for (const p of partitions) {
     for (const s of p.spans) {

@@ -29,7 +29,9 @@ export class StoreModule implements OnApplicationShutdown {
           inject: [RECORDER_CONFIG],
           useFactory: async (c: RecorderConfig): Promise<DataSource | null> => {
             if (c.DATABASE_OWNER_URL === undefined) return null;
-            const owner = await new DataSource(ownerOptions({ ...c, DATABASE_OWNER_URL: c.DATABASE_OWNER_URL })).initialize();
+            const owner = await new DataSource(
+              ownerOptions({ ...c, DATABASE_OWNER_URL: c.DATABASE_OWNER_URL }),
+            ).initialize();
             try {
               await prepareStore(owner, roleOf(c.DATABASE_URL));
             } catch (err) {
@@ -46,7 +48,9 @@ export class StoreModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (this.owner?.isInitialized) {
-      await this.owner.destroy().catch((err: Error) => this.logger.warn({ err: err.message }, 'owner connection close'));
+      await this.owner
+        .destroy()
+        .catch((err: Error) => this.logger.warn({ err: err.message }, 'owner connection close'));
     }
   }
 }

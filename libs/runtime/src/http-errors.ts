@@ -1,0 +1,88 @@
+import type { HttpException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
+import type { HealthReport } from './health';
+
+/** What every refused HTTP call of an admin or audit API answers: a stable code and a public message. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+}
+
+const CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/** The stable `error` code of an HTTP status that no domain error named. */
+export function errorCodeOf(status: number): string {
+  return CODES[status] ?? (status >= 500 ? 'internal' : 'bad_request');
+}
+
+/**
+ * Nest's and Fastify's own HTTP errors (no route, body not JSON, body too large) carry short
+ * fixed texts; anything at 500 and above is answered generically.
+ */
+export function publicMessageOf(exception: HttpException, status: number): string {
+  if (status >= 500) return 'internal error';
+  const r = exception.getResponse();
+  const message = typeof r === 'string' ? r : (r as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.map(String).join('; ');
+  return typeof message === 'string' ? message : exception.message;
+}
+
+/** The 503 answer of `GET /health`, which carries its failing checks and is passed on as it is. */
+export function isHealthReport(r: unknown): r is HealthReport {
+  return typeof r === 'object' && r !== null && 'checks' in r && 'service' in r;
+}
+
+/** Only the message and stack of an error: its other properties (a query's parameters) may hold data. */
+export function causeText(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? err.message;
+  return String(err);
+}
+
+/**
+ * Sends an error body, never cached. When part of an answer has already gone out (a stream that
+ * failed midway), the connection is cut instead: the caller sees a broken answer, not a wrong one.
+ */
+export async function sendErrorBody(reply: FastifyReply, status: number, body: ErrorBody): Promise<void> {
+  if (reply.sent || reply.raw.headersSent) {
+    reply.raw.destroy();
+    return;
+  }
+  await reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(body);
+}
+
+/**
+ * The `auth.failed` event of an HTTP call refused for its credentials (`actor` null) or for its
+ * caller's groups (`actor` set). The path is kept without its query string.
+ */
+export function refusedCallEvent(
+  req: { method: string; url: string },
+  actor: Principal | null,
+  code: string,
+  reason: string,
+  source: string,
+): AuditEventDraft<'auth.failed'> {
+  return {
+    type: 'auth.failed',
+    sessionId: uuidv7(),
+    requestId: uuidv7(),
+    actor,
+    connection: null,
+    protocol: 'http',
+    source,
+    data: { code, reason, method: req.method, path: req.url.split('?')[0].slice(0, 2048) },
+  };
+}

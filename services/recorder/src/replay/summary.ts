@@ -1,0 +1,58 @@
+import {
+  OperationCompletedEventSchema,
+  OperationDecidedEventSchema,
+  OperationDeniedEventSchema,
+  OperationFailedEventSchema,
+  OperationInterceptedEventSchema,
+} from '@airlock/contracts';
+import type { OperationSummary } from './dto/replay-views.dto';
+
+const data = {
+  intercepted: OperationInterceptedEventSchema.shape.data,
+  decided: OperationDecidedEventSchema.shape.data,
+  completed: OperationCompletedEventSchema.shape.data,
+  denied: OperationDeniedEventSchema.shape.data,
+  failed: OperationFailedEventSchema.shape.data,
+};
+
+/**
+ * The gist of an operation event, from its own data only, so every event of a page can be read
+ * on its own. Null for other event types, and for a stored event whose data does not match its
+ * type's contract (it is still returned as stored, just without a summary).
+ */
+export function summarize(event: Record<string, unknown>): OperationSummary | null {
+  switch (event.type) {
+    case 'operation.intercepted': {
+      const d = data.intercepted.safeParse(event.data);
+      return d.success ? { method: d.data.operation.method, path: d.data.operation.path } : null;
+    }
+    case 'operation.decided': {
+      const d = data.decided.safeParse(event.data);
+      if (!d.success) return null;
+      return { decision: d.data.decision, reason: d.data.reason, ruleId: d.data.ruleId, maskingRules: d.data.masking };
+    }
+    case 'operation.completed': {
+      const d = data.completed.safeParse(event.data);
+      if (!d.success) return null;
+      const masked = d.data.masked ?? {};
+      return {
+        status: d.data.status,
+        durationMs: d.data.durationMs,
+        upstreamMs: d.data.upstreamMs,
+        bytesOut: d.data.bytesOut,
+        masked,
+        maskedTotal: Object.values(masked).reduce((a, b) => a + b, 0),
+      };
+    }
+    case 'operation.denied': {
+      const d = data.denied.safeParse(event.data);
+      return d.success ? { reason: d.data.reason, ruleId: d.data.ruleId } : null;
+    }
+    case 'operation.failed': {
+      const d = data.failed.safeParse(event.data);
+      return d.success ? { stage: d.data.stage, reason: d.data.reason, status: d.data.status } : null;
+    }
+    default:
+      return null;
+  }
+}
