@@ -181,6 +181,21 @@ describe('the tamper-evident audit store', () => {
     expect({ status: run.status, ok: run.out.ok }).toEqual({ status: 0, ok: true });
   });
 
+  it('keeps an event sent twice (a producer retry, a new offset) once, and the chain stays whole', async () => {
+    const event = syntheticAuditEvent(sessions[1]);
+    await traffic.send([event]);
+    await waitStored([event.id]);
+    const statsOf = async () => (await (await fetch(`${recorder.url}/audit/stats`)).json()) as Record<string, number>;
+    const before = await statsOf();
+    await traffic.send([event]);
+    await waitFor(
+      'the second copy to be seen',
+      async () => (await statsOf()).duplicates > before.duplicates || undefined,
+    );
+    expect(await db.query('SELECT id FROM audit_event WHERE id = $1', [event.id])).toHaveLength(1);
+    expect((await verify()).report.ok).toBe(true);
+  });
+
   it('names exactly the row whose data a superuser edited, and the next one when its hash is rewritten too', async () => {
     const { chain } = await longestChain();
     const [victim] = await db.query<{ id: string; seq: string; event: Record<string, unknown>; prev_hash: Buffer }>(

@@ -20,6 +20,8 @@ export class ServiceProcess {
     readonly name: ServiceName,
     readonly port: number,
     private readonly env: Record<string, string>,
+    /** Node flags for the service process (e.g. `--cpu-prof` to profile it in a benchmark). */
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   get url(): string {
@@ -42,7 +44,7 @@ export class ServiceProcess {
     mkdirSync(logDir, { recursive: true });
     this.logFile = createWriteStream(join(logDir, `${this.name}-${this.port}.log`), { flags: 'a' });
     this.exitCode = null;
-    const child = spawn(process.execPath, [entry], {
+    const child = spawn(process.execPath, [...this.nodeArgs, entry], {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? '',

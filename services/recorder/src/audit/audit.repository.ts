@@ -1,11 +1,18 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { DataSource, QueryRunner } from 'typeorm';
+import type { AuditEvent } from '@airlock/contracts';
 import { GENESIS_HASH, linkHash } from '../integrity/chain';
 import { partitionDayOf } from '../integrity/partition-day';
+import { COPY_COLUMNS, copyRow } from './copy-rows';
 
 export interface ReceivedAuditEvent {
-  id: string;
+  /** The event as checked against its contract. */
+  event: AuditEvent;
   /** The message exactly as it arrived: stored as is, so nothing is lost or reshaped. */
   raw: string;
   /** The event in RFC 8785 canonical form: what its link hashes. */
@@ -21,18 +28,17 @@ export interface AppendResult {
   duplicates: number;
 }
 
-/** The insert hit ids stored meanwhile; the batch is retried without them. */
-class DuplicateIds extends Error {
-  constructor(readonly ids: Set<string>) {
-    super(`${ids.size} event ids already stored`);
-  }
+const COPY_SQL = `COPY audit_event (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
+/** COPY text is sent in pieces of about this size. */
+const COPY_CHUNK = 256 * 1024;
+
+function pgCode(err: unknown): string | undefined {
+  return (err as { driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
 }
 
 /** PostgreSQL's "no partition of relation found for row". */
 function isMissingPartition(err: unknown): boolean {
-  const code =
-    (err as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (err as { code?: string }).code;
-  return code === '23514' && /no partition/.test((err as Error).message);
+  return pgCode(err) === '23514' && /no partition/.test((err as Error).message);
 }
 
 interface HeadRow {
@@ -43,9 +49,11 @@ interface HeadRow {
 
 /**
  * Appends to the hash chains. A batch of one Kafka partition goes into that partition's chain
- * in one transaction: the chain head is locked, the events are linked after it, inserted in one
- * statement, and the head moves on. Messages at or before the head's Kafka offset were stored by
- * an earlier delivery and are skipped, so a redelivery neither doubles an event nor forks the chain.
+ * in one transaction: the chain head is locked, the events are linked after it, written with one
+ * COPY, and the head moves on. Messages at or before the head's Kafka offset were stored by an
+ * earlier delivery and are skipped, so a redelivery neither doubles an event nor forks the chain.
+ * An id stored before under another offset (a producer's retry) makes the COPY fail on the
+ * primary key: the batch is then written again without it.
  */
 @Injectable()
 export class AuditRepository {
@@ -59,12 +67,14 @@ export class AuditRepository {
     const skip = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => this.appendOnce(tx, chain, batch, lastOffset, skip));
+        return await this.inTransaction((qr, client) => this.appendOnce(qr, client, chain, batch, lastOffset, skip));
       } catch (err) {
         if (attempt >= 3) throw err;
-        if (err instanceof DuplicateIds) {
-          for (const id of err.ids) skip.add(id);
-          this.logger.warn({ chain, ids: [...err.ids] }, 'events with ids already stored arrived again; kept once');
+        if (pgCode(err) === '23505') {
+          const stored = await this.storedIds(batch.map((e) => e.event.id));
+          if (stored.length === 0) throw err;
+          for (const id of stored) skip.add(id);
+          this.logger.warn({ chain, ids: stored }, 'events with ids already stored arrived again; kept once');
         } else if (isMissingPartition(err)) {
           // Retention dropped a day this process had made before: make it again.
           this.knownPartitions.clear();
@@ -76,22 +86,39 @@ export class AuditRepository {
     }
   }
 
+  private async inTransaction<T>(work: (qr: QueryRunner, client: PoolClient) => Promise<T>): Promise<T> {
+    const qr = this.db.createQueryRunner();
+    const client = (await qr.connect()) as PoolClient;
+    try {
+      await qr.startTransaction();
+      const result = await work(qr, client);
+      await qr.commitTransaction();
+      return result;
+    } catch (err) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await qr.release();
+    }
+  }
+
   private async appendOnce(
-    tx: EntityManager,
+    qr: QueryRunner,
+    client: PoolClient,
     chain: number,
     batch: ReceivedAuditEvent[],
     lastOffset: string,
     skip: Set<string>,
   ): Promise<AppendResult> {
-    const head = await this.lockHead(tx, chain);
+    const head = await this.lockHead(qr, chain);
     const after = BigInt(head.kafka_offset);
     const seen = new Set<string>(skip);
     const fresh: ReceivedAuditEvent[] = [];
     let redelivered = 0;
     for (const e of batch) {
       if (BigInt(e.offset) <= after) redelivered++;
-      else if (!seen.has(e.id)) {
-        seen.add(e.id);
+      else if (!seen.has(e.event.id)) {
+        seen.add(e.event.id);
         fresh.push(e);
       }
     }
@@ -100,64 +127,60 @@ export class AuditRepository {
 
     let seq = BigInt(head.seq);
     let prev = head.hash;
-    const seqs: string[] = [];
-    const prevs: Buffer[] = [];
-    const hashes: Buffer[] = [];
+    const chunks: string[] = [];
+    let chunk = '';
     for (const e of fresh) {
       const hash = linkHash(prev, e.canonical);
       seq++;
-      seqs.push(seq.toString());
-      prevs.push(prev);
-      hashes.push(hash);
+      chunk += copyRow({
+        event: e.event,
+        raw: e.raw,
+        chain,
+        seq: seq.toString(),
+        prevHash: prev,
+        hash,
+        offset: e.offset,
+      });
+      if (chunk.length >= COPY_CHUNK) {
+        chunks.push(chunk);
+        chunk = '';
+      }
       prev = hash;
     }
-    if (fresh.length > 0) {
-      const inserted: { id: string }[] = await tx.query(
-        `INSERT INTO audit_event (id, type, schema_version, time, session_id, request_id, actor_issuer, actor_subject,
-                                  actor_groups, connection, protocol, source, event, chain, seq, prev_hash, hash,
-                                  kafka_offset)
-         SELECT (e->>'id')::uuid, e->>'type', (e->>'schemaVersion')::int, (e->>'time')::timestamptz,
-                (e->>'sessionId')::uuid, (e->>'requestId')::uuid, e->'actor'->>'issuer', e->'actor'->>'subject',
-                CASE WHEN jsonb_typeof(e->'actor') = 'object'
-                     THEN ARRAY(SELECT jsonb_array_elements_text(e->'actor'->'groups')) END,
-                e->>'connection', e->>'protocol', e->>'source', e, $2, l.seq, l.prev_hash, l.hash, l.kafka_offset
-           FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n)
-           JOIN unnest($3::bigint[], $4::bytea[], $5::bytea[], $6::bigint[]) WITH ORDINALITY
-                AS l(seq, prev_hash, hash, kafka_offset, n) USING (n)
-         ON CONFLICT (id) DO NOTHING
-         RETURNING id`,
-        [`[${fresh.map((e) => e.raw).join(',')}]`, chain, seqs, prevs, hashes, fresh.map((e) => e.offset)],
-      );
-      if (inserted.length !== fresh.length) {
-        const stored = new Set(inserted.map((r) => r.id));
-        throw new DuplicateIds(new Set(fresh.filter((e) => !stored.has(e.id)).map((e) => e.id)));
-      }
-    }
-    await tx.query(
+    if (chunk.length > 0) chunks.push(chunk);
+    if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
+    await qr.query(
       `UPDATE audit_chain_head SET seq = $2, hash = $3, kafka_offset = $4, updated_at = now() WHERE chain = $1`,
       [chain, seq.toString(), prev, lastOffset],
     );
     return { stored: fresh.length, redelivered, duplicates };
   }
 
-  private async lockHead(tx: EntityManager, chain: number): Promise<HeadRow> {
+  private async lockHead(qr: QueryRunner, chain: number): Promise<HeadRow> {
     const sql = 'SELECT seq, hash, kafka_offset FROM audit_chain_head WHERE chain = $1 FOR UPDATE';
-    let rows: HeadRow[] = await tx.query(sql, [chain]);
+    let rows = (await qr.query(sql, [chain])) as HeadRow[];
     if (rows.length === 0) {
-      await tx.query(
+      await qr.query(
         `INSERT INTO audit_chain_head (chain, seq, hash, kafka_offset) VALUES ($1, 0, $2, -1) ON CONFLICT (chain) DO NOTHING`,
         [chain, GENESIS_HASH],
       );
-      rows = await tx.query(sql, [chain]);
+      rows = (await qr.query(sql, [chain])) as HeadRow[];
     }
     return rows[0];
+  }
+
+  private async storedIds(ids: string[]): Promise<string[]> {
+    const rows = (await this.db.query('SELECT id FROM audit_event WHERE id = ANY($1::uuid[])', [ids])) as {
+      id: string;
+    }[];
+    return rows.map((r) => r.id);
   }
 
   /** Adds the day partitions the batch's ids fall in (the function makes them as the table owner). */
   private async ensurePartitions(batch: ReceivedAuditEvent[]): Promise<void> {
     const days = new Set<string>();
     for (const e of batch) {
-      const day = partitionDayOf(e.id);
+      const day = partitionDayOf(e.event.id);
       if (!this.knownPartitions.has(day)) days.add(day);
     }
     for (const day of days) {

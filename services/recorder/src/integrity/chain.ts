@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 
 /**
@@ -8,8 +8,16 @@ import { canonicalJson } from './canonical-json';
  */
 export const GENESIS_HASH = Buffer.alloc(32);
 
+// One scratch buffer for `previous ‖ event`: a one-shot hash of it is about twice as fast as an
+// incremental hash object per event, which matters at tens of thousands of events a second.
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 export function linkHash(previous: Buffer, canonicalEvent: string): Buffer {
-  return createHash('sha256').update(previous).update(canonicalEvent, 'utf8').digest();
+  const needed = 32 + Buffer.byteLength(canonicalEvent, 'utf8');
+  if (needed > scratch.length) scratch = Buffer.allocUnsafe(Math.max(needed, scratch.length * 2));
+  previous.copy(scratch, 0, 0, 32);
+  const written = scratch.write(canonicalEvent, 32, 'utf8');
+  return hash('sha256', scratch.subarray(0, 32 + written), 'buffer') as unknown as Buffer;
 }
 
 /** The link of an event given as the JSON value that was received. */

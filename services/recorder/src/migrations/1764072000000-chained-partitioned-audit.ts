@@ -7,6 +7,7 @@ import { GENESIS_HASH, eventHash } from '../integrity/chain';
  * - `audit_event` is partitioned by range of its UUIDv7 id, one partition per UTC day, so the id
  *   stays the primary key (a redelivery is a no-op) and retention drops whole days.
  * - Every row carries its chain (the Kafka partition), sequence number, previous hash and hash.
+ * - The event is kept as \`json\`, the text exactly as it arrived (and cheaper to write than jsonb).
  * - Triggers refuse UPDATE, DELETE and TRUNCATE on the events and the checkpoints, whoever asks;
  *   the recorder's own role is moreover granted only INSERT and SELECT (see `grantWriter`).
  * - Partitions are made by `audit_ensure_partition`, which runs with the owner's rights so the
@@ -55,7 +56,7 @@ export class ChainedPartitionedAudit1764072000000 implements MigrationInterface 
         connection text,
         protocol text NOT NULL,
         source text NOT NULL,
-        event jsonb NOT NULL,
+        event json NOT NULL,
         chain int NOT NULL,
         seq bigint NOT NULL,
         prev_hash bytea NOT NULL,
@@ -169,7 +170,7 @@ export class ChainedPartitionedAudit1764072000000 implements MigrationInterface 
                                     actor_groups, connection, protocol, source, event, chain, seq, prev_hash, hash,
                                     kafka_offset, recorded_at)
            SELECT u.id, u.type, u.schema_version, u.time, u.session_id, u.request_id, u.actor_issuer, u.actor_subject,
-                  u.actor_groups, u.connection, u.protocol, u.source, u.event, u.kafka_partition, l.seq, l.prev_hash,
+                  u.actor_groups, u.connection, u.protocol, u.source, u.event::json, u.kafka_partition, l.seq, l.prev_hash,
                   l.hash, u.kafka_offset, u.recorded_at
              FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::bytea[]) AS l(id, seq, prev_hash, hash)
              JOIN audit_event_unchained u USING (id)`,

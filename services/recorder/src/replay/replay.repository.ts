@@ -69,10 +69,10 @@ const SESSIONS = `
   WITH e AS (
     SELECT session_id, time, seq, request_id, actor_issuer, actor_subject, connection, protocol,
            CASE WHEN type = 'operation.decided' THEN event #>> '{data,decision}' END AS decision,
-           CASE WHEN type = 'operation.completed' AND jsonb_typeof(event #> '{data,masked}') = 'object'
-                THEN (SELECT coalesce(sum(m.value::numeric), 0)
-                        FROM jsonb_each(event #> '{data,masked}') AS m
-                       WHERE jsonb_typeof(m.value) = 'number')
+           CASE WHEN type = 'operation.completed' AND json_typeof(event #> '{data,masked}') = 'object'
+                THEN (SELECT coalesce(sum(m.value::text::numeric), 0)
+                        FROM json_each(event #> '{data,masked}') AS m
+                       WHERE json_typeof(m.value) = 'number')
            END AS masked
       FROM audit_event
      WHERE id >= audit_uuid_floor($1::timestamptz) AND id < audit_uuid_floor($2::timestamptz)

@@ -2,6 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { CreateAuditEvent1764057600000 } from '../migrations/1764057600000-create-audit-event';
 import { ChainedPartitionedAudit1764072000000 } from '../migrations/1764072000000-chained-partitioned-audit';
 import type { RecorderStoreConfig } from '../config';
+import { StoreSetupError } from './store-setup';
 
 export const RECORDER_MIGRATIONS = [CreateAuditEvent1764057600000, ChainedPartitionedAudit1764072000000];
 
@@ -34,5 +35,7 @@ export function ownerOptions(config: RecorderStoreConfig & { DATABASE_OWNER_URL:
 
 /** The role name in a postgres:// URL. */
 export function roleOf(url: string): string {
-  return decodeURIComponent(new URL(url).username);
+  const role = decodeURIComponent(new URL(url).username);
+  if (role === '') throw new StoreSetupError('DATABASE_URL names no user: the recorder connects as a role of its own');
+  return role;
 }
