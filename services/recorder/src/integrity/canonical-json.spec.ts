@@ -147,7 +147,6 @@ describe('canonical JSON (RFC 8785)', () => {
     });
 
     it('refuses a sparse array and objects that are not plain JSON objects', () => {
-      // eslint-disable-next-line no-sparse-arrays
       expect(() => canonicalJson([1, , 3])).toThrow(CanonicalJsonError);
       expect(() => canonicalJson(new Date(0))).toThrow('only plain objects have a JSON form');
       expect(() => canonicalJson({ m: new Map([[1, 2]]) })).toThrow('only plain objects have a JSON form');
