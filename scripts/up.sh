@@ -24,14 +24,15 @@ start() { # name, then the command; environment comes from the caller
   echo $! >"$RUN_DIR/$name.pid"
 }
 
-wait_healthy() { # name url
-  local name=$1 url=$2 deadline=$((SECONDS + 90))
+wait_healthy() { # name url [seconds]
+  local name=$1 url=$2 limit=${3:-90}
+  local deadline=$((SECONDS + limit))
   until curl -fsS -o /dev/null "$url"; do
     if ! kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
       tail -n 30 "$LOG_DIR/$name.log" >&2
       fail "$name exited; its log is $LOG_DIR/$name.log"
     fi
-    ((SECONDS < deadline)) || { tail -n 30 "$LOG_DIR/$name.log" >&2; fail "$name not healthy at $url within 90 s"; }
+    ((SECONDS < deadline)) || { tail -n 30 "$LOG_DIR/$name.log" >&2; fail "$name not healthy at $url within $limit s"; }
     sleep 0.3
   done
   say "$name is up ($url)"
@@ -54,9 +55,12 @@ if [ ! -f "$SIGNING_KEY_FILE" ]; then
   node dist/services/recorder/src/cli.js keygen "$SIGNING_KEY_FILE" >/dev/null
 fi
 export AUDIT_SIGNING_KEY_FILE="$SIGNING_KEY_FILE"
-HTTP_PORT=8083 DATABASE_URL="$RECORDER_DATABASE_URL" DATABASE_OWNER_URL="$DATABASE_URL" \
+OWNER_URL=$DATABASE_URL
+HTTP_PORT=8083 DATABASE_OWNER_URL="$OWNER_URL" DATABASE_URL="$RECORDER_DATABASE_URL" \
   start recorder node dist/services/recorder/src/main.js
-wait_healthy recorder http://127.0.0.1:8083/health
+# The first start after an upgrade may migrate (and chain) a large audit store: allow for it.
+say "starting the recorder (its first start after an upgrade migrates the audit store, which can take minutes)"
+wait_healthy recorder http://127.0.0.1:8083/health 1800
 # The vault's key-encryption key lives outside the database: a local key file made once.
 KEK_FILE="$ROOT/.local/vault/kek.json"
 if [ ! -f "$KEK_FILE" ]; then

@@ -137,6 +137,8 @@ export class ChainedPartitionedAudit1764072000000 implements MigrationInterface 
     );
     for (const { day } of days) await q.query(`SELECT audit_ensure_partition($1::date)`, [day]);
 
+    // Read in Kafka order a page at a time: without this index every page would scan the table.
+    await q.query(`CREATE INDEX audit_event_unchained_order ON audit_event_unchained (kafka_partition, kafka_offset)`);
     const chains: { chain: number }[] = await q.query(
       `SELECT DISTINCT kafka_partition AS chain FROM audit_event_unchained ORDER BY 1`,
     );
@@ -147,7 +149,7 @@ export class ChainedPartitionedAudit1764072000000 implements MigrationInterface 
       for (;;) {
         const rows: { id: string; event: unknown; kafka_offset: string }[] = await q.query(
           `SELECT id, event, kafka_offset FROM audit_event_unchained
-            WHERE kafka_partition = $1 AND kafka_offset > $2 ORDER BY kafka_offset LIMIT 2000`,
+            WHERE kafka_partition = $1 AND kafka_offset > $2 ORDER BY kafka_offset LIMIT 10000`,
           [chain, after.toString()],
         );
         if (rows.length === 0) break;
