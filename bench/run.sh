@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the foundation benchmarks and writes their figures to bench/results/:
 #   1. Kafka request/reply round trip (10,000 calls), with no other service running;
+#   1b. recorder ingest: 500,000 audit events from Kafka into the chained PostgreSQL store;
 #   2. HTTP: direct to nginx, through an nginx reverse proxy, and through Airlock (whole system
 #      up, audit recorded), with one ingress worker and with INGRESS_WORKERS=2.
 # Usage: bench/run.sh   (DURATION, CONNECTIONS... as in bench/http.sh)
@@ -16,6 +17,9 @@ stop_services
 
 say "Kafka request/reply benchmark"
 node dist/bench/kafka-request-reply.js 10000 16
+
+say "Recorder ingest benchmark (500,000 audit events into the chained store)"
+node dist/bench/recorder-ingest.js 500000
 
 wait_recorder() {
   say "waiting for the recorder to catch up with the audit stream"

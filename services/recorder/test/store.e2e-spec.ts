@@ -196,6 +196,34 @@ describe('the tamper-evident audit store', () => {
     expect((await verify()).report.ok).toBe(true);
   });
 
+  it('retries a batch the database refused, from that batch: nothing skipped, order kept', async () => {
+    const role = new URL(db.recorderUrl).username;
+    await db.query(`REVOKE INSERT ON audit_event FROM ${role}`);
+    const sent: string[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const events = Array.from({ length: 20 }, () => syntheticAuditEvent(sessions[2]));
+        await traffic.send(events);
+        sent.push(...events.map((e) => e.id));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await waitFor(
+        'a refused store in the recorder log',
+        async () => /audit batch not stored/.test(recorder.logs) || undefined,
+      );
+    } finally {
+      await db.query(`GRANT INSERT ON audit_event TO ${role}`);
+    }
+    await waitStored(sent);
+    const stored = await db.query<{ id: string }>(
+      'SELECT id FROM audit_event WHERE id = ANY($1::uuid[]) ORDER BY seq',
+      [sent],
+    );
+    expect(stored.map((r) => r.id)).toEqual(sent);
+    expect(recorder.logs).not.toMatch(/audit stream gap/);
+    expect((await verify()).report.ok).toBe(true);
+  });
+
   it('names exactly the row whose data a superuser edited, and the next one when its hash is rewritten too', async () => {
     const { chain } = await longestChain();
     const [victim] = await db.query<{ id: string; seq: string; event: Record<string, unknown>; prev_hash: Buffer }>(

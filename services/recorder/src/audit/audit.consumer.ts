@@ -15,6 +15,9 @@ import { AuditRepository, type ReceivedAuditEvent } from './audit.repository';
  * the batch, which the chain head recognises and skips. An event that fails its schema is logged
  * and skipped (it stays on the topic for inspection).
  */
+/** How long a partition waits before it is read again after a failed store. */
+const STORE_RETRY_MS = 1000;
+
 @Injectable()
 export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AuditConsumer.name);
@@ -35,6 +38,8 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     commitMs: 0,
   };
   private readonly fromBeginning: boolean;
+  /** Per partition, the store of its latest batch (true once stored, false when it failed) and its first offset. */
+  private readonly lanes = new Map<number, { stored: Promise<boolean>; first: string }>();
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -105,8 +110,25 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async store({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
-    if (batch.messages.length === 0) return;
+  /**
+   * One batch per partition is stored while the next is fetched and checked: Kafka, this process
+   * and PostgreSQL then work at the same time instead of in turn. Order and completeness are kept
+   * per partition: a batch is stored only after the one before it was, and when a store fails the
+   * partition is read again from that batch (the chain head skips what was stored already).
+   * Offsets are committed only after the rows are, so a crash redelivers rather than loses.
+   */
+  private async store({ batch, heartbeat, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
+    // Fetched before a rewind of its partition: it will come again from the rewound position.
+    if (batch.messages.length === 0 || isStale()) return;
+    const previous = this.lanes.get(batch.partition);
+    if (previous && !(await previous.stored)) {
+      // The batch before failed: nothing after it may be stored first. Read again from it.
+      this.lanes.delete(batch.partition);
+      this.rewind(batch.topic, batch.partition, previous.first);
+      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+      return;
+    }
+    if (isStale()) return;
     const received: ReceivedAuditEvent[] = [];
     const t0 = performance.now();
     this.stats.batches++;
@@ -123,27 +145,65 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
         );
       }
     }
+    this.stats.decodeMs += performance.now() - t0;
+    const first = batch.firstOffset() ?? batch.messages[0].offset;
     const last = batch.lastOffset();
-    const t1 = performance.now();
-    const result = await this.repository.append(batch.partition, received, last);
-    const t2 = performance.now();
-    this.stats.stored += result.stored;
-    this.stats.redelivered += result.redelivered;
-    this.stats.duplicates += result.duplicates;
-    // Only now, with the rows committed: move the consumer on (resolve) and make it durable (commit).
+    const stored = this.storeInLane(batch.topic, batch.partition, received, first, last);
+    this.lanes.set(batch.partition, { stored, first });
+    // The next fetch of this partition starts after this batch; what is durable is decided by
+    // the commit, which waits for the rows.
     resolveOffset(last);
-    await this.consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
     await heartbeat();
-    this.stats.decodeMs += t1 - t0;
-    this.stats.storeMs += t2 - t1;
+  }
+
+  private rewind(topic: string, partition: number, offset: string): void {
+    try {
+      this.consumer.seek({ topic, partition, offset });
+    } catch (err) {
+      this.logger.error({ partition, err: (err as Error).message }, 'could not rewind the partition');
+    }
+  }
+
+  /** Stores a batch, then commits its offsets; resolves false (and rewinds) when the store fails. */
+  private async storeInLane(
+    topic: string,
+    partition: number,
+    received: ReceivedAuditEvent[],
+    first: string,
+    last: string,
+  ): Promise<boolean> {
+    const t1 = performance.now();
+    try {
+      const result = await this.repository.append(partition, received, last);
+      this.stats.storeMs += performance.now() - t1;
+      this.stats.stored += result.stored;
+      this.stats.redelivered += result.redelivered;
+      this.stats.duplicates += result.duplicates;
+      this.logger.debug({ partition, received: received.length, ...result }, 'audit batch stored');
+    } catch (err) {
+      this.logger.error(
+        { partition, fromOffset: first, err: (err as Error).message },
+        'audit batch not stored; reading the partition again from it',
+      );
+      this.rewind(topic, partition, first);
+      return false;
+    }
+    const t2 = performance.now();
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+    } catch (err) {
+      // The rows are stored; an uncommitted offset only means a redelivery, which is skipped.
+      this.logger.warn({ partition, err: (err as Error).message }, 'offset commit failed after the batch was stored');
+    }
     this.stats.commitMs += performance.now() - t2;
-    this.logger.debug({ partition: batch.partition, received: batch.messages.length, ...result }, 'audit batch stored');
+    return true;
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    await this.consumer.stop();
+    // Let the batches being stored finish (their commits may fail now: a redelivery then skips them).
+    await Promise.allSettled([...this.lanes.values()].map((l) => l.stored));
     await this.consumer.disconnect();
   }
 }

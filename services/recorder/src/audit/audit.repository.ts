@@ -123,6 +123,15 @@ export class AuditRepository {
       }
     }
     const duplicates = batch.length - redelivered - fresh.length;
+    const first = batch[0]?.offset;
+    if (after >= 0n && first !== undefined && BigInt(first) > after + 1n) {
+      // Offsets of this topic have no holes: messages between the head and this batch were
+      // never stored (or expired from Kafka before they could be). Say so loudly.
+      this.logger.error(
+        { chain, headOffset: after.toString(), batchOffset: first },
+        'audit stream gap: messages before this batch are not in the store',
+      );
+    }
     if (BigInt(lastOffset) <= after) return { stored: 0, redelivered, duplicates };
 
     let seq = BigInt(head.seq);
