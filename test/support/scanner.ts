@@ -21,8 +21,12 @@ export function findIn(where: string, haystack: string | Buffer, needles: string
   return out;
 }
 
-/** Every byte of every message (key, value, headers) on every catalogue topic, from the beginning. */
-export async function scanKafka(needles: string[]): Promise<{ findings: Finding[]; messages: number }> {
+/**
+ * Every byte of every message (key, value, headers) on every catalogue topic, from the beginning
+ * or from the messages written since `since` (ms): what a test planted cannot be older than the
+ * test, and a broker that has served many runs would otherwise take minutes to read.
+ */
+export async function scanKafka(needles: string[], since?: number): Promise<{ findings: Finding[]; messages: number }> {
   const kafka = new Kafka({
     clientId: 'e2e-scanner',
     brokers: infraEnv().KAFKA_BROKERS.split(','),
@@ -30,16 +34,34 @@ export async function scanKafka(needles: string[]): Promise<{ findings: Finding[
   });
   const admin = kafka.admin();
   await admin.connect();
+  const groupId = `e2e-scanner-${Date.now()}-${Math.random().toString(16).slice(2)}`;
   const ends = new Map<string, Map<number, bigint>>();
   for (const t of TOPIC_CATALOGUE) {
     const offsets = await admin.fetchTopicOffsets(t.name);
+    const starts = new Map(offsets.map((o) => [o.partition, BigInt(o.low)]));
+    if (since !== undefined) {
+      const from = await admin.fetchTopicOffsetsByTimestamp(t.name, since);
+      const highs = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+      // No message since then: nothing to read on that partition (start at its end).
+      for (const o of from)
+        starts.set(o.partition, BigInt(o.offset) >= 0n ? BigInt(o.offset) : (highs.get(o.partition) ?? 0n));
+      await admin.setOffsets({
+        groupId,
+        topic: t.name,
+        partitions: [...starts].map(([partition, offset]) => ({ partition, offset: offset.toString() })),
+      });
+    }
     ends.set(
       t.name,
-      new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)])),
+      new Map(
+        offsets
+          .filter((o) => BigInt(o.high) > (starts.get(o.partition) ?? BigInt(o.low)))
+          .map((o) => [o.partition, BigInt(o.high)]),
+      ),
     );
   }
   await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: `e2e-scanner-${Date.now()}-${Math.random().toString(16).slice(2)}` });
+  const consumer = kafka.consumer({ groupId });
   await consumer.connect();
   await consumer.subscribe({ topics: TOPIC_CATALOGUE.map((t) => t.name), fromBeginning: true });
   const findings: Finding[] = [];

@@ -7,3 +7,4 @@ export * from './jwt.strategy';
 export * from './jwt-auth.guard';
 export * from './identity.module';
 export * from './identity-settings';
+export * from './api-error-answer';

@@ -86,3 +86,19 @@ export function refusedCallEvent(
     data: { code, reason, method: req.method, path: req.url.split('?')[0].slice(0, 2048) },
   };
 }
+
+/**
+ * A refusal a service answers itself. `publicMessage` is what the caller sees; `cause` is for
+ * the logs only. Each service names its own subclasses (not found, forbidden, ...).
+ */
+export class PublicError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly publicMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(publicMessage, options);
+    this.name = new.target.name;
+  }
+}

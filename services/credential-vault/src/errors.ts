@@ -1,20 +1,11 @@
 import { z } from 'zod';
+import { PublicError } from '@airlock/runtime';
 
 /**
  * A refusal the vault answers itself. `publicMessage` is what the caller sees (an admin over
  * HTTP, an ingress over Kafka); `cause` is for the logs only.
  */
-export class VaultError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly publicMessage: string,
-    options?: { cause?: unknown },
-  ) {
-    super(publicMessage, options);
-    this.name = new.target.name;
-  }
-}
+export class VaultError extends PublicError {}
 
 export class InvalidInputError extends VaultError {
   constructor(message: string) {

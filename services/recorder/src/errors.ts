@@ -1,18 +1,10 @@
+import { PublicError } from '@airlock/runtime';
+
 /**
  * A refusal the recorder answers itself. `publicMessage` is what the caller sees; `cause` is for
  * the logs only.
  */
-export class RecorderError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly publicMessage: string,
-    options?: { cause?: unknown },
-  ) {
-    super(publicMessage, options);
-    this.name = new.target.name;
-  }
-}
+export class RecorderError extends PublicError {}
 
 export class InvalidInputError extends RecorderError {
   constructor(message: string) {

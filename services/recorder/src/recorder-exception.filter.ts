@@ -1,19 +1,10 @@
-import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { throwError, type Observable } from 'rxjs';
 import type { Principal } from '@airlock/contracts';
-import { TokenRejectedError } from '@airlock/identity';
-import {
-  causeText,
-  errorCodeOf,
-  isHealthReport,
-  publicMessageOf,
-  refusedCallEvent,
-  sendErrorBody,
-  type ErrorBody,
-} from '@airlock/runtime';
-import { ForbiddenError, RecorderError } from './errors';
+import { answerApiError } from '@airlock/identity';
+import { causeText, refusedCallEvent } from '@airlock/runtime';
 import { AUDIT_SOURCE, RecorderAudit } from './replay/recorder-audit.service';
 
 /**
@@ -43,40 +34,17 @@ export class RecorderExceptionFilter implements ExceptionFilter {
     return { status: 'error', message: 'internal error' };
   }
 
-  private async http(exception: unknown, host: ArgumentsHost): Promise<void> {
+  private http(exception: unknown, host: ArgumentsHost): Promise<void> {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<FastifyRequest & { user?: Principal }>();
-    const reply = ctx.getResponse<FastifyReply>();
-    let status: number;
-    let body: ErrorBody;
-    if (exception instanceof RecorderError) {
-      status = exception.status;
-      body = { error: exception.code, message: exception.publicMessage };
-      if (exception.cause !== undefined) this.logger.warn({ err: causeText(exception.cause) }, exception.publicMessage);
-      if (exception instanceof ForbiddenError && req.user) {
-        await this.auditRefusal(req, req.user, 'forbidden', exception.publicMessage);
-      }
-    } else if (exception instanceof HttpException && exception.cause instanceof TokenRejectedError) {
-      const rejection = exception.cause;
-      status = exception.getStatus();
-      body = {
-        error: rejection.code === 'jwks_unavailable' ? 'identity_unavailable' : 'unauthorized',
-        message: rejection.message,
-      };
-      await this.auditRefusal(req, null, rejection.code, rejection.message);
-    } else if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
-      // GET /health answers 503 with the failing checks: the runtime's contract, kept as it is.
-      await reply.code(exception.getStatus()).send(exception.getResponse());
-      return;
-    } else if (exception instanceof HttpException) {
-      status = exception.getStatus();
-      body = { error: errorCodeOf(status), message: publicMessageOf(exception, status) };
-    } else {
-      this.logger.error({ err: causeText(exception), method: req.method, url: req.url }, 'unexpected error');
-      status = 500;
-      body = { error: 'internal', message: 'internal error' };
-    }
-    await sendErrorBody(reply, status, body);
+    return answerApiError(
+      exception,
+      ctx.getRequest<FastifyRequest & { user?: Principal }>(),
+      ctx.getResponse<FastifyReply>(),
+      {
+        logger: this.logger,
+        auditRefusal: (req, actor, code, reason) => this.auditRefusal(req, actor, code, reason),
+      },
+    );
   }
 
   /** A refusal is answered even when its audit event cannot be published; the failure is logged. */
