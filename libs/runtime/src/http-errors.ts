@@ -1,4 +1,5 @@
 import type { HttpException } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
 import type { FastifyReply } from 'fastify';
 import { uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
 import type { HealthReport } from './health';
@@ -101,4 +102,32 @@ export class PublicError extends Error {
     super(publicMessage, options);
     this.name = new.target.name;
   }
+}
+
+/** What a Kafka request handler's caller receives in the `kafka_nest-err` header. */
+export interface RpcErrorBody {
+  status: 'error';
+  message: string;
+}
+
+/**
+ * The error reply of a Kafka request: a service's own refusal keeps its public message (its cause
+ * goes to the log), anything unknown is logged and answered generically.
+ */
+export function rpcErrorBody(
+  exception: unknown,
+  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void },
+  unexpected = 'unexpected error answering a request',
+): RpcErrorBody {
+  if (exception instanceof PublicError) {
+    if (exception.cause !== undefined)
+      logger.warn({ err: causeText(exception.cause) }, `request refused: ${exception.publicMessage}`);
+    return { status: 'error', message: exception.publicMessage };
+  }
+  if (exception instanceof RpcException) {
+    const e = exception.getError();
+    return { status: 'error', message: typeof e === 'string' ? e : String((e as { message?: unknown }).message) };
+  }
+  logger.error({ err: causeText(exception) }, unexpected);
+  return { status: 'error', message: 'internal error' };
 }
