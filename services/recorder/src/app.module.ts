@@ -10,6 +10,7 @@ import { AuditRepository } from './audit/audit.repository';
 import { RECORDER_CONFIG, type RecorderConfig } from './config';
 import { IntegrityModule } from './integrity/integrity.module';
 import { RecorderExceptionFilter } from './recorder-exception.filter';
+import { PublishingModule } from './publishing/publishing.module';
 import { ReplayModule } from './replay/replay.module';
 import { RetentionModule } from './retention/retention.module';
 import { StoreModule } from './store/store.module';
@@ -27,6 +28,7 @@ export class AppModule {
         AuditModule,
         IntegrityModule,
         RetentionModule,
+        PublishingModule,
         ReplayModule,
       ],
       controllers: [HealthController],

@@ -5,7 +5,7 @@ import { TokenRejectedError, tokenRejectionToHttpException } from '@airlock/iden
 import { HealthController } from '@airlock/runtime';
 import { ForbiddenError, NotFoundError, UnavailableError } from './errors';
 import { RecorderExceptionFilter } from './recorder-exception.filter';
-import type { RecorderAudit } from './replay/recorder-audit.service';
+import type { RecorderAudit } from './publishing/recorder-audit.service';
 
 interface Answer {
   status?: number;

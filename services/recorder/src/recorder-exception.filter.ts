@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { answerError } from '@airlock/identity';
-import { AUDIT_SOURCE, RecorderAudit } from './replay/recorder-audit.service';
+import { AUDIT_SOURCE, RecorderAudit } from './publishing/recorder-audit.service';
 
 /**
  * The one place where errors become answers: over HTTP a JSON `{error, message}` with a stable
