@@ -20,6 +20,7 @@ node dist/bench/kafka-request-reply.js 10000 16
 
 say "Recorder ingest benchmark (500,000 audit events into the chained store)"
 node dist/bench/recorder-ingest.js 500000
+RECORDERS=2 node dist/bench/recorder-ingest.js 500000
 
 wait_recorder() {
   say "waiting for the recorder to catch up with the audit stream"
