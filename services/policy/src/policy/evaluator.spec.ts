@@ -1,6 +1,6 @@
-import { uuidv7, type PolicyEvaluateRequest } from '@airlock/contracts';
+import { uuidv7, type PolicyEvaluateRequest, type SqlStatement } from '@airlock/contracts';
 import { PolicyEvaluator } from './evaluator';
-import { compilePathPattern } from './glob';
+import { compileNamePattern, compilePathPattern } from './glob';
 import { PolicyDocumentError, parsePolicyDocument } from './policy-document';
 
 const POLICY = `
@@ -131,5 +131,216 @@ describe('path patterns', () => {
     ['/files/*.json', '/files/a/b.json', false],
   ])('%s against %s → %s', (pattern, path, expected) => {
     expect(compilePathPattern(pattern).test(path)).toBe(expected);
+  });
+});
+
+describe('policy evaluation of PostgreSQL operations', () => {
+  type Stmt = SqlStatement;
+  const stmt = (command: string, cls: Stmt['class'], more: Partial<Stmt> = {}): Stmt => ({
+    command,
+    class: cls,
+    tables: [],
+    functions: [],
+    risks: [],
+    ...more,
+  });
+
+  function pg(
+    statements: Stmt[],
+    opts: { groups?: string[]; parsed?: boolean; params?: (string | null)[]; paramCount?: number } = {},
+  ): PolicyEvaluateRequest {
+    return {
+      requestId: uuidv7(),
+      sessionId: uuidv7(),
+      principal: { issuer: 'https://idp.one', subject: 'bot', groups: opts.groups ?? ['agents'] },
+      connection: 'db',
+      protocol: 'postgres',
+      operation: {
+        kind: 'postgres',
+        via: opts.params ? 'extended' : 'simple',
+        sql: 'x',
+        fingerprint: 'f',
+        parsed: opts.parsed ?? true,
+        statements,
+        paramCount: opts.paramCount ?? opts.params?.length ?? 0,
+        params: opts.params,
+      },
+    };
+  }
+
+  const policy = new PolicyEvaluator(
+    parsePolicyDocument(`
+version: s1
+rules:
+  - id: http-only
+    effect: allow
+    connections: ["*"]
+    http: { methods: [GET] }
+  - id: reads
+    description: agents read
+    effect: allow
+    connections: [db]
+    principals: [{ groups: [agents] }]
+    sql: { classes: [read], tables: ['public.*', 'app.*'] }
+    masking: [secrets]
+    auditLiterals: true
+  - id: sessions
+    effect: allow
+    connections: [db]
+    sql: { classes: [session] }
+    masking: [pii]
+  - id: audit-fn
+    effect: allow
+    connections: [db]
+    sql: { classes: [write], commands: [SELECT], functions: [app.audit_*] }
+  - id: no-secrets-table
+    effect: deny
+    connections: [db]
+    sql: { tables: ['*.secrets', secrets] }
+  - id: ops-anything
+    effect: allow
+    connections: [db]
+    principals: [{ groups: [ops] }]
+`),
+  );
+
+  it('applies http rules to HTTP only, sql rules to PostgreSQL only, and rules with neither to both', () => {
+    expect(policy.evaluate(pg([stmt('SELECT', 'read', { tables: ['orders'] })]))).toMatchObject({ ruleId: 'reads' });
+    expect(policy.evaluate(pg([stmt('DELETE', 'write')])).decision).toBe('deny');
+    expect(policy.evaluate(req('POST', '/x', {}, 'db')).decision).toBe('deny');
+    expect(policy.evaluate(req('GET', '/x', {}, 'db')).ruleId).toBe('http-only');
+    expect(policy.evaluate(pg([stmt('DELETE', 'write')], { groups: ['ops'] })).ruleId).toBe('ops-anything');
+    expect(policy.evaluate(req('POST', '/x', { groups: ['ops'] }, 'db')).ruleId).toBe('ops-anything');
+  });
+
+  it('requires every table of an allowed statement to match, unqualified names also as public.<name>', () => {
+    const read = (tables: string[]) => policy.evaluate(pg([stmt('SELECT', 'read', { tables })])).decision;
+    expect(read([])).toBe('allow');
+    expect(read(['orders', 'public.users', 'app.items'])).toBe('allow');
+    expect(read(['orders', 'billing.invoices'])).toBe('deny');
+    // "*" stays within one part of the name.
+    expect(read(['public.a.b'])).toBe('deny');
+  });
+
+  it('lets one matching table make a deny rule apply', () => {
+    const d = policy.evaluate(pg([stmt('SELECT', 'read', { tables: ['orders', 'vault.secrets'] })]));
+    expect(d).toMatchObject({ decision: 'deny', ruleId: 'no-secrets-table', masking: [] });
+    expect(policy.evaluate(pg([stmt('SELECT', 'read', { tables: ['secrets'] })])).decision).toBe('deny');
+  });
+
+  it('allows a write hidden in an unknown function when a rule names the function', () => {
+    const call = (functions: string[]) =>
+      policy.evaluate(pg([stmt('SELECT', 'write', { functions, risks: ['hidden-write'] })]));
+    expect(call(['app.audit_log'])).toMatchObject({ decision: 'allow', ruleId: 'audit-fn' });
+    const other = call(['app.audit_log', 'app.purge']);
+    expect(other.decision).toBe('deny');
+    expect(other.ruleId).toBeUndefined();
+  });
+
+  it('decides an operation by its strictest statement, the first of equals, and unites masking', () => {
+    const d = policy.evaluate(
+      pg([stmt('SELECT', 'read'), stmt('SHOW', 'session'), stmt('CREATE TABLE', 'ddl'), stmt('DROP TABLE', 'ddl')]),
+    );
+    expect(d).toEqual({
+      requestId: expect.any(String),
+      policyVersion: 's1',
+      decision: 'deny',
+      reason: 'no rule allows CREATE TABLE on connection db',
+      masking: [],
+      dependsOnParams: false,
+      auditLiterals: false,
+    });
+    expect(policy.evaluate(pg([stmt('SELECT', 'read'), stmt('SHOW', 'session'), stmt('SELECT', 'read')]))).toEqual({
+      requestId: expect.any(String),
+      policyVersion: 's1',
+      decision: 'allow',
+      reason: 'reads: agents read',
+      ruleId: 'reads',
+      masking: ['secrets', 'pii'],
+      dependsOnParams: false,
+      auditLiterals: false,
+    });
+  });
+
+  it('lets the audit keep literals only when every deciding rule says so', () => {
+    expect(policy.evaluate(pg([stmt('SELECT', 'read'), stmt('SELECT', 'read')])).auditLiterals).toBe(true);
+    expect(policy.evaluate(pg([stmt('SELECT', 'read'), stmt('SET', 'session')])).auditLiterals).toBe(false);
+  });
+
+  it('admits an empty query wherever the principal may do anything', () => {
+    expect(policy.evaluate(pg([]))).toMatchObject({ decision: 'allow', ruleId: 'reads', masking: [] });
+    expect(policy.evaluate({ ...pg([]), connection: 'other' })).toMatchObject({
+      decision: 'deny',
+      reason: 'no rule allows any statement on connection other',
+    });
+  });
+
+  it('applies no ordinary rule to text the parser refused', () => {
+    expect(policy.evaluate(pg([], { parsed: false, groups: ['ops'] }))).toMatchObject({
+      decision: 'deny',
+      reason: 'statement could not be parsed; refused',
+      masking: [],
+    });
+  });
+
+  it('marks a decision as depending on parameters once a params criterion was tested', () => {
+    const p = new PolicyEvaluator(
+      parsePolicyDocument(`
+rules:
+  - id: all
+    effect: allow
+    connections: [db]
+  - id: no-emails
+    effect: review
+    connections: [db]
+    sql: { classes: [write], params: '@' }
+`),
+    );
+    const write = [stmt('INSERT', 'write')];
+    expect(p.evaluate(pg(write, { params: ['a@b.c'] }))).toMatchObject({ decision: 'review', dependsOnParams: true });
+    expect(p.evaluate(pg(write, { params: ['abc', null] }))).toMatchObject({
+      decision: 'allow',
+      dependsOnParams: true,
+    });
+    // Not yet bound: the values will matter when they are.
+    expect(p.evaluate(pg(write, { paramCount: 1 }))).toMatchObject({ decision: 'allow', dependsOnParams: true });
+    // The criterion was never reached: the class did not match.
+    expect(p.evaluate(pg([stmt('SELECT', 'read')], { params: ['a@b.c'] }))).toMatchObject({
+      decision: 'allow',
+      dependsOnParams: false,
+    });
+  });
+
+  it('refuses SQL matchers that cannot mean what they say', () => {
+    const rule = (extra: string) => `rules: [ { id: x, effect: allow, connections: [db], ${extra} } ]`;
+    expect(() => parsePolicyDocument(rule("sql: { params: '(' }"))).toThrow(/sql.params is not a valid regular/);
+    expect(() => parsePolicyDocument(rule('sql: { unparsed: true, classes: [read] }'))).toThrow(
+      /unparsed cannot be combined with classes/,
+    );
+    expect(() => parsePolicyDocument(rule('sql: {}, http: { methods: [GET] }'))).toThrow(/either HTTP/);
+    expect(() => parsePolicyDocument(rule('http: { methods: [GET] }, auditLiterals: true'))).toThrow(/auditLiterals/);
+    expect(() => parsePolicyDocument(rule('sql: { commands: [select] }'))).toThrow(/upper case/);
+    expect(() => parsePolicyDocument(rule('sql: { classes: [reads] }'))).toThrow(PolicyDocumentError);
+    expect(() => parsePolicyDocument(rule('sql: { risks: [scary] }'))).toThrow(PolicyDocumentError);
+    expect(() => parsePolicyDocument(rule('sql: { table: [x] }'))).toThrow(/table/);
+    expect(parsePolicyDocument(rule("sql: { unparsed: true, params: '^x$' }")).rules).toHaveLength(1);
+  });
+});
+
+describe('name patterns', () => {
+  it.each([
+    ['orders', 'orders', true],
+    ['orders', 'public.orders', false],
+    ['public.*', 'public.orders', true],
+    ['public.*', 'public.a.b', false],
+    ['*', 'orders', true],
+    ['*', 'public.orders', false],
+    ['*.*', 'public.orders', true],
+    ['app.audit_*', 'app.audit_log', true],
+    ['Orders', 'orders', true],
+    ['a+b', 'a+b', true],
+    ['a.b', 'axb', false],
+  ])('%s against %s → %s', (pattern, name, expected) => {
+    expect(compileNamePattern(pattern).test(name)).toBe(expected);
   });
 });

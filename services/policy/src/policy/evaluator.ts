@@ -1,18 +1,47 @@
-import type { Decision, PolicyDecision, PolicyEvaluateRequest, Principal } from '@airlock/contracts';
-import { compilePathPattern } from './glob';
+import type {
+  Decision,
+  HttpOperation,
+  PolicyDecision,
+  PolicyEvaluateRequest,
+  PostgresOperation,
+  Principal,
+  SqlClass,
+  SqlRisk,
+  SqlStatement,
+} from '@airlock/contracts';
+import { compileNamePattern, compilePathPattern } from './glob';
 import type { PolicyDocument, PolicyRule } from './policy-document';
 
 const STRICTNESS: Record<Decision, number> = { allow: 0, review: 1, deny: 2 };
+
+interface CompiledSql {
+  classes?: Set<SqlClass>;
+  commands?: Set<string>;
+  tables?: RegExp[];
+  functions?: RegExp[];
+  risks?: SqlRisk[];
+  unparsed: boolean;
+  params?: RegExp;
+}
 
 interface CompiledRule {
   rule: PolicyRule;
   paths: RegExp[];
   methods: Set<string>;
+  sql?: CompiledSql;
+}
+
+/** The rule that decided one statement (undefined: none matched, the default denies). */
+interface StatementVerdict {
+  winner: CompiledRule | undefined;
+  /** What the default-deny reason names. */
+  what: string;
 }
 
 /**
  * Evaluates requests against one policy document. Every matching rule counts and the strictest
  * effect wins (deny over review over allow); with no matching rule the answer is deny.
+ * A PostgreSQL operation is decided statement by statement (docs/policy-sql.md).
  */
 export class PolicyEvaluator {
   private readonly compiled: CompiledRule[];
@@ -22,18 +51,24 @@ export class PolicyEvaluator {
       rule,
       paths: (rule.http?.paths ?? ['/**']).map(compilePathPattern),
       methods: new Set(rule.http?.methods ?? ['*']),
+      sql: rule.sql && compileSql(rule.sql),
     }));
   }
 
   evaluate(req: PolicyEvaluateRequest): PolicyDecision {
+    return req.operation.kind === 'http'
+      ? this.evaluateHttp(req, req.operation)
+      : this.evaluatePostgres(req, req.operation);
+  }
+
+  private evaluateHttp(req: PolicyEvaluateRequest, op: HttpOperation): PolicyDecision {
     let winner: CompiledRule | undefined;
     for (const c of this.compiled) {
-      if (!this.matches(c, req)) continue;
+      if (c.rule.sql || !this.appliesTo(c, req) || !httpMatches(c, op)) continue;
       if (!winner || STRICTNESS[c.rule.effect] > STRICTNESS[winner.rule.effect]) winner = c;
     }
     const base = { requestId: req.requestId, policyVersion: this.document.version };
     if (!winner) {
-      const op = req.operation;
       return {
         ...base,
         decision: 'deny',
@@ -45,23 +80,152 @@ export class PolicyEvaluator {
     return {
       ...base,
       decision: rule.effect,
-      reason: rule.description ? `${rule.id}: ${rule.description}` : `rule ${rule.id}`,
+      reason: ruleReason(rule),
       ruleId: rule.id,
       masking: rule.effect === 'deny' ? [] : rule.masking,
     };
   }
 
-  private matches(c: CompiledRule, req: PolicyEvaluateRequest): boolean {
+  private evaluatePostgres(req: PolicyEvaluateRequest, op: PostgresOperation): PolicyDecision {
+    const base = { requestId: req.requestId, policyVersion: this.document.version };
+    const candidates = this.compiled.filter((c) => !c.rule.http && this.appliesTo(c, req));
+    const probe = { paramsTested: false };
+
+    if (op.parsed && op.statements.length === 0) return { ...base, ...this.emptyQuery(candidates, req.connection) };
+
+    const verdicts: StatementVerdict[] = op.parsed
+      ? op.statements.map((s) => ({
+          winner: strictest(candidates.filter((c) => statementMatches(c, s, op, probe))),
+          what: `no rule allows ${s.command} on connection ${req.connection}`,
+        }))
+      : [
+          {
+            // Only rules written for unparsed text apply: anything else would guess at what it does.
+            winner: strictest(candidates.filter((c) => c.sql?.unparsed && paramsMatch(c.sql, op, probe))),
+            what: 'statement could not be parsed; refused',
+          },
+        ];
+
+    let deciding = verdicts[0];
+    for (const v of verdicts) if (stricter(v, deciding)) deciding = v;
+    const decision = effectOf(deciding);
+    const masking = decision === 'deny' ? [] : [...new Set(verdicts.flatMap((v) => v.winner?.rule.masking ?? []))];
+    const common = {
+      ...base,
+      decision,
+      masking,
+      dependsOnParams: probe.paramsTested,
+      auditLiterals: verdicts.every((v) => v.winner?.rule.auditLiterals === true),
+    };
+    if (!deciding.winner) return { ...common, reason: deciding.what };
+    return { ...common, reason: ruleReason(deciding.winner.rule), ruleId: deciding.winner.rule.id };
+  }
+
+  /**
+   * An empty query (only blanks or comments) does nothing, so any rule that lets this principal
+   * do anything on the connection admits it, whatever its sql criteria.
+   */
+  private emptyQuery(
+    candidates: CompiledRule[],
+    connection: string,
+  ): Omit<PolicyDecision, 'requestId' | 'policyVersion'> {
+    const allow = candidates.find((c) => c.rule.effect === 'allow');
+    if (!allow) {
+      return {
+        decision: 'deny',
+        reason: `no rule allows any statement on connection ${connection}`,
+        masking: [],
+        dependsOnParams: false,
+        auditLiterals: false,
+      };
+    }
+    return {
+      decision: 'allow',
+      reason: ruleReason(allow.rule),
+      ruleId: allow.rule.id,
+      masking: [],
+      dependsOnParams: false,
+      auditLiterals: allow.rule.auditLiterals === true,
+    };
+  }
+
+  private appliesTo(c: CompiledRule, req: PolicyEvaluateRequest): boolean {
     const { rule } = c;
     if (!rule.connections.includes('*') && !rule.connections.includes(req.connection)) return false;
     if (rule.principals && !rule.principals.some((m) => principalMatches(m, req.principal))) return false;
-    if (req.operation.kind === 'http') {
-      if (!c.methods.has('*') && !c.methods.has(req.operation.method)) return false;
-      const path = req.operation.path.split('?')[0];
-      if (!c.paths.some((p) => p.test(path))) return false;
-    }
     return true;
   }
+}
+
+function compileSql(sql: NonNullable<PolicyRule['sql']>): CompiledSql {
+  return {
+    classes: sql.classes && new Set(sql.classes),
+    commands: sql.commands && new Set(sql.commands),
+    tables: sql.tables?.map(compileNamePattern),
+    functions: sql.functions?.map(compileNamePattern),
+    risks: sql.risks,
+    unparsed: sql.unparsed === true,
+    params: sql.params === undefined ? undefined : new RegExp(sql.params),
+  };
+}
+
+function httpMatches(c: CompiledRule, op: HttpOperation): boolean {
+  if (!c.methods.has('*') && !c.methods.has(op.method)) return false;
+  const path = op.path.split('?')[0];
+  return c.paths.some((p) => p.test(path));
+}
+
+function statementMatches(
+  c: CompiledRule,
+  s: SqlStatement,
+  op: PostgresOperation,
+  probe: { paramsTested: boolean },
+): boolean {
+  const sql = c.sql;
+  if (!sql) return true;
+  if (sql.unparsed) return false;
+  if (sql.classes && !sql.classes.has(s.class)) return false;
+  if (sql.commands && !sql.commands.has(s.command)) return false;
+  if (sql.risks && !sql.risks.some((r) => s.risks.includes(r))) return false;
+  // An allow must cover everything the statement touches; a deny or review needs only one hit.
+  const every = c.rule.effect === 'allow';
+  if (sql.tables && !namesMatch(sql.tables, s.tables, every, true)) return false;
+  if (sql.functions && !namesMatch(sql.functions, s.functions, every, false)) return false;
+  // Last, so that dependsOnParams is set only when the values could have changed the outcome.
+  return paramsMatch(sql, op, probe);
+}
+
+function namesMatch(patterns: RegExp[], names: string[], every: boolean, tables: boolean): boolean {
+  const matches = (name: string): boolean =>
+    patterns.some((p) => p.test(name) || (tables && !name.includes('.') && p.test(`public.${name}`)));
+  return every ? names.every(matches) : names.some(matches);
+}
+
+function paramsMatch(sql: CompiledSql, op: PostgresOperation, probe: { paramsTested: boolean }): boolean {
+  if (!sql.params) return true;
+  // Also without values yet (a Parse before its Bind): the decision must not be reused for values.
+  if ((op.params?.length ?? 0) > 0 || op.paramCount > 0) probe.paramsTested = true;
+  const re = sql.params;
+  return (op.params ?? []).some((v) => v !== null && re.test(v));
+}
+
+/** The strictest rule of a list; among equally strict ones the first, as for HTTP. */
+function strictest(rules: CompiledRule[]): CompiledRule | undefined {
+  let winner: CompiledRule | undefined;
+  for (const c of rules) if (!winner || STRICTNESS[c.rule.effect] > STRICTNESS[winner.rule.effect]) winner = c;
+  return winner;
+}
+
+function effectOf(v: StatementVerdict): Decision {
+  return v.winner?.rule.effect ?? 'deny';
+}
+
+function stricter(a: StatementVerdict, b: StatementVerdict): boolean {
+  return STRICTNESS[effectOf(a)] > STRICTNESS[effectOf(b)];
+}
+
+function ruleReason(rule: PolicyRule): string {
+  return rule.description ? `${rule.id}: ${rule.description}` : `rule ${rule.id}`;
 }
 
 function principalMatches(m: NonNullable<PolicyRule['principals']>[number], p: Principal): boolean {

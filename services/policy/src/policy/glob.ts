@@ -21,3 +21,17 @@ export function compilePathPattern(pattern: string): RegExp {
   }
   return new RegExp(`^${re}$`);
 }
+
+/**
+ * Table and function name patterns of policy rules: `*` matches within one part of a dotted
+ * name ("public.*" matches "public.orders", not "public.a.b"). Everything else is literal.
+ * Names reach policy in lower case, so patterns are compared in lower case too.
+ */
+export function compileNamePattern(pattern: string): RegExp {
+  const re = pattern
+    .toLowerCase()
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[^.]*');
+  return new RegExp(`^${re}$`);
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DecisionSchema } from '@airlock/contracts';
+import { DecisionSchema, SqlClassSchema, SqlRiskSchema } from '@airlock/contracts';
 import { resolveMaskingRules } from '@airlock/masking';
 
 const PrincipalMatchSchema = z
@@ -23,6 +23,27 @@ const HttpMatchSchema = z
   })
   .strict();
 
+/** Criteria on each SQL statement of a PostgreSQL operation; docs/policy-sql.md gives their semantics. */
+const SqlMatchSchema = z
+  .object({
+    classes: z.array(SqlClassSchema).min(1).optional(),
+    commands: z
+      .array(z.string().regex(/^[A-Z]+( [A-Z]+)*$/, 'SQL commands are upper case, e.g. SELECT or DROP TABLE'))
+      .min(1)
+      .optional(),
+    /** Glob patterns: `*` within one part of a dotted name. */
+    tables: z.array(z.string().min(1)).min(1).optional(),
+    functions: z.array(z.string().min(1)).min(1).optional(),
+    /** Any of these. */
+    risks: z.array(SqlRiskSchema).min(1).optional(),
+    /** The rule applies only to texts the parser could not parse. */
+    unparsed: z.boolean().optional(),
+    /** JavaScript regular expression source, tested against each bind parameter value. */
+    params: z.string().min(1).optional(),
+  })
+  .strict();
+export type SqlMatch = z.infer<typeof SqlMatchSchema>;
+
 const RuleSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -33,7 +54,10 @@ const RuleSchema = z
     /** Any of these; omitted means any authenticated principal. */
     principals: z.array(PrincipalMatchSchema).min(1).optional(),
     http: HttpMatchSchema.optional(),
+    sql: SqlMatchSchema.optional(),
     masking: z.array(z.string()).default([]),
+    /** The audit trail may keep the statement text with its literals (PostgreSQL rules only). */
+    auditLiterals: z.boolean().optional(),
   })
   .strict();
 export type PolicyRule = z.infer<typeof RuleSchema>;
@@ -51,6 +75,7 @@ export const PolicyDocumentSchema = z
     for (const r of doc.rules) {
       if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `duplicate rule id ${r.id}` });
       seen.add(r.id);
+      for (const problem of ruleProblems(r)) ctx.addIssue({ code: 'custom', message: `rule ${r.id}: ${problem}` });
       // A masking rule the gateway would not know is an error now, not a refused request later.
       try {
         resolveMaskingRules(r.masking.filter((m) => m !== 'block-binary'));
@@ -59,6 +84,30 @@ export const PolicyDocumentSchema = z
       }
     }
   });
+
+/** Combinations the schema alone lets through but that could only mean a mistake. */
+function ruleProblems(r: PolicyRule): string[] {
+  const problems: string[] = [];
+  if (r.http && r.sql) problems.push('a rule matches either HTTP (http) or SQL (sql), not both');
+  if (r.http && r.auditLiterals !== undefined) problems.push('auditLiterals applies to SQL rules only');
+  const sql = r.sql;
+  if (sql?.unparsed) {
+    const statementCriteria = (['classes', 'commands', 'tables', 'functions', 'risks'] as const).filter(
+      (k) => sql[k] !== undefined,
+    );
+    // An unparsed text has no statements, so such a criterion could never hold.
+    if (statementCriteria.length > 0)
+      problems.push(`sql.unparsed cannot be combined with ${statementCriteria.join(', ')}`);
+  }
+  if (sql?.params !== undefined) {
+    try {
+      new RegExp(sql.params);
+    } catch (err) {
+      problems.push(`sql.params is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
 
 export interface PolicyDocument {
   id: string;

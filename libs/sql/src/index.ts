@@ -1,0 +1,3 @@
+export { loadSqlParser } from './parser';
+export { classifySql, type Classification } from './classify';
+export { SqlClassifier } from './classifier';
