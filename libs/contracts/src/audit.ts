@@ -27,6 +27,10 @@ export const AuditEventTypes = {
   VaultSecretSet: 'vault.secret_set',
   VaultLeaseIssued: 'vault.lease_issued',
   VaultKeyRewrapped: 'vault.key_rewrapped',
+  SessionStarted: 'session.started',
+  SessionEnded: 'session.ended',
+  StatementCompleted: 'statement.completed',
+  StatementFailed: 'statement.failed',
 } as const;
 
 const envelope = {
@@ -159,6 +163,78 @@ export const OperationFailedEventSchema = z
   })
   .describe('An operation could not be completed: refused while routing, a dependency unavailable, upstream failure.');
 
+/* PostgreSQL sessions: one agent connection through the gateway, and the statements run in it. */
+
+export const SessionStartedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.SessionStarted),
+    data: z.object({
+      client: z.string().describe('Address and port the agent connected from.'),
+      tls: z.boolean().describe('Whether the agent connection is encrypted.'),
+      applicationName: z.string().max(64).optional().describe('application_name the client sent, if any.'),
+      leaseId: IdSchema.optional().describe('The credential lease the upstream connection was opened with.'),
+    }),
+  })
+  .describe('An authenticated agent opened a PostgreSQL session and the gateway connected it upstream.');
+
+export const SessionEndedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.SessionEnded),
+    data: z.object({
+      reason: z
+        .enum(['client', 'upstream', 'error', 'shutdown'])
+        .describe(
+          'client: the agent closed or terminated it; upstream: the server closed it; error: the gateway ' +
+            'ended it after a protocol or dependency failure; shutdown: the gateway stopped.',
+        ),
+      durationMs: z.number().nonnegative().describe('Milliseconds from session start to end.'),
+      statements: z.number().int().nonnegative().describe('Statements the agent sent in the session.'),
+      denied: z.number().int().nonnegative().describe('Of those, how many were refused.'),
+    }),
+  })
+  .describe('A PostgreSQL session ended.');
+
+export const StatementCompletedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.StatementCompleted),
+    data: z.object({
+      command: z.string().max(64).describe('Command tag the server answered (SELECT, UPDATE, COPY, ...).'),
+      rows: z.number().int().nonnegative().describe('Rows returned to the agent or affected, as the tag says.'),
+      sqlstate: z
+        .string()
+        .regex(/^[0-9A-Z]{5}$/)
+        .optional()
+        .describe('When the server refused the statement: the SQLSTATE of its error.'),
+      durationMs: z.number().nonnegative().describe('Milliseconds from the statement reaching the gateway to its end.'),
+      rowsMasked: z.number().int().nonnegative().describe('Rows in which at least one value was masked.'),
+      masked: z
+        .record(z.string(), z.number().int().nonnegative())
+        .optional()
+        .describe('How many values were masked, per masking rule: counts only, never the values.'),
+      statement: z
+        .string()
+        .max(16384)
+        .optional()
+        .describe('The statement text with its literals, only when policy allows keeping them.'),
+    }),
+  })
+  .describe('An allowed PostgreSQL statement ran upstream and its result reached the agent.');
+
+export const StatementFailedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.StatementFailed),
+    data: z.object({
+      stage: FailureStageSchema.describe('Where the statement failed.'),
+      reason: z.string().describe('The public message the agent received; never internal details.'),
+      sqlstate: z.string().regex(/^[0-9A-Z]{5}$/).describe('SQLSTATE of the ErrorResponse the agent received.'),
+    }),
+  })
+  .describe('The gateway could not run a PostgreSQL statement: a dependency unavailable, unparsable, aborted.');
+
 /* Vault administration. `actor` is the administrator; the connection is the one acted on. */
 
 export const VaultConnectionCreatedEventSchema = z
@@ -221,6 +297,10 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   VaultSecretSetEventSchema,
   VaultLeaseIssuedEventSchema,
   VaultKeyRewrappedEventSchema,
+  SessionStartedEventSchema,
+  SessionEndedEventSchema,
+  StatementCompletedEventSchema,
+  StatementFailedEventSchema,
 ]);
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditEventType = AuditEvent['type'];

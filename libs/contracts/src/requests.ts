@@ -24,7 +24,85 @@ export const HttpOperationSchema = z.object({
 });
 export type HttpOperation = z.infer<typeof HttpOperationSchema>;
 
-export const OperationSchema = z.discriminatedUnion('kind', [HttpOperationSchema]);
+/** What a SQL statement does, as the PostgreSQL parser sees it. */
+export const SqlClassSchema = z
+  .enum(['read', 'write', 'ddl', 'dcl', 'admin', 'transaction', 'session'])
+  .describe(
+    'read: returns data only; write: changes rows (also when hidden in a read); ddl: changes schema objects; ' +
+      'dcl: roles and privileges; admin: server or database administration (VACUUM, CHECKPOINT, ALTER SYSTEM, ' +
+      'LOAD, ...); transaction: BEGIN, COMMIT, SAVEPOINT, ...; session: SET, SHOW, RESET, DISCARD, LISTEN, ...',
+  );
+export type SqlClass = z.infer<typeof SqlClassSchema>;
+
+export const SqlRiskSchema = z
+  .enum([
+    'write-without-where',
+    'hidden-write',
+    'dangerous-function',
+    'server-program',
+    'server-file',
+    'role-change',
+    'procedural-code',
+  ])
+  .describe(
+    'write-without-where: UPDATE or DELETE with no WHERE clause; hidden-write: a write inside what looks like a ' +
+      'read (data-modifying CTE, SELECT INTO, a function that may write); dangerous-function: server file ' +
+      'access, program execution, role or session-authorization changes, backend control; server-program: ' +
+      'COPY ... PROGRAM; server-file: COPY to or from a server file; role-change: SET ROLE, SET SESSION ' +
+      'AUTHORIZATION or set_config of either; procedural-code: DO blocks and CREATE FUNCTION/PROCEDURE bodies.',
+  );
+export type SqlRisk = z.infer<typeof SqlRiskSchema>;
+
+export const SqlStatementSchema = z.object({
+  command: z
+    .string()
+    .min(1)
+    .max(64)
+    .describe('The statement kind as PostgreSQL tags it, upper case: SELECT, UPDATE, CREATE TABLE, GRANT, ...'),
+  class: SqlClassSchema,
+  tables: z
+    .array(z.string().max(200))
+    .max(256)
+    .describe('Tables and views the statement names, lower case, schema-qualified when written so.'),
+  functions: z
+    .array(z.string().max(200))
+    .max(256)
+    .describe('Functions the statement calls, lower case, schema-qualified when written so.'),
+  risks: z.array(SqlRiskSchema).describe('Risky traits of the statement; empty when none.'),
+});
+export type SqlStatement = z.infer<typeof SqlStatementSchema>;
+
+export const PostgresOperationSchema = z.object({
+  kind: z.literal('postgres'),
+  via: z
+    .enum(['simple', 'extended'])
+    .describe('simple: a Query message (one or several statements); extended: Parse/Bind/Execute.'),
+  sql: z
+    .string()
+    .max(16384)
+    .describe(
+      'The statement text with every literal replaced by a $n placeholder (cut at 16384 characters), or, when ' +
+        'the parser could not parse it, a SHA-256 of the text only.',
+    ),
+  fingerprint: z
+    .string()
+    .min(1)
+    .max(80)
+    .describe('Fingerprint of the statement structure (libpg_query), equal for texts that differ only in literals.'),
+  parsed: z.boolean().describe('False when the PostgreSQL parser could not parse the text.'),
+  statements: z.array(SqlStatementSchema).max(1000).describe('Each statement of the message, in order.'),
+  paramCount: z.number().int().nonnegative().describe('Number of bind parameters (extended protocol).'),
+  params: z
+    .array(z.string().nullable())
+    .max(65535)
+    .optional()
+    .describe(
+      'Bind parameter values in text form (binary ones as \\x hex), for policy only: never in audit events.',
+    ),
+});
+export type PostgresOperation = z.infer<typeof PostgresOperationSchema>;
+
+export const OperationSchema = z.discriminatedUnion('kind', [HttpOperationSchema, PostgresOperationSchema]);
 export type Operation = z.infer<typeof OperationSchema>;
 
 /** Who asks to do what, where: the part every request about one operation carries. */
@@ -49,6 +127,10 @@ export const PolicyDecisionSchema = z.object({
   policyVersion: z.string().min(1),
   /** Masking rules that apply to the response. */
   masking: z.array(z.string()),
+  /** True when the decision depended on bind parameter values: the ingress must not reuse it for other values. */
+  dependsOnParams: z.boolean().optional(),
+  /** True when the audit trail may keep the statement text with its literals. */
+  auditLiterals: z.boolean().optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecisionSchema>;
 

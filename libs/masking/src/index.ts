@@ -5,6 +5,7 @@ export {
   MaskingRuleError,
   PII_DETECTOR_IDS,
   SECRET_DETECTOR_IDS,
+  columnRuleId,
   fieldRuleId,
   maskToken,
   normaliseFieldName,

@@ -2,6 +2,7 @@ import { AnchorAutomaton, STOP_MARK, trigramFilter, type Anchor } from './anchor
 import { detectorById, type Detector } from './detectors';
 import {
   checkFieldName,
+  columnRuleId,
   DETECTOR_IDS,
   fieldRuleId,
   isDetectorId,
@@ -287,11 +288,47 @@ export class Masker {
   /** False when the configuration names no field and no detector: masking is then a no-op. */
   readonly enabled: boolean;
   private readonly engine: MaskingEngine;
+  private readonly columns: ReadonlySet<string>;
 
   constructor(config: MaskingConfig) {
     this.engine = new MaskingEngine(config);
-    this.enabled = this.engine.hasFields || this.engine.hasDetectors;
+    this.columns = new Set(config.columns ?? []);
+    this.enabled = this.engine.hasFields || this.engine.hasDetectors || this.columns.size > 0;
     engines.set(this, this.engine);
+  }
+
+  /** True when some rule masks values by the name or origin of their column or field. */
+  get masksByName(): boolean {
+    return this.engine.hasFields || this.columns.size > 0;
+  }
+
+  get hasDetectors(): boolean {
+    return this.engine.hasDetectors;
+  }
+
+  /** The field rule that masks a field or column of this name, or null. */
+  fieldRuleFor(name: string): string | null {
+    return this.engine.fieldRuleFor(name);
+  }
+
+  /** The column rule for a table column (`schema`, `table`, `column` as the catalog names them), or null. */
+  columnRuleFor(schema: string, table: string, column: string): string | null {
+    if (this.columns.size === 0) return null;
+    const qualified = `${schema}.${table}.${column}`;
+    return this.columns.has(qualified) ? columnRuleId(qualified) : null;
+  }
+
+  /**
+   * False when no detector can match anywhere in `text` (a cheap prefilter): a result row whose
+   * bytes, read as latin1, give false needs no look at its values one by one.
+   */
+  mayDetect(text: string): boolean {
+    return this.engine.hasDetectors && this.engine.prefilter(text) !== 0;
+  }
+
+  /** Masks what the detectors find in one value, adding to `counts`; returns the same string when nothing was found. */
+  maskValue(text: string, counts: MaskCounts): string {
+    return this.engine.hasDetectors ? this.engine.maskString(text, counts) : text;
   }
 
   /** Masks every secret the enabled detectors find in `text`. Field rules do not apply to text. */

@@ -72,6 +72,11 @@ export const MASKING_BUNDLES = ['secrets', 'default', 'pii', 'fields'] as const;
 export interface MaskingConfig {
   /** Field names (any case, `-`/`_` ignored) whose values are masked at any depth of a JSON body. */
   fieldNames: string[];
+  /**
+   * Database columns as `schema.table.column` (lower case) whose values are masked in query
+   * results, matched by the table and column a result column comes from.
+   */
+  columns?: string[];
   /** Detector ids run over every string value and text body. */
   detectors: string[];
 }
@@ -88,6 +93,25 @@ export class MaskingRuleError extends Error {
 }
 
 const FIELD_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const COLUMN_PART = /^[a-z_][a-z0-9_$]{0,62}$/;
+
+/**
+ * Checks a `column:[schema.]table.column` rule and returns `schema.table.column`; an unqualified
+ * table is in `public`. Names are compared as PostgreSQL stores unquoted identifiers: lower case.
+ */
+export function checkColumnRule(rule: string): string {
+  const parts = rule.slice('column:'.length).split('.');
+  if (parts.length === 2) parts.unshift('public');
+  if (parts.length !== 3 || !parts.every((p) => COLUMN_PART.test(p))) {
+    throw new MaskingRuleError(rule, 'a column rule is column:[schema.]table.column, lower-case identifiers');
+  }
+  return parts.join('.');
+}
+
+/** The rule name a column rule reports in counts and masks. */
+export function columnRuleId(qualified: string): string {
+  return `column:${qualified}`;
+}
 
 /**
  * The form field names are compared in: ASCII letters lowercased, `-` and `_` removed, so
@@ -136,13 +160,15 @@ export function checkFieldName(rule: string, name: string): string {
  * - `pii`: the e-mail, payment card and IBAN detectors;
  * - `fields`: the default field names only;
  * - a detector id (`github-token`, `jwt`, ...): that detector;
- * - `field:<name>`: that field name.
+ * - `field:<name>`: that field name (for database results: a column of that name);
+ * - `column:[schema.]table.column`: that database column, wherever a result takes it from.
  *
  * Field names come back normalised and both lists without duplicates, detectors in priority order.
  */
 export function resolveMaskingRules(names: readonly string[]): MaskingConfig {
   const fields = new Set<string>();
   const detectors = new Set<string>();
+  const columns = new Set<string>();
   const addDefaultFields = () => DEFAULT_FIELD_NAMES.forEach((f) => fields.add(normaliseFieldName(f)));
   for (const name of names) {
     if (name === 'secrets' || name === 'default') {
@@ -156,12 +182,18 @@ export function resolveMaskingRules(names: readonly string[]): MaskingConfig {
       detectors.add(name);
     } else if (name.startsWith('field:')) {
       fields.add(checkFieldName(name, name.slice('field:'.length)));
+    } else if (name.startsWith('column:')) {
+      columns.add(checkColumnRule(name));
     } else {
       throw new MaskingRuleError(
         name,
-        `unknown rule; expected one of ${MASKING_BUNDLES.join(', ')}, field:<name>, or a detector id (${DETECTOR_IDS.join(', ')})`,
+        `unknown rule; expected one of ${MASKING_BUNDLES.join(', ')}, field:<name>, column:[schema.]table.column, or a detector id (${DETECTOR_IDS.join(', ')})`,
       );
     }
   }
-  return { fieldNames: [...fields], detectors: DETECTOR_IDS.filter((d) => detectors.has(d)) };
+  return {
+    fieldNames: [...fields],
+    detectors: DETECTOR_IDS.filter((d) => detectors.has(d)),
+    ...(columns.size > 0 ? { columns: [...columns] } : {}),
+  };
 }

@@ -4,6 +4,8 @@ import {
   OperationDeniedEventSchema,
   OperationFailedEventSchema,
   OperationInterceptedEventSchema,
+  StatementCompletedEventSchema,
+  StatementFailedEventSchema,
 } from '@airlock/contracts';
 import type { OperationSummary } from './dto/replay-views.dto';
 
@@ -13,7 +15,14 @@ const data = {
   completed: OperationCompletedEventSchema.shape.data,
   denied: OperationDeniedEventSchema.shape.data,
   failed: OperationFailedEventSchema.shape.data,
+  statementCompleted: StatementCompletedEventSchema.shape.data,
+  statementFailed: StatementFailedEventSchema.shape.data,
 };
+
+function maskedSummary(masked: Record<string, number> | undefined): Pick<OperationSummary, 'masked' | 'maskedTotal'> {
+  const m = masked ?? {};
+  return { masked: m, maskedTotal: Object.values(m).reduce((a, b) => a + b, 0) };
+}
 
 /**
  * The gist of an operation event, from its own data only, so every event of a page can be read
@@ -24,7 +33,9 @@ export function summarize(event: Record<string, unknown>): OperationSummary | nu
   switch (event.type) {
     case 'operation.intercepted': {
       const d = data.intercepted.safeParse(event.data);
-      return d.success ? { method: d.data.operation.method, path: d.data.operation.path } : null;
+      if (!d.success) return null;
+      const op = d.data.operation;
+      return op.kind === 'http' ? { method: op.method, path: op.path } : { sql: op.sql };
     }
     case 'operation.decided': {
       const d = data.decided.safeParse(event.data);
@@ -34,14 +45,12 @@ export function summarize(event: Record<string, unknown>): OperationSummary | nu
     case 'operation.completed': {
       const d = data.completed.safeParse(event.data);
       if (!d.success) return null;
-      const masked = d.data.masked ?? {};
       return {
         status: d.data.status,
         durationMs: d.data.durationMs,
         upstreamMs: d.data.upstreamMs,
         bytesOut: d.data.bytesOut,
-        masked,
-        maskedTotal: Object.values(masked).reduce((a, b) => a + b, 0),
+        ...maskedSummary(d.data.masked),
       };
     }
     case 'operation.denied': {
@@ -51,6 +60,22 @@ export function summarize(event: Record<string, unknown>): OperationSummary | nu
     case 'operation.failed': {
       const d = data.failed.safeParse(event.data);
       return d.success ? { stage: d.data.stage, reason: d.data.reason, status: d.data.status } : null;
+    }
+    case 'statement.completed': {
+      const d = data.statementCompleted.safeParse(event.data);
+      if (!d.success) return null;
+      return {
+        command: d.data.command,
+        rows: d.data.rows,
+        rowsMasked: d.data.rowsMasked,
+        sqlstate: d.data.sqlstate,
+        durationMs: d.data.durationMs,
+        ...maskedSummary(d.data.masked),
+      };
+    }
+    case 'statement.failed': {
+      const d = data.statementFailed.safeParse(event.data);
+      return d.success ? { stage: d.data.stage, reason: d.data.reason, sqlstate: d.data.sqlstate } : null;
     }
     default:
       return null;

@@ -41,20 +41,33 @@ export const OperationSummarySchema = z
   .object({
     method: z.string().optional().describe('operation.intercepted: the HTTP method asked for.'),
     path: z.string().optional().describe('operation.intercepted: the path asked for.'),
+    sql: z
+      .string()
+      .optional()
+      .describe('operation.intercepted (PostgreSQL): the statement text with literals replaced by placeholders.'),
+    command: z.string().optional().describe('statement.completed: the command tag the server answered.'),
+    rows: count.optional().describe('statement.completed: rows returned or affected.'),
+    rowsMasked: count.optional().describe('statement.completed: rows in which a value was masked.'),
+    sqlstate: z.string().optional().describe('statement.completed, .failed: SQLSTATE of the error, if any.'),
     decision: DecisionSchema.optional().describe('operation.decided: what policy decided.'),
     reason: z.string().optional().describe('operation.decided, .denied, .failed: why.'),
     ruleId: z.string().optional().describe('operation.decided, .denied: the deciding rule.'),
     maskingRules: z.array(z.string()).optional().describe('operation.decided: masking rules applied to the response.'),
     status: z.number().int().optional().describe('operation.completed, .failed: the HTTP status the agent received.'),
-    durationMs: z.number().optional().describe('operation.completed: milliseconds until the last byte was sent.'),
+    durationMs: z
+      .number()
+      .optional()
+      .describe('operation.completed, statement.completed: milliseconds until the last byte was sent.'),
     upstreamMs: z.number().optional().describe('operation.completed: milliseconds until the upstream answered.'),
     bytesOut: z.number().int().optional().describe('operation.completed: response bytes sent to the agent.'),
     masked: z
       .record(z.string(), count)
       .optional()
-      .describe('operation.completed: values masked, per masking rule (counts only).'),
-    maskedTotal: count.optional().describe('operation.completed: values masked, all rules together.'),
-    stage: FailureStageSchema.optional().describe('operation.failed: where the operation failed.'),
+      .describe('operation.completed, statement.completed: values masked, per masking rule (counts only).'),
+    maskedTotal: count
+      .optional()
+      .describe('operation.completed, statement.completed: values masked, all rules together.'),
+    stage: FailureStageSchema.optional().describe('operation.failed, statement.failed: where it failed.'),
   })
   .describe('The gist of an operation event, from its own data.');
 export type OperationSummary = z.infer<typeof OperationSummarySchema>;
