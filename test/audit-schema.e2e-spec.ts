@@ -10,7 +10,8 @@ import {
   auditJsonSchemaFile,
   type AuditEventType,
 } from '@airlock/contracts';
-import { repoRoot, waitFor } from '@airlock/testing';
+import { Client } from 'pg';
+import { PgUpstreamDatabase, repoRoot, waitFor } from '@airlock/testing';
 import { TestSystem } from './support/system';
 
 /**
@@ -64,14 +65,32 @@ describe('audit events as stored match the published JSON Schema', () => {
   const agent = (path: string, token?: string | null) =>
     sys.call(path, { token, headers: { 'x-airlock-session-id': session } });
 
+  let upstreamDb: PgUpstreamDatabase;
+
   beforeAll(async () => {
-    await sys.start();
+    await sys.start({ postgres: true });
     sys.upstream.planted = { password: planted };
+    upstreamDb = await PgUpstreamDatabase.create('airlock_schema_up');
   }, 180000);
 
   afterAll(async () => {
     await sys.stop();
+    await upstreamDb?.drop();
   }, 60000);
+
+  async function pgSession(database: string): Promise<Client> {
+    const c = new Client({
+      host: '127.0.0.1',
+      port: sys.pgPort,
+      database,
+      user: 'agent',
+      password: await sys.token(),
+      ssl: { rejectUnauthorized: false },
+    });
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  }
 
   it('drives every kind of traffic the services audit today', async () => {
     const created = await sys.admin('/connections', {
@@ -94,6 +113,29 @@ describe('audit events as stored match the published JSON Schema', () => {
     expect(masked.text).not.toContain(planted);
     expect((await agent('/c/demo/secrets/db-password')).status).toBe(403);
     expect((await agent('/c/down/anything')).status).toBe(502);
+
+    // PostgreSQL: a session with an allowed, a refused and a failing statement; a connection the vault does not know.
+    const pg = await sys.admin('/connections', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'pgdb',
+        protocol: 'postgres',
+        upstream: upstreamDb.upstreamUrl(),
+        credentialKind: 'postgres-password',
+      }),
+    });
+    expect(pg.status).toBe(201);
+    const pgSecret = await sys.admin('/connections/pgdb/secret', {
+      method: 'PUT',
+      body: JSON.stringify({ username: upstreamDb.user, password: upstreamDb.password }),
+    });
+    expect(pgSecret.status).toBe(200);
+    const c = await pgSession('pgdb');
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await expect(c.query('DROP TABLE nothing')).rejects.toMatchObject({ code: '42501' });
+    await expect(c.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
+    await c.end();
+    await expect(pgSession('pgnowhere')).rejects.toMatchObject({ code: '3D000' });
   });
 
   it('stores, for this traffic, an event of every type the services emit', async () => {

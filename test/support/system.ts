@@ -9,6 +9,7 @@ import {
   TestDatabase,
   TestIdentityProvider,
   freePort,
+  selfSignedCertificate,
   infraEnv,
   repoRoot,
   runId,
@@ -16,6 +17,8 @@ import {
 
 export interface SystemOptions {
   policyTimeoutMs?: number;
+  /** Also open the ingress's PostgreSQL listener (TLS with a fresh self-signed certificate). */
+  postgres?: boolean;
 }
 
 /**
@@ -37,6 +40,8 @@ export class TestSystem {
   readonly workDir = mkdtempSync(join(tmpdir(), 'airlock-e2e-'));
   policyFile = join(this.workDir, 'policy.yaml');
   connectionsFile = join(this.workDir, 'connections.yaml');
+  /** The ingress's PostgreSQL port, when started with `postgres: true`. */
+  pgPort = 0;
 
   async start(opts: SystemOptions = {}): Promise<this> {
     const infra = infraEnv();
@@ -83,9 +88,16 @@ export class TestSystem {
       DATABASE_URL: this.db.url,
       REDIS_URL: infra.REDIS_URL,
     });
+    let pg: Record<string, string> = {};
+    if (opts.postgres) {
+      this.pgPort = await freePort();
+      const tls = selfSignedCertificate(this.workDir);
+      pg = { PG_PORT: String(this.pgPort), PG_TLS_CERT_FILE: tls.certFile, PG_TLS_KEY_FILE: tls.keyFile };
+    }
     this.ingress = new ServiceProcess('ingress-proxy', pIngress, {
       ...common,
       ...identity,
+      ...pg,
       CONNECTIONS_FILE: this.connectionsFile,
       POLICY_TIMEOUT_MS: String(opts.policyTimeoutMs ?? 1500),
     });

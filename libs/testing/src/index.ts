@@ -11,3 +11,4 @@ export * from './upstream/sigv4-checking-proxy';
 export * from './harness/seeded-random';
 export * from './harness/audit-traffic';
 export * from './harness/local-kafka';
+export * from './harness/pg-upstream';

@@ -14,6 +14,7 @@ import { ResponseMasking } from './masking/response-masking';
 import { PolicyClient } from './policy-client/policy-client.service';
 import { IngressRpc } from './rpc/ingress-rpc';
 import { PolicyEventsHandler } from './policy-client/policy-events.handler';
+import { PgGatewayService } from './postgres/pg-gateway.service';
 import { ProxyController } from './proxy/proxy.controller';
 import { ProxyService } from './proxy/proxy.service';
 import { UpstreamClient } from './proxy/upstream.client';
@@ -45,6 +46,7 @@ export class AppModule {
         ResponseMasking,
         UpstreamClient,
         ProxyService,
+        PgGatewayService,
         { provide: APP_FILTER, useClass: GatewayExceptionFilter },
         { provide: SERVICE_NAME, useValue: 'ingress-proxy' },
         {

@@ -19,14 +19,42 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   /** Processes sharing the listening port; more than one uses more cores. */
   INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).max(4096).default(128),
+  /** PostgreSQL listener; unset means the gateway does not speak PostgreSQL. */
+  PG_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PG_HOST: z.string().min(1).optional(),
+  /** Certificate and key (PEM) of the PostgreSQL listener: agents send their token as a password, so TLS is required. */
+  PG_TLS_CERT_FILE: z.string().min(1).optional(),
+  PG_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** CA bundle (PEM) that upstream servers' certificates are checked against with sslmode=verify-full. */
+  PG_UPSTREAM_CA_FILE: z.string().min(1).optional(),
+  PG_STARTUP_TIMEOUT_MS: ms(10000),
+  PG_UPSTREAM_CONNECT_TIMEOUT_MS: ms(10000),
+  /** Largest message an agent may send (a statement, a bound value, a COPY chunk). */
+  PG_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
+  PG_MAX_SESSIONS: z.coerce.number().int().min(1).max(100000).default(1000),
   ALLOW_INSECURE_JWKS: z
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
 });
 export type IngressConfig = z.infer<typeof IngressConfigSchema>;
+
+const PostgresSettingsCheck = IngressConfigSchema.superRefine((c, ctx) => {
+  if (c.PG_PORT !== undefined && (!c.PG_TLS_CERT_FILE || !c.PG_TLS_KEY_FILE)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PG_TLS_CERT_FILE'],
+      message: 'PG_PORT needs PG_TLS_CERT_FILE and PG_TLS_KEY_FILE: agents authenticate with a token, only over TLS',
+    });
+  }
+});
 export const INGRESS_CONFIG = Symbol('INGRESS_CONFIG');
 
 export function ingressConfig(): IngressConfig {
-  return loadConfig(IngressConfigSchema);
+  return loadConfig(PostgresSettingsCheck);
 }

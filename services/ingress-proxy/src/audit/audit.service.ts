@@ -29,9 +29,19 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     await this.producer.disconnect();
   }
 
+  private failing = false;
+
+  /** False after a background publish failed, until a publish succeeds again. */
+  get healthy(): boolean {
+    return !this.failing;
+  }
+
   /** Resolves once the broker has the events; rejects otherwise (the caller fails closed). */
   emit(...drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
-    return this.publisher.emit(...drafts);
+    return this.publisher.emit(...drafts).then((events) => {
+      this.failing = false;
+      return events;
+    });
   }
 
   /**
@@ -39,9 +49,15 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
    * background, a failure is logged, and shutdown waits for them.
    */
   emitAfter(...drafts: AuditEventDraft[]): void {
-    const p = this.publisher.emit(...drafts).catch((err: Error) => {
-      this.logger.error({ err: err.message, types: drafts.map((d) => d.type) }, 'audit events could not be published');
-    });
+    const p = this.publisher.emit(...drafts).then(
+      () => {
+        this.failing = false;
+      },
+      (err: Error) => {
+        this.failing = true;
+        this.logger.error({ err: err.message, types: drafts.map((d) => d.type) }, 'audit events could not be published');
+      },
+    );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
   }

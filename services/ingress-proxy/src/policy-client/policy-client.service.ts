@@ -37,7 +37,8 @@ export class PolicyClient {
     if (decision.requestId !== req.requestId) {
       throw new Error('policy answered a different request');
     }
-    this.cache.set(key, decision, generation);
+    // A decision that looked at bind parameter values holds for those values only.
+    if (!decision.dependsOnParams) this.cache.set(key, decision, generation);
     return { decision, cached: false };
   }
 
@@ -50,14 +51,9 @@ export class PolicyClient {
 function fingerprint(req: PolicyEvaluateRequest): string {
   const p = req.principal;
   const op = req.operation;
-  return [
-    p.issuer,
-    p.subject,
-    [...p.groups].sort().join(','),
-    req.connection,
-    req.protocol,
-    op.kind,
-    op.method,
-    op.path,
-  ].join('\u0000');
+  // Texts that differ only in literals share a fingerprint, and so a decision.
+  const what = op.kind === 'http' ? [op.method, op.path] : [op.fingerprint];
+  return [p.issuer, p.subject, [...p.groups].sort().join(','), req.connection, req.protocol, op.kind, ...what].join(
+    '\u0000',
+  );
 }

@@ -1,0 +1,42 @@
+import type { FailureStage } from '../errors';
+
+/** SQLSTATE codes the gateway answers with itself. */
+export const SqlState = {
+  InsufficientPrivilege: '42501',
+  InvalidPassword: '28P01',
+  InvalidAuthorization: '28000',
+  InvalidCatalogName: '3D000',
+  ProtocolViolation: '08P01',
+  FeatureNotSupported: '0A000',
+  ConnectionFailure: '08006',
+  CannotConnectNow: '57P03',
+  AdminShutdown: '57P01',
+  QueryCanceled: '57014',
+  SyntaxError: '42601',
+  TooManyConnections: '53300',
+  InFailedTransaction: '25P02',
+  ServiceUnavailable: '08001',
+  InternalError: 'XX000',
+} as const;
+
+/**
+ * A refusal or failure the gateway answers itself on the PostgreSQL path, as an ErrorResponse.
+ * `publicMessage` is what the client sees; `cause` is for the logs only.
+ */
+export class PgGatewayError extends Error {
+  constructor(
+    readonly sqlstate: string,
+    readonly publicMessage: string,
+    readonly stage: FailureStage,
+    options?: { cause?: unknown; hint?: string; fatal?: boolean },
+  ) {
+    super(publicMessage, options);
+    this.name = 'PgGatewayError';
+    this.hint = options?.hint;
+    this.fatal = options?.fatal ?? false;
+  }
+
+  readonly hint?: string;
+  /** Fatal errors end the session (severity FATAL); others leave it usable. */
+  readonly fatal: boolean;
+}

@@ -1,0 +1,371 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ConnectionNameSchema, uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
+import { TOKEN_VERIFIER, TokenRejectedError, type TokenVerifier } from '@airlock/identity';
+import { MessagingError } from '@airlock/messaging';
+import {
+  MessageReader,
+  encodeAuthenticationCleartextPassword,
+  encodeAuthenticationOk,
+  encodeBackendKeyData,
+  encodeErrorResponse,
+  encodeMessage,
+  encodeParameterStatus,
+  encodeReadyForQuery,
+  passwordFromMessage,
+} from '@airlock/pg-wire';
+import { SqlClassifier, loadSqlParser } from '@airlock/sql';
+import { AuditService } from '../audit/audit.service';
+import { INGRESS_CONFIG, type IngressConfig } from '../config';
+import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
+import { ResponseMasking } from '../masking/response-masking';
+import { PolicyClient } from '../policy-client/policy-client.service';
+import { ColumnCatalog } from './column-catalog';
+import { PgGatewayError, SqlState } from './pg-errors';
+import { PgSession, type PgSessionServices } from './pg-session';
+import { readFirstPacket, readPassword, startupSettings } from './pg-startup';
+import { UpstreamConnectError, cancelUpstream, connectUpstream, upstreamAddress } from './pg-upstream';
+
+/**
+ * The PostgreSQL front of the gateway: agents connect with `dbname=<connection>` and their OIDC
+ * token as the password (over TLS only); the gateway signs in upstream with a leased credential
+ * and relays the session through policy, masking and audit.
+ */
+@Injectable()
+export class PgGatewayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(PgGatewayService.name);
+  private server: Server | null = null;
+  private secureContext: SecureContext | undefined;
+  private readonly sessions = new Map<string, PgSession>();
+  private readonly byCancelKey = new Map<string, PgSession>();
+  private handshakes = 0;
+  private readonly classifier = new SqlClassifier();
+  private readonly catalog: ColumnCatalog;
+  private readonly upstreamCa: Buffer | undefined;
+  private readonly sessionServices: PgSessionServices;
+
+  constructor(
+    @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
+    @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
+    private readonly audit: AuditService,
+    private readonly policy: PolicyClient,
+    private readonly leases: LeaseClient,
+    private readonly masking: ResponseMasking,
+  ) {
+    this.upstreamCa = config.PG_UPSTREAM_CA_FILE ? readFileSync(config.PG_UPSTREAM_CA_FILE) : undefined;
+    this.catalog = new ColumnCatalog(config.PG_UPSTREAM_CONNECT_TIMEOUT_MS, this.upstreamCa);
+    this.sessionServices = {
+      logger: this.logger,
+      classify: (sql) => this.classifier.classify(sql),
+      decide: (operation, env) =>
+        this.policy.evaluate({
+          requestId: env.requestId,
+          sessionId: env.sessionId,
+          principal: env.actor!,
+          connection: env.connection!,
+          protocol: 'postgres',
+          operation,
+        }),
+      masker: (rules) => this.masking.masker(rules),
+      resolveColumns: (lease, refs) => this.catalog.resolve(lease, refs),
+      emit: (...drafts) => this.audit.emit(...drafts),
+      emitAfter: (...drafts) => this.audit.emitAfter(...drafts),
+      auditHealthy: () => this.audit.healthy,
+      onClose: (s) => {
+        this.sessions.delete(s.id);
+        this.byCancelKey.delete(cancelKeyOf(s.cancelKey));
+      },
+    };
+  }
+
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.PG_PORT === undefined) return;
+    this.secureContext = createSecureContext({
+      cert: readFileSync(this.config.PG_TLS_CERT_FILE!),
+      key: readFileSync(this.config.PG_TLS_KEY_FILE!),
+    });
+    await loadSqlParser();
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+    server.on('error', (err) => this.logger.error({ err: err.message }, 'PostgreSQL listener failed'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.PG_PORT, this.config.PG_HOST ?? this.config.HTTP_HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.logger.log({ port: this.port }, 'PostgreSQL listener started');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of [...this.sessions.values()]) s.shutdown();
+    await this.catalog.close();
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    if (this.sessions.size + this.handshakes >= this.config.PG_MAX_SESSIONS) {
+      socket.end(
+        encodeErrorResponse({
+          severity: 'FATAL',
+          code: SqlState.TooManyConnections,
+          message: 'too many sessions on this gateway',
+        }),
+      );
+      return;
+    }
+    this.handshakes++;
+    const conn = { socket };
+    this.handshake(conn)
+      .catch((err: unknown) => this.refuseHandshake(conn.socket, err))
+      .finally(() => this.handshakes--);
+  }
+
+  private async handshake(conn: { socket: Socket }): Promise<void> {
+    const timeout = this.config.PG_STARTUP_TIMEOUT_MS;
+    const raw = conn.socket;
+    const first = await readFirstPacket(conn, this.secureContext, timeout);
+    if (first.kind === 'cancel') {
+      raw.destroy();
+      await this.cancel(first.processId, first.secretKey);
+      return;
+    }
+    const socket = first.socket;
+    const client = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? 0}`;
+    const handshakeEnv = (connection: string | null): Omit<AuditEventDraft, 'type' | 'data'> => ({
+      sessionId: uuidv7(),
+      requestId: uuidv7(),
+      actor: null,
+      connection,
+      protocol: 'postgres',
+      source: 'ingress-proxy',
+    });
+
+    const unrecognised = Object.keys(first.params).filter((k) => k.startsWith('_pq_.'));
+    const params = Object.fromEntries(Object.entries(first.params).filter(([k]) => !k.startsWith('_pq_.')));
+    const settings = startupSettings(params);
+    const named = ConnectionNameSchema.safeParse(settings.connection);
+    if (!named.success) {
+      throw new PgGatewayError(
+        SqlState.InvalidCatalogName,
+        `no connection named "${settings.connection.slice(0, 63)}"`,
+        'routing',
+        {
+          fatal: true,
+        },
+      );
+    }
+    const connection = named.data;
+    if (!first.tls) {
+      await this.auditAuthFailure(handshakeEnv(connection), 'tls_required', 'TLS is required to send a token');
+      throw new PgGatewayError(
+        SqlState.InvalidAuthorization,
+        'the gateway accepts a token as password only over TLS; connect with sslmode=require',
+        'routing',
+        { fatal: true },
+      );
+    }
+    if (first.minor > 0 || unrecognised.length > 0) socket.write(negotiateProtocolVersion(unrecognised));
+    socket.write(encodeAuthenticationCleartextPassword());
+    const reader = new MessageReader({ maxLength: this.config.PG_MAX_MESSAGE_BYTES });
+    const { frame, rest } = await readPassword(socket, reader, timeout);
+    if (frame.type !== 0x70) {
+      throw new PgGatewayError(SqlState.ProtocolViolation, 'expected a password message', 'routing', { fatal: true });
+    }
+    const token = passwordFromMessage(frame.body);
+
+    let principal: Principal;
+    try {
+      principal = await this.verifier.verify(token);
+    } catch (err) {
+      const code = err instanceof TokenRejectedError ? err.code : 'malformed';
+      const reason = err instanceof TokenRejectedError ? err.message : 'The token could not be verified.';
+      await this.auditAuthFailure(handshakeEnv(connection), code, reason);
+      throw new PgGatewayError(SqlState.InvalidPassword, `password authentication failed: ${reason}`, 'routing', {
+        fatal: true,
+        cause: err,
+      });
+    }
+
+    const env = { ...handshakeEnv(connection), actor: principal };
+    let lease: ActiveLease;
+    try {
+      lease = await this.leases.lease(connection);
+      if (lease.secret.kind !== 'postgres-password') {
+        throw new PgGatewayError(
+          SqlState.InvalidCatalogName,
+          `connection "${connection}" is not a PostgreSQL connection`,
+          'routing',
+          {
+            fatal: true,
+          },
+        );
+      }
+    } catch (err) {
+      const error = err instanceof PgGatewayError ? err : leaseFailure(connection, err);
+      this.audit.emitAfter({
+        ...env,
+        type: 'statement.failed',
+        data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
+      });
+      throw error;
+    }
+
+    const secret = lease.secret;
+    let upstream;
+    try {
+      const addr = upstreamAddress(lease.upstream);
+      upstream = await connectUpstream(
+        { ...addr, user: secret.username, password: secret.password, params: settings.passed },
+        { timeoutMs: this.config.PG_UPSTREAM_CONNECT_TIMEOUT_MS, ca: this.upstreamCa },
+      );
+    } catch (err) {
+      const kind = err instanceof UpstreamConnectError ? err.kind : 'protocol';
+      this.logger.warn({ connection, kind, err: (err as Error).message }, 'cannot open the upstream session');
+      const error = new PgGatewayError(
+        SqlState.ServiceUnavailable,
+        `the gateway could not open a session on the upstream of connection "${connection}"`,
+        'upstream',
+        { fatal: true, cause: err },
+      );
+      this.audit.emitAfter({
+        ...env,
+        type: 'statement.failed',
+        data: { stage: 'upstream', reason: error.publicMessage, sqlstate: error.sqlstate },
+      });
+      throw error;
+    }
+
+    const cancelKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomBytes(4) };
+    const session = new PgSession(
+      socket,
+      reader,
+      upstream,
+      principal,
+      connection,
+      lease,
+      this.sessionServices,
+      cancelKey,
+    );
+    try {
+      await this.audit.emit({
+        ...env,
+        sessionId: session.id,
+        type: 'session.started',
+        data: {
+          client,
+          tls: first.tls,
+          ...(settings.passed.application_name
+            ? { applicationName: settings.passed.application_name.slice(0, 64) }
+            : {}),
+          leaseId: lease.leaseId,
+        },
+      });
+    } catch (err) {
+      upstream.socket.destroy();
+      throw new PgGatewayError(SqlState.CannotConnectNow, 'the audit trail is unavailable; session refused', 'audit', {
+        fatal: true,
+        cause: err,
+      });
+    }
+    this.sessions.set(session.id, session);
+    this.byCancelKey.set(cancelKeyOf(cancelKey), session);
+    const hello: Buffer[] = [encodeAuthenticationOk()];
+    for (const p of upstream.parameters) {
+      const value = p.name === 'session_authorization' ? principal.subject.slice(0, 63) : p.value;
+      if (secret.password.length >= 4 && value.includes(secret.password)) continue;
+      hello.push(encodeParameterStatus(p.name, value));
+    }
+    hello.push(encodeBackendKeyData(cancelKey.processId, cancelKey.secretKey), encodeReadyForQuery('I'));
+    socket.write(Buffer.concat(hello));
+    this.logger.log({ sessionId: session.id, connection, subject: principal.subject }, 'PostgreSQL session started');
+    session.start(rest);
+  }
+
+  private async cancel(processId: number, secretKey: Buffer): Promise<void> {
+    const session = this.byCancelKey.get(cancelKeyOf({ processId, secretKey }));
+    // An unknown key gets no answer at all, as PostgreSQL does: nothing to learn by guessing.
+    if (!session) return;
+    const lease = await this.leases.lease(session.connection);
+    await cancelUpstream(upstreamAddress(lease.upstream), session.upstreamKey, {
+      timeoutMs: this.config.PG_UPSTREAM_CONNECT_TIMEOUT_MS,
+      ca: this.upstreamCa,
+    });
+    this.logger.log({ sessionId: session.id }, 'query cancel passed upstream');
+  }
+
+  private refuseHandshake(socket: Socket, err: unknown): void {
+    const error =
+      err instanceof PgGatewayError
+        ? err
+        : new PgGatewayError(SqlState.ProtocolViolation, 'invalid start-up: the connection is closed', 'routing', {
+            cause: err,
+          });
+    if (!(err instanceof PgGatewayError)) {
+      this.logger.warn({ err: (err as Error)?.message }, 'PostgreSQL start-up failed');
+    }
+    if (socket.destroyed) return;
+    socket.end(
+      encodeErrorResponse({ severity: 'FATAL', code: error.sqlstate, message: error.publicMessage, hint: error.hint }),
+    );
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private async auditAuthFailure(
+    env: Omit<AuditEventDraft, 'type' | 'data'>,
+    code: string,
+    reason: string,
+  ): Promise<void> {
+    try {
+      await this.audit.emit({ ...env, type: 'auth.failed', data: { code, reason } });
+    } catch (err) {
+      this.logger.error(
+        { err: (err as Error).message },
+        'audit event of an authentication failure could not be published',
+      );
+    }
+  }
+}
+
+function cancelKeyOf(k: { processId: number; secretKey: Buffer }): string {
+  return `${k.processId}:${k.secretKey.toString('hex')}`;
+}
+
+function leaseFailure(connection: string, err: unknown): PgGatewayError {
+  if (err instanceof MessagingError && err.failure === 'remote' && /unknown connection/.test(err.message)) {
+    return new PgGatewayError(SqlState.InvalidCatalogName, `no connection named "${connection}"`, 'routing', {
+      fatal: true,
+    });
+  }
+  const message =
+    err instanceof MessagingError && err.failure === 'timeout'
+      ? 'the credential vault did not answer in time; session refused'
+      : `no credential is available for connection "${connection}"; session refused`;
+  return new PgGatewayError(SqlState.CannotConnectNow, message, 'vault', { fatal: true, cause: err });
+}
+
+/** NegotiateProtocolVersion: the gateway speaks 3.0 and none of the `_pq_` options. */
+function negotiateProtocolVersion(unrecognised: string[]): Buffer {
+  const names = unrecognised.map((n) => Buffer.from(`${n}\0`, 'utf8'));
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(0, 0);
+  head.writeInt32BE(names.length, 4);
+  return encodeMessage(0x76, Buffer.concat([head, ...names]));
+}

@@ -1,0 +1,854 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '@nestjs/common';
+import {
+  uuidv7,
+  type AuditEventDraft,
+  type PolicyDecision,
+  type PostgresOperation,
+  type Principal,
+} from '@airlock/contracts';
+import type { Masker } from '@airlock/masking';
+import {
+  BackendType,
+  decodeCommandComplete,
+  decodeErrorFields,
+  decodeFrontend,
+  decodeParameterStatus,
+  decodeReadyForQuery,
+  decodeRowDescription,
+  encodeDescribe,
+  encodeErrorResponse,
+  encodeParameterStatus,
+  encodeParse,
+  encodeQuery,
+  encodeTerminate,
+  type FieldDescription,
+  type Frame,
+  type FrontendMessage,
+  type MessageReader,
+} from '@airlock/pg-wire';
+import type { Classification } from '@airlock/sql';
+import type { ActiveLease } from '../credentials/lease.client';
+import type { ColumnOrigin } from './column-catalog';
+import { PgGatewayError, SqlState } from './pg-errors';
+import type { UpstreamConnection } from './pg-upstream';
+import { CredentialScrubber, ResultMasker, maskServerMessage } from './row-masking';
+import { FlowGate, SerialPump } from './serial-pump';
+import { StatementContext, splitCommandTag, type Envelope } from './statement-audit';
+
+/** A text the server refuses to parse: sent in place of a refused statement so that the server itself
+ * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
+const REFUSAL_SQL = 'AIRLOCK REFUSED';
+const REFUSAL_STATEMENT = 'airlock_refused';
+
+/** What the session needs from the gateway; the service wires it. */
+export interface PgSessionServices {
+  logger: Logger;
+  classify(sql: string): Classification;
+  /** Asks policy (or its cache); rejects when policy cannot answer. */
+  decide(op: PostgresOperation, env: Envelope): Promise<{ decision: PolicyDecision; cached: boolean }>;
+  masker(rules: readonly string[]): Masker | undefined;
+  resolveColumns(
+    lease: ActiveLease,
+    refs: Array<{ tableOid: number; columnAttr: number }>,
+  ): Promise<Map<string, ColumnOrigin>>;
+  /** Audit that must be on the stream before the statement runs; rejects when it cannot be. */
+  emit(...drafts: AuditEventDraft[]): Promise<unknown>;
+  /** Audit published in the background (outcomes, and intercepts of read-only statements). */
+  emitAfter(...drafts: AuditEventDraft[]): void;
+  /** False after a background audit publish failed: everything then waits for its audit. */
+  auditHealthy(): boolean;
+  onClose(session: PgSession): void;
+}
+
+interface Prepared {
+  sql: string;
+  classification: Classification;
+  fields?: FieldDescription[];
+}
+
+interface Portal {
+  statement: Prepared | undefined;
+  params: Array<string | null>;
+  fields?: FieldDescription[];
+  resultFormats: number[];
+}
+
+/** What the server will answer next, in the order the messages went upstream. */
+type Expectation =
+  | { kind: 'query'; ctx: StatementContext | null; result: ResultMasker | null }
+  | { kind: 'refusal'; error: PgGatewayError; ctx: StatementContext | null; simple: boolean }
+  | { kind: 'parse' }
+  | { kind: 'bind' }
+  | { kind: 'close' }
+  | { kind: 'sync' }
+  | { kind: 'describe'; target: 'S' | 'P'; name: string; internal: boolean; portal?: Portal; prepared?: Prepared }
+  | { kind: 'execute'; ctx: StatementContext | null; result: ResultMasker | null; portal: Portal | undefined };
+
+const READ_ONLY = new Set(['read', 'session', 'transaction']);
+
+/**
+ * One agent session relayed to its upstream: every statement is classified and decided before it
+ * goes upstream, every result is masked on its way back, every step is audited. The expectation
+ * queue pairs each server answer with the message it answers, so that refusals, Describe
+ * messages of our own and masking plans fall in the right place even when the client pipelines.
+ */
+export class PgSession {
+  readonly id = uuidv7();
+  private readonly env: Omit<Envelope, 'requestId'>;
+  private readonly expectations: Expectation[] = [];
+  private readonly prepared = new Map<string, Prepared>();
+  private readonly portals = new Map<string, Portal>();
+  private toUpstream: Buffer[] = [];
+  private toClient: Buffer[] = [];
+  private readonly clientGate: FlowGate;
+  private readonly upstreamGate: FlowGate;
+  private readonly clientPump: SerialPump;
+  private readonly upstreamPump: SerialPump;
+  private readonly scrubber: CredentialScrubber;
+  private readonly started = performance.now();
+  private statements = 0;
+  private denied = 0;
+  private closed = false;
+  private copyIn = false;
+  private txStatus: 'I' | 'T' | 'E' = 'I';
+
+  constructor(
+    private readonly client: Socket,
+    private readonly clientReader: MessageReader,
+    private readonly upstream: UpstreamConnection,
+    readonly principal: Principal,
+    readonly connection: string,
+    private readonly lease: ActiveLease,
+    private readonly services: PgSessionServices,
+    readonly cancelKey: { processId: number; secretKey: Buffer },
+  ) {
+    this.env = { sessionId: this.id, actor: principal, connection, protocol: 'postgres', source: 'ingress-proxy' };
+    const secret = lease.secret.kind === 'postgres-password' ? lease.secret : undefined;
+    this.scrubber = new CredentialScrubber(secret ? [secret.password, secret.username] : []);
+    this.clientGate = new FlowGate(client);
+    this.upstreamGate = new FlowGate(upstream.socket);
+    this.clientPump = new SerialPump(
+      this.clientGate,
+      (f) => this.fromClient(f),
+      () => this.flushUpstream(),
+      (err) => this.fail(err),
+    );
+    this.upstreamPump = new SerialPump(
+      this.upstreamGate,
+      (f) => this.fromUpstream(f),
+      () => this.flushClient(),
+      (err) => this.fail(err),
+    );
+  }
+
+  get sessionId(): string {
+    return this.id;
+  }
+
+  get upstreamKey(): { processId: number; secretKey: Buffer } {
+    return this.upstream.backendKey;
+  }
+
+  /** Starts relaying; `pendingClient` are frames the client sent right after its password. */
+  start(pendingClient: Frame[]): void {
+    const { socket } = this.upstream;
+    this.client.on('data', (chunk: Buffer) => this.clientData(chunk));
+    socket.on('data', (chunk: Buffer) => this.upstreamData(chunk));
+    this.client.on('drain', () => this.upstreamGate.release('client-full'));
+    socket.on('drain', () => this.clientGate.release('upstream-full'));
+    this.client.on('close', () => this.close('client'));
+    this.client.on('error', () => this.close('client'));
+    socket.on('close', () => this.close('upstream'));
+    socket.on('error', (err) => {
+      this.services.logger.warn({ sessionId: this.id, err: err.message }, 'upstream connection failed');
+      this.close('upstream');
+    });
+    if (this.upstream.pending.length > 0) this.upstreamPump.push(this.upstream.pending);
+    if (pendingClient.length > 0) this.clientPump.push(pendingClient);
+    socket.resume();
+    this.client.resume();
+  }
+
+  /** Ends the session from outside (gateway shutdown). */
+  shutdown(): void {
+    if (this.closed) return;
+    this.sendFatal(
+      new PgGatewayError(SqlState.AdminShutdown, 'the gateway is shutting down', 'internal', { fatal: true }),
+    );
+    this.close('shutdown');
+  }
+
+  private clientData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.clientReader.push(chunk);
+    } catch (err) {
+      this.protocolFailure(err);
+      return;
+    }
+    if (frames.length > 0) this.clientPump.push(frames);
+  }
+
+  private upstreamData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.upstream.reader.push(chunk);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (frames.length > 0) this.upstreamPump.push(frames);
+  }
+
+  /* ------------------------------------------------------------------ client → upstream */
+
+  private fromClient(frame: Frame): void | Promise<void> {
+    let msg: FrontendMessage;
+    try {
+      msg = decodeFrontend(frame);
+    } catch (err) {
+      this.protocolFailure(err);
+      return;
+    }
+    switch (msg.type) {
+      case 'Query':
+        return this.query(msg.sql, frame);
+      case 'Parse': {
+        this.prepared.set(msg.name, { sql: msg.sql, classification: this.services.classify(msg.sql) });
+        this.expect({ kind: 'parse' });
+        this.up(frame.raw);
+        return;
+      }
+      case 'Bind': {
+        const statement = this.prepared.get(msg.statement);
+        this.portals.set(msg.portal, {
+          statement,
+          params: msg.params.map((p, i) => paramText(p, msg.paramFormats, i)),
+          fields: statement?.fields && withFormats(statement.fields, msg.resultFormats),
+          resultFormats: msg.resultFormats,
+        });
+        this.expect({ kind: 'bind' });
+        this.up(frame.raw);
+        return;
+      }
+      case 'Describe': {
+        this.expect({
+          kind: 'describe',
+          target: msg.target,
+          name: msg.name,
+          internal: false,
+          portal: msg.target === 'P' ? this.portals.get(msg.name) : undefined,
+          prepared: msg.target === 'S' ? this.prepared.get(msg.name) : undefined,
+        });
+        this.up(frame.raw);
+        return;
+      }
+      case 'Execute':
+        return this.execute(msg.portal, frame);
+      case 'Close': {
+        if (msg.target === 'S') this.prepared.delete(msg.name);
+        else this.portals.delete(msg.name);
+        this.expect({ kind: 'close' });
+        this.up(frame.raw);
+        return;
+      }
+      case 'Sync':
+        this.expect({ kind: 'sync' });
+        this.up(frame.raw);
+        return;
+      case 'Flush':
+        this.up(frame.raw);
+        return;
+      case 'CopyData':
+      case 'CopyDone':
+      case 'CopyFail':
+        // Only meaningful while the server is in COPY FROM STDIN for an allowed statement; otherwise
+        // the server ignores (CopyData) or reports them.
+        if (msg.type !== 'CopyData') this.copyIn = false;
+        this.up(frame.raw);
+        return;
+      case 'Terminate':
+        this.up(frame.raw);
+        this.flushUpstream();
+        this.close('client');
+        return;
+      case 'FunctionCall':
+        this.statements++;
+        this.refuse(
+          new PgGatewayError(
+            SqlState.InsufficientPrivilege,
+            'function calls over the fast-path interface are not allowed through the gateway; use SELECT',
+            'policy',
+          ),
+          null,
+          true,
+        );
+        return;
+      case 'Password':
+        this.protocolFailure(new PgGatewayError(SqlState.ProtocolViolation, 'unexpected password message', 'routing'));
+        return;
+    }
+  }
+
+  private async query(sql: string, frame: Frame): Promise<void> {
+    this.statements++;
+    const classification = this.services.classify(sql);
+    const verdict = await this.decide(classification, sql, 'simple', undefined);
+    if (verdict.refusal) {
+      this.refuse(verdict.refusal, verdict.ctx, true);
+      return;
+    }
+    this.expect({ kind: 'query', ctx: verdict.ctx, result: null });
+    this.up(frame.raw);
+  }
+
+  private async execute(portalName: string, frame: Frame): Promise<void> {
+    const portal = this.portals.get(portalName);
+    const statement = portal?.statement;
+    if (!portal || !statement) {
+      // Unknown to us means unknown to the server too: it answers with its own error.
+      this.expect({ kind: 'execute', ctx: null, result: null, portal });
+      this.up(frame.raw);
+      return;
+    }
+    this.statements++;
+    const verdict = await this.decide(statement.classification, statement.sql, 'extended', portal.params);
+    if (verdict.refusal) {
+      this.refuse(verdict.refusal, verdict.ctx, false);
+      return;
+    }
+    let result: ResultMasker | null = null;
+    if (!portal.fields) {
+      // Rows can only be masked knowing their columns: ask the server, answer kept to ourselves.
+      this.expect({ kind: 'describe', target: 'P', name: portalName, internal: true, portal });
+      this.up(encodeDescribe('P', portalName));
+    } else if (verdict.ctx) {
+      const planned = this.planResult(verdict.ctx, portal.fields);
+      result = planned instanceof Promise ? await planned : planned;
+    }
+    this.expect({ kind: 'execute', ctx: verdict.ctx, result, portal });
+    this.up(frame.raw);
+  }
+
+  /**
+   * Classifies, asks policy and audits one statement message. Refusals come back as an error to
+   * answer in the statement's place; allowed statements with their context and masker.
+   */
+  private async decide(
+    c: Classification,
+    sql: string,
+    via: 'simple' | 'extended',
+    params: Array<string | null> | undefined,
+  ): Promise<{ ctx: StatementContext | null; refusal?: PgGatewayError; masker?: Masker }> {
+    const env: Envelope = { ...this.env, requestId: uuidv7() };
+    const operation: PostgresOperation = {
+      kind: 'postgres',
+      via,
+      sql: c.normalized,
+      fingerprint: c.fingerprint,
+      parsed: c.parsed,
+      statements: c.parsed ? c.statements : [],
+      paramCount: params?.length ?? 0,
+      ...(params && params.length > 0 ? { params } : {}),
+    };
+    // Parameter values are for policy's eyes only: the audit trail keeps their count.
+    const audited: PostgresOperation = { ...operation, params: undefined };
+    delete audited.params;
+    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation: audited } };
+
+    let decision: PolicyDecision;
+    let cached: boolean;
+    try {
+      ({ decision, cached } = await this.services.decide(operation, env));
+    } catch (err) {
+      this.services.logger.warn(
+        { requestId: env.requestId, err: (err as Error).message },
+        'policy did not answer: refusing',
+      );
+      const error = new PgGatewayError(
+        SqlState.CannotConnectNow,
+        'the policy service did not answer; statement refused',
+        'policy',
+        { cause: err },
+      );
+      this.services.emitAfter(intercepted, this.failedDraft(env, error));
+      this.denied++;
+      return { ctx: null, refusal: error };
+    }
+    const decided: AuditEventDraft = {
+      ...env,
+      type: 'operation.decided',
+      data: {
+        decision: decision.decision,
+        reason: decision.reason,
+        ruleId: decision.ruleId,
+        policyVersion: decision.policyVersion,
+        masking: decision.masking,
+        cached,
+      },
+    };
+    if (decision.decision !== 'allow') {
+      const reason =
+        decision.decision === 'review'
+          ? `approval required (${decision.reason}); approvals are not enabled on this gateway`
+          : decision.reason;
+      this.denied++;
+      this.services.emitAfter(intercepted, decided, {
+        ...env,
+        type: 'operation.denied',
+        data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
+      });
+      return {
+        ctx: null,
+        refusal: new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'),
+      };
+    }
+
+    let masker: Masker | undefined;
+    try {
+      masker = this.services.masker(decision.masking);
+    } catch (err) {
+      const error = new PgGatewayError(
+        SqlState.InternalError,
+        'the result cannot be masked as policy requires; statement refused',
+        'internal',
+        { cause: err },
+      );
+      this.services.emitAfter(intercepted, decided, this.failedDraft(env, error));
+      this.denied++;
+      return { ctx: null, refusal: error };
+    }
+    if (masker?.masksByName && c.parsed && c.statements.some((s) => s.command === 'COPY' && s.class === 'read')) {
+      const error = new PgGatewayError(
+        SqlState.FeatureNotSupported,
+        'COPY TO STDOUT cannot be masked column by column as policy requires; use SELECT',
+        'masking',
+      );
+      this.services.emitAfter(intercepted, decided, this.failedDraft(env, error));
+      this.denied++;
+      return { ctx: null, refusal: error };
+    }
+
+    const ctx = new StatementContext(env, operation, decision, decision.auditLiterals ? sql : undefined);
+    const readOnly = c.parsed && c.statements.every((s) => READ_ONLY.has(s.class) && s.risks.length === 0);
+    if (readOnly && this.services.auditHealthy()) {
+      this.services.emitAfter(intercepted, decided);
+    } else {
+      // A statement that can change anything runs only once its audit is on the stream.
+      try {
+        await this.services.emit(intercepted, decided);
+      } catch (err) {
+        const error = new PgGatewayError(
+          SqlState.CannotConnectNow,
+          'the audit trail is unavailable; statement refused',
+          'audit',
+          { cause: err },
+        );
+        this.services.logger.error(
+          { requestId: env.requestId, err: (err as Error).message },
+          'audit unavailable: refusing',
+        );
+        this.denied++;
+        return { ctx: null, refusal: error };
+      }
+    }
+    this.currentMasker.set(ctx, masker);
+    return { ctx, masker };
+  }
+
+  private readonly currentMasker = new WeakMap<StatementContext, Masker | undefined>();
+
+  private failedDraft(env: Envelope, error: PgGatewayError): AuditEventDraft {
+    return {
+      ...env,
+      type: 'statement.failed',
+      data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
+    };
+  }
+
+  /**
+   * Puts a refused statement's place in the server's stream: a text the server cannot parse, so
+   * that it aborts the transaction or skips to Sync exactly as for a real error. Its error is
+   * replaced by ours on the way back.
+   */
+  private refuse(error: PgGatewayError, ctx: StatementContext | null, simple: boolean): void {
+    this.expect({ kind: 'refusal', error, ctx, simple });
+    this.up(simple ? encodeQuery(REFUSAL_SQL) : encodeParse(REFUSAL_STATEMENT, REFUSAL_SQL, []));
+  }
+
+  /* ------------------------------------------------------------------ upstream → client */
+
+  private fromUpstream(frame: Frame): void | Promise<void> {
+    const head = this.expectations[0];
+    switch (frame.type) {
+      case BackendType.DataRow:
+        this.dataRow(head, frame);
+        return;
+      case BackendType.RowDescription:
+        return this.rowDescription(head, frame);
+      case BackendType.CommandComplete:
+      case BackendType.EmptyQueryResponse:
+      case BackendType.PortalSuspended: {
+        const tag = frame.type === BackendType.CommandComplete ? decodeCommandComplete(frame.body) : '';
+        if (head?.kind === 'execute') {
+          this.expectations.shift();
+          if (head.ctx) this.finishStatement(head.ctx, tag, frame.type === BackendType.PortalSuspended);
+        } else if (head?.kind === 'query') {
+          if (head.ctx) this.finishStatement(head.ctx, tag, false);
+          head.result = null;
+        }
+        this.down(frame.raw);
+        return;
+      }
+      case BackendType.ReadyForQuery: {
+        this.txStatus = decodeReadyForQuery(frame.body);
+        // Everything up to the Sync or Query this answers is settled now (skipped after an error).
+        while (this.expectations.length > 0) {
+          const e = this.expectations.shift()!;
+          if (e.kind === 'sync' || e.kind === 'query' || (e.kind === 'refusal' && e.simple)) break;
+          this.skipped(e);
+        }
+        this.down(frame.raw);
+        return;
+      }
+      case BackendType.ErrorResponse:
+        this.errorResponse(head, frame);
+        return;
+      case BackendType.NoticeResponse: {
+        const counts = {};
+        this.down(maskServerMessage('N', frame.body, frame.raw, this.maskerOf(head), this.scrubber, counts));
+        return;
+      }
+      case BackendType.ParseComplete:
+      case BackendType.BindComplete:
+      case BackendType.CloseComplete:
+        if (head && (head.kind === 'parse' || head.kind === 'bind' || head.kind === 'close')) this.expectations.shift();
+        this.down(frame.raw);
+        return;
+      case BackendType.NoData:
+        if (head?.kind === 'describe') {
+          this.expectations.shift();
+          if (!head.internal) this.down(frame.raw);
+          return this.describeAnswered(head, []);
+        }
+        this.down(frame.raw);
+        return;
+      case BackendType.ParameterDescription:
+        this.down(frame.raw);
+        return;
+      case BackendType.ParameterStatus: {
+        const p = decodeParameterStatus(frame.body);
+        this.down(encodeParameterStatus(p.name, this.publicParameter(p.name, p.value)));
+        return;
+      }
+      case BackendType.CopyInResponse:
+        this.copyIn = true;
+        this.down(frame.raw);
+        return;
+      case BackendType.CopyOutResponse:
+      case BackendType.CopyDone:
+      case BackendType.NotificationResponse:
+      case BackendType.FunctionCallResponse:
+      case BackendType.NegotiateProtocolVersion:
+        this.down(frame.raw);
+        return;
+      case BackendType.CopyData:
+        this.copyData(head, frame);
+        return;
+      default:
+        throw new PgGatewayError(
+          SqlState.ProtocolViolation,
+          `unexpected message from the server (${String.fromCharCode(frame.type)})`,
+          'upstream',
+        );
+    }
+  }
+
+  private maskerOf(head: Expectation | undefined): Masker | undefined {
+    const ctx = head && 'ctx' in head ? head.ctx : null;
+    return ctx ? this.currentMasker.get(ctx) : undefined;
+  }
+
+  private dataRow(head: Expectation | undefined, frame: Frame): void {
+    const result = head && (head.kind === 'query' || head.kind === 'execute') ? head.result : null;
+    const ctx = head && (head.kind === 'query' || head.kind === 'execute') ? head.ctx : null;
+    if (!result || !ctx) {
+      // Rows that no allowed statement of ours explains cannot be masked to a plan: nothing passes unexamined.
+      throw new PgGatewayError(
+        SqlState.InternalError,
+        'the server sent rows the gateway cannot account for',
+        'masking',
+      );
+    }
+    this.down(result.maskRow(frame.body, frame.raw, ctx));
+  }
+
+  private rowDescription(head: Expectation | undefined, frame: Frame): void | Promise<void> {
+    const fields = decodeRowDescription(frame.body);
+    if (head?.kind === 'describe') {
+      this.expectations.shift();
+      if (!head.internal) this.down(frame.raw);
+      return this.describeAnswered(head, fields);
+    }
+    this.down(frame.raw);
+    if (head?.kind === 'query' && head.ctx) {
+      const ctx = head.ctx;
+      const pending = this.planResult(ctx, fields);
+      if (pending instanceof Promise) {
+        return pending.then((r) => {
+          head.result = r;
+        });
+      }
+      head.result = pending;
+    }
+  }
+
+  private describeAnswered(
+    head: Extract<Expectation, { kind: 'describe' }>,
+    fields: FieldDescription[],
+  ): void | Promise<void> {
+    if (head.target === 'S') {
+      if (head.prepared) head.prepared.fields = fields;
+    } else if (head.portal) {
+      head.portal.fields = withFormats(fields, head.portal.resultFormats);
+    }
+    // An Execute queued behind this Describe gets its masking plan now that the columns are known.
+    const next = this.expectations.find((e) => e.kind === 'execute' && e.portal === head.portal);
+    if (next && next.kind === 'execute' && next.ctx && head.portal?.fields) {
+      const planned = this.planResult(next.ctx, head.portal.fields);
+      if (!(planned instanceof Promise)) {
+        next.result = planned;
+        return;
+      }
+      // The server's rows wait until the plan is known.
+      return planned.then((r) => {
+        next.result = r;
+      });
+    }
+  }
+
+  /** The masking plan of one result; resolving column origins needs the catalog the first time. */
+  private planResult(ctx: StatementContext, fields: FieldDescription[]): ResultMasker | Promise<ResultMasker> {
+    const masker = this.currentMasker.get(ctx);
+    const refs = masker?.masksByName ? fields.filter((f) => f.tableOid !== 0) : [];
+    if (refs.length === 0) return new ResultMasker(masker, this.scrubber, fields, new Map());
+    return this.services.resolveColumns(this.lease, refs).then(
+      (found) => {
+        const origins = new Map<string, ColumnOrigin | null>(found);
+        return new ResultMasker(masker, this.scrubber, fields, origins);
+      },
+      (err) => {
+        this.services.logger.warn(
+          { sessionId: this.id, err: (err as Error).message },
+          'column origins unavailable: masking those columns',
+        );
+        const origins = new Map<string, ColumnOrigin | null>(refs.map((f) => [`${f.tableOid}:${f.columnAttr}`, null]));
+        return new ResultMasker(masker, this.scrubber, fields, origins);
+      },
+    );
+  }
+
+  private errorResponse(head: Expectation | undefined, frame: Frame): void {
+    if (head?.kind === 'refusal') {
+      // The server refused our stand-in text: the agent gets the real reason instead.
+      if (!head.simple) this.expectations.shift();
+      this.down(
+        encodeErrorResponse({
+          severity: 'ERROR',
+          code: head.error.sqlstate,
+          message: head.error.publicMessage,
+          hint: head.error.hint,
+        }),
+      );
+      if (!head.simple) this.dropUntilSync();
+      return;
+    }
+    const counts: Record<string, number> = {};
+    const masked = maskServerMessage('E', frame.body, frame.raw, this.maskerOf(head), this.scrubber, counts);
+    const sqlstate = decodeErrorFields(frame.body).C ?? 'XX000';
+    if (head?.kind === 'query') {
+      if (head.ctx) this.services.emitAfter(head.ctx.completion('ERROR', 0, sqlstate));
+      head.result = null;
+    } else if (head && head.kind !== 'sync') {
+      this.expectations.shift();
+      if (head.kind === 'execute' && head.ctx) this.services.emitAfter(head.ctx.completion('ERROR', 0, sqlstate));
+      this.dropUntilSync();
+    }
+    this.down(masked);
+  }
+
+  /** After an error in the extended protocol the server skips everything until Sync. */
+  private dropUntilSync(): void {
+    while (this.expectations.length > 0 && this.expectations[0].kind !== 'sync') {
+      this.skipped(this.expectations.shift()!);
+    }
+  }
+
+  private skipped(e: Expectation): void {
+    if ((e.kind === 'execute' || e.kind === 'refusal') && e.ctx && !e.ctx.finished) {
+      e.ctx.finished = true;
+      this.services.emitAfter({
+        ...e.ctx.env,
+        type: 'statement.failed',
+        data: {
+          stage: 'upstream',
+          reason: 'not run: an earlier message of the pipeline failed',
+          sqlstate: SqlState.InFailedTransaction,
+        },
+      });
+    }
+  }
+
+  private finishStatement(ctx: StatementContext, tag: string, suspended: boolean): void {
+    const { command, rows } = splitCommandTag(tag);
+    this.services.emitAfter(ctx.completion(suspended ? 'SUSPENDED' : command, rows));
+    ctx.finished = true;
+  }
+
+  private copyData(head: Expectation | undefined, frame: Frame): void {
+    // COPY TO STDOUT rows are text lines: the detectors and the credential scrub apply to each.
+    const masker = this.maskerOf(head);
+    const ctx = head && 'ctx' in head ? head.ctx : null;
+    const stats = ctx ?? { rows: 0, rowsMasked: 0, counts: {} };
+    const text = frame.body.toString('latin1');
+    let m = masker?.mayDetect(text) ? masker.maskValue(text, stats.counts) : text;
+    if (this.scrubber.occursIn(frame.body)) m = this.scrubber.scrubText(m, stats.counts);
+    if (m === text) {
+      this.down(frame.raw);
+      return;
+    }
+    stats.rowsMasked++;
+    const body = Buffer.from(m, 'latin1');
+    const out = Buffer.allocUnsafe(5 + body.length);
+    out[0] = BackendType.CopyData;
+    out.writeInt32BE(4 + body.length, 1);
+    body.copy(out, 5);
+    this.down(out);
+  }
+
+  /** The upstream's own identity stays hidden: the session user is reported as the agent's. */
+  private publicParameter(name: string, value: string): string {
+    if (name === 'session_authorization') return this.principal.subject.slice(0, 63);
+    return this.scrubber.scrubText(value, {});
+  }
+
+  /* ------------------------------------------------------------------ plumbing */
+
+  private expect(e: Expectation): void {
+    this.expectations.push(e);
+  }
+
+  private up(buf: Buffer): void {
+    this.toUpstream.push(buf);
+  }
+
+  private down(buf: Buffer): void {
+    this.toClient.push(buf);
+  }
+
+  private flushUpstream(): void {
+    if (this.toUpstream.length === 0 || this.closed) return;
+    const out = this.toUpstream.length === 1 ? this.toUpstream[0] : Buffer.concat(this.toUpstream);
+    this.toUpstream = [];
+    if (!this.upstream.socket.write(out)) this.clientGate.hold('upstream-full');
+  }
+
+  private flushClient(): void {
+    if (this.toClient.length === 0 || this.closed) return;
+    const out = this.toClient.length === 1 ? this.toClient[0] : Buffer.concat(this.toClient);
+    this.toClient = [];
+    if (!this.client.write(out)) this.upstreamGate.hold('client-full');
+  }
+
+  private sendFatal(error: PgGatewayError): void {
+    this.flushClient();
+    if (!this.client.destroyed) {
+      this.client.write(
+        encodeErrorResponse({
+          severity: 'FATAL',
+          code: error.sqlstate,
+          message: error.publicMessage,
+          hint: error.hint,
+        }),
+      );
+    }
+  }
+
+  private protocolFailure(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.services.logger.warn({ sessionId: this.id, err: message }, 'protocol violation by the client: closing');
+    this.sendFatal(
+      new PgGatewayError(SqlState.ProtocolViolation, `invalid message: ${message}`, 'routing', { fatal: true }),
+    );
+    this.close('error');
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.services.logger.error({ sessionId: this.id, err: message }, 'session failed: closing');
+    const error =
+      err instanceof PgGatewayError
+        ? err
+        : new PgGatewayError(
+            SqlState.InternalError,
+            'the gateway ended the session after an internal error',
+            'internal',
+          );
+    this.sendFatal(error);
+    this.close('error');
+  }
+
+  close(reason: 'client' | 'upstream' | 'error' | 'shutdown'): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clientPump.stop();
+    this.upstreamPump.stop();
+    for (const e of this.expectations.splice(0)) this.skipped(e);
+    const { socket } = this.upstream;
+    if (!socket.destroyed) {
+      if (reason !== 'client') socket.end(encodeTerminate());
+      else socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }
+    if (!this.client.destroyed) {
+      this.client.end();
+      setTimeout(() => this.client.destroy(), 1000).unref();
+    }
+    this.services.emitAfter({
+      ...this.env,
+      requestId: uuidv7(),
+      type: 'session.ended',
+      data: {
+        reason,
+        durationMs: performance.now() - this.started,
+        statements: this.statements,
+        denied: this.denied,
+      },
+    });
+    this.services.onClose(this);
+  }
+
+  /** For tests and diagnostics. */
+  get transactionStatus(): 'I' | 'T' | 'E' {
+    return this.txStatus;
+  }
+
+  get inCopy(): boolean {
+    return this.copyIn;
+  }
+}
+
+/** A bind parameter as policy sees it: text as it is, binary as \x hex (as bytea prints). */
+function paramText(value: Buffer | null, formats: number[], i: number): string | null {
+  if (value === null) return null;
+  const format = formats.length === 0 ? 0 : formats.length === 1 ? formats[0] : formats[i];
+  return format === 1 ? `\\x${value.toString('hex')}` : value.toString('utf8');
+}
+
+/** Fields with the result formats a Bind asked for (a statement's Describe reports text). */
+function withFormats(fields: FieldDescription[], formats: number[]): FieldDescription[] {
+  if (formats.length === 0) return fields;
+  return fields.map((f, i) => ({ ...f, format: formats.length === 1 ? formats[0] : (formats[i] ?? 0) }));
+}

@@ -1,0 +1,58 @@
+import type { AuditEventDraft, PolicyDecision, PostgresOperation } from '@airlock/contracts';
+import type { MaskCounts } from '@airlock/masking';
+
+export type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
+
+/** One intercepted statement message (a Query, or one Execute) from decision to outcome. */
+export class StatementContext {
+  readonly started = performance.now();
+  rows = 0;
+  rowsMasked = 0;
+  readonly counts: MaskCounts = {};
+  /** Statements of a simple Query that have completed so far. */
+  completed = 0;
+  finished = false;
+
+  constructor(
+    readonly env: Envelope,
+    readonly operation: PostgresOperation,
+    readonly decision: PolicyDecision | null,
+    /** The text with literals, kept only when policy allows it. */
+    readonly literalText: string | undefined,
+  ) {}
+
+  get requestId(): string {
+    return this.env.requestId;
+  }
+
+  /** statement.completed for one statement (a CommandComplete, an EmptyQueryResponse, or an error). */
+  completion(command: string, tagRows: number | null, sqlstate?: string): AuditEventDraft {
+    const masked = Object.keys(this.counts).length > 0 ? { ...this.counts } : undefined;
+    const draft: AuditEventDraft = {
+      ...this.env,
+      type: 'statement.completed',
+      data: {
+        command: command.slice(0, 64) || 'EMPTY',
+        rows: tagRows ?? this.rows,
+        ...(sqlstate ? { sqlstate } : {}),
+        durationMs: performance.now() - this.started,
+        rowsMasked: this.rowsMasked,
+        ...(masked ? { masked } : {}),
+        ...(this.literalText !== undefined ? { statement: this.literalText.slice(0, 16384) } : {}),
+      },
+    };
+    this.completed++;
+    this.rows = 0;
+    this.rowsMasked = 0;
+    for (const k of Object.keys(this.counts)) delete this.counts[k];
+    return draft;
+  }
+}
+
+/** The command tag without its counts ("INSERT 0 1" → INSERT), and the row count it gives. */
+export function splitCommandTag(tag: string): { command: string; rows: number | null } {
+  const m = /^([A-Z][A-Z ]*?)(?: (\d+))?(?: (\d+))?$/.exec(tag);
+  if (!m) return { command: tag.slice(0, 64), rows: null };
+  const last = m[3] ?? m[2];
+  return { command: m[1], rows: last !== undefined ? Number(last) : null };
+}

@@ -1,0 +1,392 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect as netConnect, type Socket } from 'node:net';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { encodeCancelRequest, encodeQuery, encodeStartupMessage } from '@airlock/pg-wire';
+import { PgUpstreamDatabase, waitFor } from '@airlock/testing';
+import { findIn, scanKafka } from './support/scanner';
+import { TestSystem } from './support/system';
+
+const run = promisify(execFile);
+
+/**
+ * The PostgreSQL path end to end: real clients (psql, pgbench, node-postgres) through the
+ * gateway's PostgreSQL listener to a real PostgreSQL upstream whose credential only the vault
+ * holds, with policy per statement, masked rows and the audit trail in the recorder's store.
+ */
+describe('PostgreSQL through the gateway', () => {
+  const sys = new TestSystem();
+  const tag = randomBytes(6).toString('hex');
+  const plantedToken = `ghp_${`p${tag}`.padEnd(36, 'b')}`;
+  const plantedPassword = `canary-pg-password-${tag}`;
+  const plantedSsn = `${tag.slice(0, 3).replace(/[a-f]/g, '7')}-55-${tag.slice(3, 7).replace(/[a-f]/g, '3')}`;
+  const startedAt = Date.now() - 60_000;
+  const seen: string[] = [];
+  let db: PgUpstreamDatabase;
+  let bench: PgUpstreamDatabase;
+  let token: string;
+
+  function conninfo(dbname: string, sslmode = 'require'): string {
+    return `host=127.0.0.1 port=${sys.pgPort} dbname=${dbname} user=agent sslmode=${sslmode}`;
+  }
+
+  async function psql(
+    args: string[],
+    opts: { dbname?: string; sslmode?: string; password?: string } = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const r = await run(
+        'psql',
+        [conninfo(opts.dbname ?? 'pgdb', opts.sslmode), '-X', '-v', 'VERBOSITY=verbose', ...args],
+        {
+          env: { ...process.env, PGPASSWORD: opts.password ?? token, PGCONNECT_TIMEOUT: '10' },
+          timeout: 60000,
+        },
+      );
+      seen.push(r.stdout, r.stderr);
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      seen.push(e.stdout ?? '', e.stderr ?? '');
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
+  async function pgClient(dbname = 'pgdb', password = token): Promise<Client> {
+    const c = new Client({
+      host: '127.0.0.1',
+      port: sys.pgPort,
+      database: dbname,
+      user: 'agent',
+      password,
+      ssl: { rejectUnauthorized: false },
+    });
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  }
+
+  async function createPgConnection(name: string, up: PgUpstreamDatabase): Promise<void> {
+    const created = await sys.admin('/connections', {
+      method: 'POST',
+      body: JSON.stringify({
+        name,
+        protocol: 'postgres',
+        upstream: up.upstreamUrl(),
+        credentialKind: 'postgres-password',
+      }),
+    });
+    expect(created.status).toBe(201);
+    const set = await sys.admin(`/connections/${name}/secret`, {
+      method: 'PUT',
+      body: JSON.stringify({ username: up.user, password: up.password }),
+    });
+    expect(set.status).toBe(200);
+  }
+
+  beforeAll(async () => {
+    await sys.start({ postgres: true });
+    db = await PgUpstreamDatabase.create('airlock_up');
+    bench = await PgUpstreamDatabase.create('airlock_bench');
+    await db.query(`
+      CREATE TABLE customers (id int PRIMARY KEY, name text, email text, ssn text, password text, api_token text, notes text);
+      CREATE TABLE orders (id serial PRIMARY KEY, customer_id int, amount numeric);
+      CREATE TABLE audit_log (id serial PRIMARY KEY, line text);
+      INSERT INTO customers VALUES
+        (1, 'Ada', 'ada@example.com', '${plantedSsn}', '${plantedPassword}', '${plantedToken}', 'plain note'),
+        (2, 'Bob', 'bob@example.com', '123-45-6789', 'x', NULL, 'deploy with ${plantedToken} today');
+      INSERT INTO orders (customer_id, amount) SELECT 1 + g % 2, g FROM generate_series(1, 50) g;
+    `);
+    await createPgConnection('pgdb', db);
+    await createPgConnection('pgbench', bench);
+    token = await sys.token();
+  }, 240000);
+
+  afterAll(async () => {
+    await sys.stop();
+    await db?.drop();
+    await bench?.drop();
+  }, 60000);
+
+  describe('psql', () => {
+    it('runs queries and \\d', async () => {
+      const count = await psql(['-A', '-t', '-c', 'SELECT count(*) FROM orders']);
+      expect(count.stderr).toBe('');
+      expect(count.stdout.trim()).toBe('50');
+      const d = await psql(['-c', '\\d customers']);
+      expect(d.code).toBe(0);
+      expect(d.stdout).toContain('Table "public.customers"');
+      expect(d.stdout).toMatch(/api_token\s+\|\s+text/);
+    });
+
+    it('refuses DROP TABLE with 42501 and the reason, and the session stays usable', async () => {
+      const r = await psql(['-A', '-t', '-c', 'DROP TABLE customers', '-c', 'SELECT 40 + 2']);
+      expect(r.stderr).toMatch(/ERROR:\s+42501: refused by policy: no rule allows DROP TABLE/);
+      expect(r.stdout.trim()).toBe('42');
+      expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM customers'))[0].n).toBe('2');
+    });
+
+    it('masks a column by its origin (even renamed), by field name and by value', async () => {
+      const r = await psql([
+        '-A',
+        '-t',
+        '-F',
+        '|',
+        '-c',
+        'SELECT ssn AS s, password, api_token, notes FROM customers ORDER BY id',
+      ]);
+      const [ada, bob] = r.stdout.trim().split('\n');
+      expect(ada.split('|')).toEqual([
+        '[MASKED:column:public.customers.ssn]',
+        '[MASKED:field:password]',
+        '[MASKED:github-token]',
+        'plain note',
+      ]);
+      expect(bob).toContain('[MASKED:column:public.customers.ssn]');
+      expect(bob).toMatch(/deploy with \[MASKED:github-token\] today/);
+      expect(r.stdout).not.toContain(plantedToken);
+      expect(r.stdout).not.toContain(plantedSsn);
+    });
+
+    it('requires TLS: without it the token is not even asked for', async () => {
+      const r = await psql(['-c', 'SELECT 1'], { sslmode: 'disable' });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/only over TLS/);
+    });
+
+    it('refuses a wrong token', async () => {
+      const r = await psql(['-c', 'SELECT 1'], { password: 'not-a-token' });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/password authentication failed/);
+    });
+  });
+
+  describe('node-postgres', () => {
+    let c: Client;
+    beforeAll(async () => {
+      c = await pgClient();
+    });
+    afterAll(async () => {
+      await c.end();
+    });
+
+    it('runs parameterized queries and named prepared statements', async () => {
+      const r = await c.query('SELECT id, name FROM customers WHERE id = $1', [2]);
+      expect(r.rows).toEqual([{ id: 2, name: 'Bob' }]);
+      for (const id of [1, 2, 1]) {
+        const p = await c.query({ name: 'by-id', text: 'SELECT name, ssn FROM customers WHERE id = $1', values: [id] });
+        expect(p.rows[0].name).toBe(id === 1 ? 'Ada' : 'Bob');
+        expect(p.rows[0].ssn).toBe('[MASKED:column:public.customers.ssn]');
+      }
+      seen.push(JSON.stringify(r.rows));
+    });
+
+    it('rolls a transaction back', async () => {
+      await c.query('BEGIN');
+      await c.query('INSERT INTO orders (customer_id, amount) VALUES ($1, $2)', [1, 999]);
+      expect((await c.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(51);
+      await c.query('ROLLBACK');
+      expect((await c.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(50);
+    });
+
+    it('refuses inside a transaction as the server would: the transaction is aborted', async () => {
+      await c.query('BEGIN');
+      await c.query('UPDATE orders SET amount = amount + 1 WHERE id = 1');
+      await expect(c.query('DELETE FROM orders')).rejects.toMatchObject({ code: '42501' });
+      await expect(c.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+      await c.query('COMMIT');
+      expect((await c.query('SELECT amount::int AS a FROM orders WHERE id = 1')).rows[0].a).toBe(1);
+      expect((await c.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(50);
+    });
+
+    it('refuses an unbounded UPDATE, a hidden write and a dangerous function, and stays usable', async () => {
+      await expect(c.query('UPDATE orders SET amount = 0')).rejects.toMatchObject({ code: '42501' });
+      await expect(
+        c.query('WITH d AS (DELETE FROM customers WHERE id = 1 RETURNING *) SELECT * FROM d'),
+      ).rejects.toMatchObject({
+        code: '42501',
+      });
+      await expect(c.query("SELECT pg_read_file('/etc/passwd')")).rejects.toMatchObject({ code: '42501' });
+      await expect(c.query('SELEC 1')).rejects.toMatchObject({ code: '42501' });
+      expect((await c.query('SELECT count(*)::int AS n FROM customers')).rows[0].n).toBe(2);
+    });
+
+    it('cancels a running query', async () => {
+      const other = await pgClient();
+      const { processID, secretKey } = other as unknown as { processID: number; secretKey: number };
+      const slow = other.query('SELECT pg_sleep(30)');
+      const failed = slow.then(
+        () => null,
+        (e: { code?: string }) => e,
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      const key = Buffer.alloc(4);
+      key.writeInt32BE(secretKey);
+      const s = netConnect({ host: '127.0.0.1', port: sys.pgPort });
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      s.end(encodeCancelRequest(processID, key));
+      const started = Date.now();
+      const err = await failed;
+      expect(err?.code).toBe('57014');
+      expect(Date.now() - started).toBeLessThan(10000);
+      expect((await other.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+      await other.end();
+    });
+
+    it('caches decisions: the same statement shape asks policy once', async () => {
+      await c.query('SELECT id FROM orders WHERE id = 7');
+      await c.query('SELECT id FROM orders WHERE id = 8');
+      const events = await waitFor('the second decision in the store', async () => {
+        const rows = await sys.db.query<{ event: { data: { cached: boolean; decision: string } } }>(
+          `SELECT e.event FROM audit_event e
+            WHERE e.type = 'operation.decided'
+              AND e.request_id IN (SELECT request_id FROM audit_event
+                                    WHERE type = 'operation.intercepted'
+                                      AND event::text LIKE '%SELECT id FROM orders WHERE id = $1%')
+            ORDER BY e.seq`,
+        );
+        return rows.length >= 2 ? rows : undefined;
+      });
+      expect(events.at(-1)!.event.data.cached).toBe(true);
+    });
+  });
+
+  describe('pgbench', () => {
+    const env = () => ({ ...process.env, PGPASSWORD: token, PGSSLMODE: 'require' });
+    it('initialises and runs simple, extended and prepared with zero errors', async () => {
+      const init = await run('pgbench', ['-i', '-s', '1', conninfo('pgbench')], { env: env(), timeout: 180000 });
+      seen.push(init.stdout, init.stderr);
+      expect(init.stderr).toMatch(/done in/);
+      for (const mode of ['simple', 'extended', 'prepared']) {
+        const r = await run('pgbench', ['-n', '-c', '2', '-t', '100', '-M', mode, conninfo('pgbench')], {
+          env: env(),
+          timeout: 180000,
+        });
+        seen.push(r.stdout, r.stderr);
+        expect(r.stdout).toMatch(/number of transactions actually processed: 200\/200/);
+        expect(r.stdout).toMatch(/number of failed transactions: 0 /);
+      }
+    }, 400000);
+  });
+
+  describe('bad input', () => {
+    async function rawExchange(bytes: Buffer, opts: { end?: boolean } = {}): Promise<Buffer> {
+      const s: Socket = netConnect({ host: '127.0.0.1', port: sys.pgPort });
+      const chunks: Buffer[] = [];
+      s.on('data', (d: Buffer) => chunks.push(d));
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      s.write(bytes);
+      if (opts.end) s.end();
+      await new Promise<void>((r) => {
+        s.once('close', () => r());
+        s.once('error', () => r());
+        setTimeout(() => {
+          s.destroy();
+          r();
+        }, 15000);
+      });
+      return Buffer.concat(chunks);
+    }
+
+    function errorCode(answer: Buffer): string | undefined {
+      if (answer[0] !== 0x45) return undefined;
+      const m = /C([0-9A-Z]{5})\0/.exec(answer.toString('latin1'));
+      return m?.[1];
+    }
+
+    it('answers garbage, oversized, truncated and wrong-version start-ups with an error or a clean close', async () => {
+      const survivor = await pgClient();
+      const garbage = await rawExchange(randomBytes(64));
+      expect(garbage.length === 0 || errorCode(garbage) === '08P01').toBe(true);
+      const huge = Buffer.alloc(8);
+      huge.writeInt32BE(0x7fffffff, 0);
+      huge.writeInt32BE(196608, 4);
+      expect(errorCode(await rawExchange(huge))).toBe('08P01');
+      const startup = encodeStartupMessage({ user: 'agent', database: 'pgdb' });
+      expect((await rawExchange(startup.subarray(0, 10), { end: true })).length).toBe(0);
+      const v2 = Buffer.from(startup);
+      v2.writeInt32BE(2 << 16, 4);
+      expect(errorCode(await rawExchange(v2))).toBe('0A000');
+      expect((await survivor.query('SELECT 2 AS two')).rows[0].two).toBe(2);
+      await survivor.end();
+      expect(sys.ingress.running).toBe(true);
+    });
+
+    it('closes a session that sends a malformed message after start-up, and only that one', async () => {
+      const victim = await pgClient();
+      const survivor = await pgClient();
+      // Reach under the client to put a Query with a lying length on the wire.
+      const stream = (victim as unknown as { connection: { stream: Socket } }).connection.stream;
+      const bad = encodeQuery('SELECT 1');
+      bad.writeInt32BE(3, 1);
+      const ended = new Promise<void>((r) => victim.once('end', () => r()));
+      stream.write(bad);
+      await ended;
+      expect((await survivor.query('SELECT 3 AS three')).rows[0].three).toBe(3);
+      await survivor.end();
+      expect(sys.ingress.running).toBe(true);
+    });
+  });
+
+  describe('audit', () => {
+    it('records sessions and statements with decisions, rows and masking counts', async () => {
+      const c = await pgClient();
+      await c.query('SELECT ssn FROM customers ORDER BY id');
+      await c.end();
+      const completed = await waitFor('statement.completed with masking in the store', async () => {
+        const rows = await sys.db.query<{
+          event: { data: { rows: number; rowsMasked: number; masked?: Record<string, number> } };
+        }>(
+          `SELECT event FROM audit_event WHERE type = 'statement.completed' AND protocol = 'postgres'
+              AND (event #>> '{data,command}') = 'SELECT' AND (event #>> '{data,rowsMasked}')::int = 2`,
+        );
+        return rows.length > 0 ? rows : undefined;
+      });
+      expect(completed[0].event.data.rows).toBe(2);
+      expect(completed[0].event.data.masked?.['column:public.customers.ssn']).toBe(2);
+      const types = await waitFor('session events', async () => {
+        const rows = await sys.db.query<{ type: string }>(
+          `SELECT DISTINCT type FROM audit_event WHERE protocol = 'postgres'`,
+        );
+        const set = new Set(rows.map((r) => r.type));
+        return [
+          'session.started',
+          'session.ended',
+          'operation.intercepted',
+          'operation.decided',
+          'operation.denied',
+          'statement.completed',
+          'auth.failed',
+        ].every((t) => set.has(t))
+          ? set
+          : undefined;
+      });
+      expect(types.size).toBeGreaterThanOrEqual(7);
+    });
+  });
+
+  it('leaves the upstream password and planted secrets nowhere the agent, Kafka, logs or the audit store can see', async () => {
+    const needles = [db.password, bench.password, plantedToken, plantedPassword, plantedSsn];
+    // The scanner finds them where they are on purpose: the upstream's own rows.
+    const direct = JSON.stringify(await db.query('SELECT * FROM customers'));
+    expect(findIn('upstream rows', direct, [plantedToken, plantedPassword, plantedSsn]).length).toBe(3);
+    expect(findIn('vault input', JSON.stringify({ p: db.password }), [db.password]).length).toBe(1);
+
+    const kafka = await scanKafka(needles, startedAt);
+    expect(kafka.messages).toBeGreaterThan(0);
+    const logs = [sys.ingress, sys.policy, sys.recorder, sys.vault, sys.approval].flatMap((s) =>
+      findIn(`${s.name} log`, s.logs, needles),
+    );
+    const rows = await sys.db.query<{ row: string }>(
+      `SELECT t.table_name || ': ' || string_agg(x.row, ' ') AS row
+         FROM information_schema.tables t,
+              LATERAL (SELECT query_to_xml(format('SELECT * FROM %I', t.table_name), true, false, '')::text AS row) x
+        WHERE t.table_schema = 'public' GROUP BY t.table_name`,
+    );
+    const store = rows.flatMap((r) => findIn('audit store', r.row, needles));
+    const answered = seen.flatMap((r) => findIn('agent view', r, needles));
+    expect(seen.length).toBeGreaterThan(10);
+    expect([...kafka.findings, ...logs, ...store, ...answered]).toEqual([]);
+  }, 180000);
+});
