@@ -25,13 +25,30 @@ describe('SqlClassifier', () => {
 
   it('drops the least recently used entry when full', () => {
     const c = new SqlClassifier(2);
-    const one = c.classify('SELECT 1');
-    const two = c.classify('SELECT 2');
-    expect(c.classify('SELECT 1')).toBe(one);
-    c.classify('SELECT 3');
+    const one = c.classify('SELECT a FROM t');
+    const two = c.classify('SELECT b FROM t');
+    expect(c.classify('SELECT a FROM t')).toBe(one);
+    c.classify('SELECT c FROM t');
     expect(c.size).toBe(2);
-    expect(c.classify('SELECT 1')).toBe(one);
-    expect(c.classify('SELECT 2')).not.toBe(two);
+    expect(c.classify('SELECT a FROM t')).toBe(one);
+    expect(c.classify('SELECT b FROM t')).not.toBe(two);
+  });
+
+  it('shares one entry among texts that differ only in numeric constants', () => {
+    const c = new SqlClassifier(10);
+    const a = c.classify('SELECT abalance FROM pgbench_accounts WHERE aid = 17');
+    expect(c.classify('SELECT abalance FROM pgbench_accounts WHERE aid = 912')).toBe(a);
+    expect(c.size).toBe(1);
+    expect(a).toEqual(classifySql('SELECT abalance FROM pgbench_accounts WHERE aid = 912'));
+  });
+
+  it('does not share an entry where a number is syntax, not a constant', () => {
+    const c = new SqlClassifier(10);
+    const five = c.classify('FETCH 5 FROM cur');
+    const six = c.classify('FETCH 6 FROM cur');
+    expect(six).not.toBe(five);
+    expect(six).toEqual(classifySql('FETCH 6 FROM cur'));
+    expect(c.size).toBe(2);
   });
 
   it('does not keep texts over 64 KiB, nor anything with a size of 0', () => {

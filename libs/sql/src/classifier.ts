@@ -1,4 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import { classifySql, type Classification } from './classify';
+import { shapeOf } from './shape';
 
 /** Texts longer than this are classified every time: keeping them would let a few huge texts fill memory. */
 const MAX_CACHED_BYTES = 64 * 1024;
@@ -18,19 +20,30 @@ export class SqlClassifier {
   }
 
   classify(sql: string): Classification {
-    const hit = this.cache.get(sql);
-    if (hit) {
-      // Map keeps insertion order: re-inserting marks the entry as the most recently used.
-      this.cache.delete(sql);
-      this.cache.set(sql, hit);
-      return hit;
+    if (this.maxEntries === 0 || !cacheable(sql)) return freeze(classifySql(sql));
+    const exact = this.cache.get(sql);
+    if (exact) return this.touch(sql, exact);
+    // Texts that differ only in numeric constants share one entry (see shapeOf).
+    const shape = shapeOf(sql);
+    if (shape && shape.numbers > 0) {
+      const hit = this.cache.get(shape.key);
+      if (hit) return this.touch(shape.key, hit);
     }
     const result = freeze(classifySql(sql));
-    if (this.maxEntries > 0 && cacheable(sql)) {
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(sql, result);
+    let key = sql;
+    if (shape && shape.numbers > 0 && result.parsed && isDeepStrictEqual(classifySql(shape.sibling), result)) {
+      key = shape.key;
     }
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(key, result);
     return result;
+  }
+
+  private touch(key: string, hit: Classification): Classification {
+    // Map keeps insertion order: re-inserting marks the entry as the most recently used.
+    this.cache.delete(key);
+    this.cache.set(key, hit);
+    return hit;
   }
 
   get size(): number {
