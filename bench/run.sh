@@ -2,6 +2,8 @@
 # Runs the foundation benchmarks and writes their figures to bench/results/:
 #   1. Kafka request/reply round trip (10,000 calls), with no other service running;
 #   1b. recorder ingest: 500,000 audit events from Kafka into the chained PostgreSQL store;
+#   1c. PostgreSQL: pgbench -S direct, through pgbouncer (installed if missing) and through
+#       Airlock's PostgreSQL listener, and a 10-million-row SELECT (starts its own processes);
 #   2. HTTP: direct to nginx, through an nginx reverse proxy, and through Airlock (whole system
 #      up, audit recorded), with one ingress worker and with INGRESS_WORKERS=2.
 # Usage: bench/run.sh   (DURATION, CONNECTIONS... as in bench/http.sh)
@@ -21,6 +23,9 @@ node dist/bench/kafka-request-reply.js 10000 16
 say "Recorder ingest benchmark (500,000 audit events into the chained store)"
 node dist/bench/recorder-ingest.js 500000
 RECORDERS=2 node dist/bench/recorder-ingest.js 500000
+
+say "PostgreSQL proxy benchmark (pgbench -S: direct, pgbouncer, Airlock; a 10-million-row SELECT)"
+node dist/bench/pg-proxy.js
 
 wait_recorder() {
   say "waiting for the recorder to catch up with the audit stream"

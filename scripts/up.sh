@@ -69,7 +69,19 @@ if [ ! -f "$KEK_FILE" ]; then
 fi
 HTTP_PORT=8084 VAULT_KEK_FILE="$KEK_FILE" start credential-vault node dist/services/credential-vault/src/main.js
 HTTP_PORT=8082 start approval node dist/services/approval/src/main.js
-HTTP_PORT=8080 CONNECTIONS_FILE="$ROOT/config/connections.yaml" start ingress-proxy node dist/services/ingress-proxy/src/main.js
+# The PostgreSQL listener needs TLS (agents send their token as the password): a local
+# self-signed certificate, made once.
+PG_TLS_DIR="$ROOT/.local/ingress"
+if [ ! -f "$PG_TLS_DIR/pg-tls.key" ]; then
+  mkdir -p "$PG_TLS_DIR"
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+    -keyout "$PG_TLS_DIR/pg-tls.key" -out "$PG_TLS_DIR/pg-tls.crt" 2>/dev/null)
+fi
+GATEWAY_PG_PORT=6543
+HTTP_PORT=8080 CONNECTIONS_FILE="$ROOT/config/connections.yaml" PG_PORT=$GATEWAY_PG_PORT \
+  PG_TLS_CERT_FILE="$PG_TLS_DIR/pg-tls.crt" PG_TLS_KEY_FILE="$PG_TLS_DIR/pg-tls.key" \
+  start ingress-proxy node dist/services/ingress-proxy/src/main.js
 wait_healthy policy http://127.0.0.1:8081/health
 wait_healthy credential-vault http://127.0.0.1:8084/health
 wait_healthy approval http://127.0.0.1:8082/health
@@ -80,6 +92,31 @@ TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.loca
 ADMIN_TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
   --sub admin-demo --groups airlock-admins --aud airlock --ttl 43200)
 
+# A demo database behind the gateway: its own role, whose password only the vault holds.
+DEMO_PW_FILE="$ROOT/.local/demo-db/password"
+if [ ! -f "$DEMO_PW_FILE" ]; then
+  mkdir -p "$(dirname "$DEMO_PW_FILE")"
+  (umask 077 && openssl rand -hex 16 >"$DEMO_PW_FILE")
+fi
+DEMO_PW=$(cat "$DEMO_PW_FILE")
+ADMIN_PG="postgres://${AIRLOCK_PG_USER}:${AIRLOCK_PG_PASSWORD}@127.0.0.1:${AIRLOCK_PG_PORT}/postgres"
+psql -X -q "$ADMIN_PG" -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT 'CREATE ROLE airlock_demo LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'airlock_demo')\\gexec
+ALTER ROLE airlock_demo PASSWORD '$DEMO_PW';
+SELECT 'CREATE DATABASE airlock_demo OWNER airlock_demo' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'airlock_demo')\\gexec
+SQL
+PGPASSWORD=$DEMO_PW psql -X -q "host=127.0.0.1 port=$AIRLOCK_PG_PORT dbname=airlock_demo user=airlock_demo" >/dev/null <<'SQL'
+CREATE TABLE IF NOT EXISTS customers (id int PRIMARY KEY, name text, email text, ssn text, api_key text);
+INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com', '078-05-1120', 'sk_live_demo_not_a_real_key_00000000')
+  ON CONFLICT DO NOTHING;
+SQL
+curl -fsS -o /dev/null -X POST http://127.0.0.1:8084/connections -H "Authorization: Bearer $ADMIN_TOKEN" \
+  -H 'content-type: application/json' \
+  -d "{\"name\":\"demo-db\",\"protocol\":\"postgres\",\"upstream\":\"postgres://127.0.0.1:$AIRLOCK_PG_PORT/airlock_demo?sslmode=disable\",\"credentialKind\":\"postgres-password\"}" \
+  2>/dev/null || true
+curl -fsS -o /dev/null -X PUT http://127.0.0.1:8084/connections/demo-db/secret -H "Authorization: Bearer $ADMIN_TOKEN" \
+  -H 'content-type: application/json' -d "{\"username\":\"airlock_demo\",\"password\":\"$DEMO_PW\"}"
+
 AUDITOR_TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
   --sub auditor-demo --groups airlock-auditors --aud airlock --ttl 43200)
 
@@ -87,6 +124,7 @@ cat <<INFO
 
 Airlock is running.
   ingress-proxy     http://127.0.0.1:8080   (agents call /c/<connection>/<path>)
+                    postgres://127.0.0.1:$GATEWAY_PG_PORT (TLS; dbname=<connection>, password=<token>)
   policy admin      http://127.0.0.1:8081   (GET /policy, POST /policy/reload)
   approval          http://127.0.0.1:8082
   recorder          http://127.0.0.1:8083
@@ -115,6 +153,9 @@ Try it:
   curl -s -X PUT http://127.0.0.1:8084/connections/vaulted/secret -H "Authorization: Bearer \$ADMIN_TOKEN" \\
     -H 'content-type: application/json' -d '{"token":"s3cr3t-held-by-airlock"}'
   curl -s http://127.0.0.1:8080/c/vaulted/items -H "Authorization: Bearer \$TOKEN"
+  # PostgreSQL through the gateway: the token is the password, the database is the connection name
+  PGPASSWORD=\$TOKEN psql "host=127.0.0.1 port=$GATEWAY_PG_PORT dbname=demo-db user=agent sslmode=require" -c 'SELECT * FROM customers'
+  PGPASSWORD=\$TOKEN psql "host=127.0.0.1 port=$GATEWAY_PG_PORT dbname=demo-db user=agent sslmode=require" -c 'DROP TABLE customers'  # denied
   psql "$DATABASE_URL" -c 'SELECT time, type, actor_subject, connection FROM audit_event ORDER BY time DESC LIMIT 10'
   curl -s http://127.0.0.1:8083/audit/sessions -H "Authorization: Bearer \$AUDITOR_TOKEN"   # replay and search
   curl -s http://127.0.0.1:8083/audit/verify -H "Authorization: Bearer \$AUDITOR_TOKEN"     # check the hash chains

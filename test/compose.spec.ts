@@ -50,10 +50,23 @@ const KAFKA_READY: Record<string, Condition> = {
   'kafka-init': 'service_completed_successfully',
 };
 
-const APP_SERVICES: Record<string, { port: number; env: string[]; dependsOn: Record<string, Condition> }> = {
+const APP_SERVICES: Record<
+  string,
+  { port: number; extraPorts?: number[]; env: string[]; dependsOn: Record<string, Condition> }
+> = {
   'ingress-proxy': {
     port: 8080,
-    env: ['OIDC_ISSUERS', 'OIDC_AUDIENCE', 'CONNECTIONS_FILE', 'POLICY_TIMEOUT_MS'],
+    // The PostgreSQL listener.
+    extraPorts: [6543],
+    env: [
+      'OIDC_ISSUERS',
+      'OIDC_AUDIENCE',
+      'CONNECTIONS_FILE',
+      'POLICY_TIMEOUT_MS',
+      'PG_PORT',
+      'PG_TLS_CERT_FILE',
+      'PG_TLS_KEY_FILE',
+    ],
     dependsOn: {
       ...KAFKA_READY,
       policy: 'service_healthy',
@@ -106,8 +119,8 @@ describe('docker-compose.yml', () => {
       expect(env.HTTP_PORT).toBe(String(spec.port));
     });
 
-    it('publishes its port on the loopback interface only', () => {
-      expect(service.ports).toEqual([`127.0.0.1:${spec.port}:${spec.port}`]);
+    it('publishes its ports on the loopback interface only', () => {
+      expect(service.ports).toEqual([spec.port, ...(spec.extraPorts ?? [])].map((p) => `127.0.0.1:${p}:${p}`));
     });
 
     it('is healthy only when GET /health on its HTTP_PORT answers 2xx', () => {

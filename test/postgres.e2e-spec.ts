@@ -3,8 +3,20 @@ import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { encodeCancelRequest, encodeQuery, encodeStartupMessage } from '@airlock/pg-wire';
-import { PgUpstreamDatabase, waitFor } from '@airlock/testing';
+import {
+  decodeDataRow,
+  decodeErrorFields,
+  encodeBind,
+  encodeCancelRequest,
+  encodeDescribe,
+  encodeExecute,
+  encodeParse,
+  encodeQuery,
+  encodeStartupMessage,
+  encodeSync,
+} from '@airlock/pg-wire';
+import { PgUpstreamDatabase, localPgServerCertFile, waitFor } from '@airlock/testing';
+import { RawPgClient, typesOf } from './support/pg-raw';
 import { findIn, scanKafka } from './support/scanner';
 import { TestSystem } from './support/system';
 
@@ -67,13 +79,13 @@ describe('PostgreSQL through the gateway', () => {
     return c;
   }
 
-  async function createPgConnection(name: string, up: PgUpstreamDatabase): Promise<void> {
+  async function createPgConnection(name: string, up: PgUpstreamDatabase, sslmode = 'disable'): Promise<void> {
     const created = await sys.admin('/connections', {
       method: 'POST',
       body: JSON.stringify({
         name,
         protocol: 'postgres',
-        upstream: up.upstreamUrl(),
+        upstream: up.upstreamUrl(sslmode),
         credentialKind: 'postgres-password',
       }),
     });
@@ -86,7 +98,7 @@ describe('PostgreSQL through the gateway', () => {
   }
 
   beforeAll(async () => {
-    await sys.start({ postgres: true });
+    await sys.start({ postgres: true, pgUpstreamCaFile: localPgServerCertFile() });
     db = await PgUpstreamDatabase.create('airlock_up');
     bench = await PgUpstreamDatabase.create('airlock_bench');
     await db.query(`
@@ -100,6 +112,8 @@ describe('PostgreSQL through the gateway', () => {
     `);
     await createPgConnection('pgdb', db);
     await createPgConnection('pgbench', bench);
+    await createPgConnection('pgcopy', db);
+    await createPgConnection('pgtls', db, 'verify-full');
     token = await sys.token();
   }, 240000);
 
@@ -147,6 +161,20 @@ describe('PostgreSQL through the gateway', () => {
       expect(bob).toMatch(/deploy with \[MASKED:github-token\] today/);
       expect(r.stdout).not.toContain(plantedToken);
       expect(r.stdout).not.toContain(plantedSsn);
+    });
+
+    it('masks COPY TO STDOUT by value, and refuses it where columns must be masked by name', async () => {
+      const copy = await psql(['-c', 'COPY (SELECT id, notes FROM customers ORDER BY id) TO STDOUT'], {
+        dbname: 'pgcopy',
+      });
+      expect(copy.stdout).toBe('1\tplain note\n2\tdeploy with [MASKED:github-token] today\n');
+      const refused = await psql(['-c', 'COPY customers TO STDOUT'], { dbname: 'pgdb' });
+      expect(refused.stderr).toMatch(/0A000: COPY TO STDOUT cannot be masked column by column/);
+    });
+
+    it('passes notices through', async () => {
+      const r = await psql(['-c', 'DROP TABLE IF EXISTS no_such_table_here'], { dbname: 'pgbench' });
+      expect(r.stderr).toMatch(/NOTICE:\s+00000: table "no_such_table_here" does not exist, skipping/);
     });
 
     it('requires TLS: without it the token is not even asked for', async () => {
@@ -234,6 +262,53 @@ describe('PostgreSQL through the gateway', () => {
       await other.end();
     });
 
+    it('fails closed when policy does not answer, and the session stays usable', async () => {
+      await sys.policy.stop();
+      try {
+        const started = Date.now();
+        await expect(
+          c.query('SELECT count(*)::int AS n FROM orders WHERE amount > 12345 AND customer_id < 3'),
+        ).rejects.toMatchObject({ code: '57P03' });
+        expect(Date.now() - started).toBeLessThan(10000);
+      } finally {
+        await sys.policy.start();
+      }
+      const again = await waitFor('policy to answer again', async () => {
+        try {
+          return (await c.query('SELECT count(*)::int AS n FROM orders WHERE amount > 12345 AND customer_id < 3'))
+            .rows[0];
+        } catch {
+          return undefined;
+        }
+      });
+      expect(again).toEqual({ n: 0 });
+    });
+
+    it('shows bind parameters to policy, and does not reuse a decision that depended on them', async () => {
+      await expect(c.query('SELECT $1::text AS v', ['forbidden-value-1'])).rejects.toMatchObject({ code: '42501' });
+      expect((await c.query('SELECT $1::text AS v', ['fine'])).rows).toEqual([{ v: 'fine' }]);
+      await expect(c.query('SELECT $1::text AS v', ['forbidden-value-2'])).rejects.toMatchObject({ code: '42501' });
+    });
+
+    it('masks a secret the server echoes in an error', async () => {
+      const err = await c.query(`SELECT '${plantedToken}'::int`).then(
+        () => null,
+        (e: Error & { code?: string }) => e,
+      );
+      expect(err?.code).toBe('22P02');
+      expect(err?.message).toContain('[MASKED:github-token]');
+      expect(err?.message).not.toContain(plantedToken);
+      seen.push(String(err?.message));
+    });
+
+    it('signs in upstream over TLS with the certificate checked (verify-full)', async () => {
+      const t = await pgClient('pgtls');
+      const r = await t.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      expect(r.rows).toEqual([{ ssl: true }]);
+      expect((await t.query('SELECT count(*)::int AS n FROM customers')).rows[0].n).toBe(2);
+      await t.end();
+    });
+
     it('caches decisions: the same statement shape asks policy once', async () => {
       await c.query('SELECT id FROM orders WHERE id = 7');
       await c.query('SELECT id FROM orders WHERE id = 8');
@@ -249,6 +324,46 @@ describe('PostgreSQL through the gateway', () => {
         return rows.length >= 2 ? rows : undefined;
       });
       expect(events.at(-1)!.event.data.cached).toBe(true);
+    });
+  });
+
+  describe('extended protocol on the wire', () => {
+    it('refuses one Execute of a pipeline: earlier results stand, the rest is skipped to Sync, as the server would', async () => {
+      const raw = await RawPgClient.connect(sys.pgPort, 'pgdb', token);
+      try {
+        raw.send(
+          encodeParse('', 'SELECT id, name FROM customers WHERE id = $1', []),
+          encodeBind('', '', [Buffer.from('1')]),
+          encodeDescribe('P', ''),
+          encodeExecute('', 0),
+          encodeParse('', 'DELETE FROM customers', []),
+          encodeBind('', '', []),
+          encodeExecute('', 0),
+          encodeParse('', 'SELECT 1', []),
+          encodeBind('', '', []),
+          encodeExecute('', 0),
+          encodeSync(),
+        );
+        const first = await raw.untilReady();
+        expect(typesOf(first)).toBe('12TDC12EZ');
+        expect(decodeDataRow(first[3].body).map((v) => v?.toString())).toEqual(['1', 'Ada']);
+        const error = decodeErrorFields(first[7].body);
+        expect(error.C).toBe('42501');
+        expect(error.M).toMatch(/refused by policy/);
+        // Binary results of a masked column become NULL; the columns were never described by the client.
+        raw.send(
+          encodeParse('by_id', 'SELECT ssn, name FROM customers WHERE id = $1', []),
+          encodeBind('', 'by_id', [Buffer.from('2')], [0], [1]),
+          encodeExecute('', 0),
+          encodeSync(),
+        );
+        const second = await raw.untilReady();
+        expect(typesOf(second)).toBe('12DCZ');
+        expect(decodeDataRow(second[2].body)).toEqual([null, Buffer.from('Bob')]);
+        expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM customers'))[0].n).toBe('2');
+      } finally {
+        raw.close();
+      }
     });
   });
 

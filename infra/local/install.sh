@@ -27,6 +27,7 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 { command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]]; } || missing+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 java_major() {
   # "openjdk version "17.0.15" 2025-04-15" -> 17 ; "1.8.0_382" -> 1

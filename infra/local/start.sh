@@ -143,7 +143,24 @@ start_kafka() {
 # ---------------------------------------------------------------------------------------------
 sql_quote() { printf "'%s'" "${1//\'/\'\'}"; }
 
+# A self-signed server certificate, so that upstream TLS (sslmode=require / verify-full) can be
+# exercised locally; clients may still connect without TLS.
+ensure_pg_tls() {
+  local dir="$PG_ROOT/tls"
+  if [[ ! -f "$dir/server.key" || ! -f "$dir/server.crt" ]]; then
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+      -keyout "$dir/server.key" -out "$dir/server.crt" >/dev/null 2>&1 || die "openssl could not make the PostgreSQL certificate"
+  fi
+  chown "$PG_OS_USER:" "$dir" "$dir/server.key" "$dir/server.crt"
+  chmod 755 "$dir"
+  chmod 600 "$dir/server.key"
+  chmod 644 "$dir/server.crt"
+}
+
 write_pg_config() {
+  ensure_pg_tls
   local listen="127.0.0.1"
   have_ipv6_loopback && listen="127.0.0.1,::1"
   cat >"$PG_DATA/airlock.conf" <<EOF
@@ -153,6 +170,9 @@ port = $AIRLOCK_PG_PORT
 unix_socket_directories = $(sql_quote "$PG_RUN")
 max_connections = 200
 password_encryption = 'scram-sha-256'
+ssl = on
+ssl_cert_file = $(sql_quote "$PG_ROOT/tls/server.crt")
+ssl_key_file = $(sql_quote "$PG_ROOT/tls/server.key")
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '

@@ -19,6 +19,8 @@ export interface SystemOptions {
   policyTimeoutMs?: number;
   /** Also open the ingress's PostgreSQL listener (TLS with a fresh self-signed certificate). */
   postgres?: boolean;
+  /** PG_UPSTREAM_CA_FILE of the ingress: the CA upstream certificates are checked against (verify-full). */
+  pgUpstreamCaFile?: string;
 }
 
 /**
@@ -92,7 +94,12 @@ export class TestSystem {
     if (opts.postgres) {
       this.pgPort = await freePort();
       const tls = selfSignedCertificate(this.workDir);
-      pg = { PG_PORT: String(this.pgPort), PG_TLS_CERT_FILE: tls.certFile, PG_TLS_KEY_FILE: tls.keyFile };
+      pg = {
+        PG_PORT: String(this.pgPort),
+        PG_TLS_CERT_FILE: tls.certFile,
+        PG_TLS_KEY_FILE: tls.keyFile,
+        ...(opts.pgUpstreamCaFile ? { PG_UPSTREAM_CA_FILE: opts.pgUpstreamCaFile } : {}),
+      };
     }
     this.ingress = new ServiceProcess('ingress-proxy', pIngress, {
       ...common,

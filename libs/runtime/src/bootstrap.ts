@@ -56,6 +56,29 @@ export function runMain(name: string, main: () => Promise<unknown>): void {
   });
 }
 
+/** A message one worker sends to all the others through the primary (see runWorkers). */
+export interface WorkerBroadcast {
+  airlockBroadcast: string;
+  payload: Record<string, string | number>;
+}
+
+export function isWorkerBroadcast(message: unknown): message is WorkerBroadcast {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    typeof (message as WorkerBroadcast).airlockBroadcast === 'string' &&
+    typeof (message as WorkerBroadcast).payload === 'object'
+  );
+}
+
+/** Sends a message to the other workers of this service; false when this process is not a worker. */
+export function broadcastToWorkers(kind: string, payload: Record<string, string | number>): boolean {
+  if (!cluster.isWorker || !process.send) return false;
+  const message: WorkerBroadcast = { airlockBroadcast: kind, payload };
+  process.send(message);
+  return true;
+}
+
 /**
  * Runs `main` in `workers` processes that share the listening port (node:cluster), so a
  * CPU-bound service can use more than one core. A worker that dies takes the whole service
@@ -75,6 +98,12 @@ export async function runWorkers(
     return;
   }
   for (let i = 0; i < workers; i++) cluster.fork();
+  // A worker may need to reach its siblings (a PostgreSQL CancelRequest lands on any worker,
+  // the session it names lives on one): the primary relays such messages to every other worker.
+  cluster.on('message', (from, message: unknown) => {
+    if (!isWorkerBroadcast(message)) return;
+    for (const w of Object.values(cluster.workers ?? {})) if (w && w.id !== from.id) w.send(message);
+  });
   const stopAll = (sig: NodeJS.Signals): void => {
     for (const w of Object.values(cluster.workers ?? {})) w?.kill(sig);
   };

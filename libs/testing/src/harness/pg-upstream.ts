@@ -2,7 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { infraEnv, runId } from './infra';
+import { infraEnv, repoRoot, runId } from './infra';
+
+/** The local PostgreSQL server's self-signed certificate (infra/local/start.sh makes it). */
+export function localPgServerCertFile(): string {
+  return join(repoRoot(), '.local', 'pg', 'tls', 'server.crt');
+}
 
 /**
  * A PostgreSQL database that plays an agent's upstream: its own database and its own login role

@@ -55,7 +55,10 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
       },
       (err: Error) => {
         this.failing = true;
-        this.logger.error({ err: err.message, types: drafts.map((d) => d.type) }, 'audit events could not be published');
+        this.logger.error(
+          { err: err.message, types: drafts.map((d) => d.type) },
+          'audit events could not be published',
+        );
       },
     );
     this.inFlight.add(p);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Topics, type PolicyDecision, type PolicyEvaluateRequest } from '@airlock/contracts';
+import { Topics, type PolicyDecision, type PolicyEvaluateRequest, type PostgresOperation } from '@airlock/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { IngressRpc } from '../rpc/ingress-rpc';
 import { DecisionCache } from './decision-cache';
@@ -24,7 +24,7 @@ export class PolicyClient {
 
   /** Throws MessagingError when policy does not answer in time: the caller must refuse. */
   async evaluate(req: PolicyEvaluateRequest): Promise<EvaluatedDecision> {
-    const key = fingerprint(req);
+    const key = decisionKey(req);
     const hit = this.cache.get(key);
     if (hit) return { decision: { ...hit, requestId: req.requestId }, cached: true };
     const generation = this.cache.generation;
@@ -48,12 +48,38 @@ export class PolicyClient {
   }
 }
 
-function fingerprint(req: PolicyEvaluateRequest): string {
+/**
+ * The cache key of a decision: everything policy looks at. For SQL that is the classification
+ * itself, not just the statement fingerprint: the fingerprint ignores constants, and a constant
+ * can change what a statement is (`set_config('role', ...)` against `set_config('search_path', ...)`).
+ * Whether bind parameters were sent is part of it too: a decision made without them says nothing
+ * about parameter rules.
+ */
+export function decisionKey(req: PolicyEvaluateRequest): string {
   const p = req.principal;
   const op = req.operation;
-  // Texts that differ only in literals share a fingerprint, and so a decision.
-  const what = op.kind === 'http' ? [op.method, op.path] : [op.fingerprint];
+  const what =
+    op.kind === 'http'
+      ? [op.method, op.path]
+      : [
+          op.fingerprint,
+          op.parsed ? 'parsed' : 'unparsed',
+          op.params ? 'params' : 'no-params',
+          statementsKey(op.statements),
+        ];
   return [p.issuer, p.subject, [...p.groups].sort().join(','), req.connection, req.protocol, op.kind, ...what].join(
     '\u0000',
   );
+}
+
+/** Classifications are shared objects (the classifier caches them): their key is made once. */
+const statementKeys = new WeakMap<object, string>();
+
+function statementsKey(statements: PostgresOperation['statements']): string {
+  let key = statementKeys.get(statements);
+  if (key === undefined) {
+    key = JSON.stringify(statements);
+    statementKeys.set(statements, key);
+  }
+  return key;
 }

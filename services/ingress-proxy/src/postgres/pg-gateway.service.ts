@@ -6,6 +6,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { ConnectionNameSchema, uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
 import { TOKEN_VERIFIER, TokenRejectedError, type TokenVerifier } from '@airlock/identity';
 import { MessagingError } from '@airlock/messaging';
+import { broadcastToWorkers, isWorkerBroadcast } from '@airlock/runtime';
 import {
   MessageReader,
   encodeAuthenticationCleartextPassword,
@@ -28,6 +29,8 @@ import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
 import { readFirstPacket, readPassword, startupSettings } from './pg-startup';
 import { UpstreamConnectError, cancelUpstream, connectUpstream, upstreamAddress } from './pg-upstream';
+
+const CANCEL_BROADCAST = 'pg-cancel';
 
 /**
  * The PostgreSQL front of the gateway: agents connect with `dbname=<connection>` and their OIDC
@@ -90,8 +93,18 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     return this.sessions.size;
   }
 
+  private readonly onWorkerMessage = (message: unknown): void => {
+    if (!isWorkerBroadcast(message) || message.airlockBroadcast !== CANCEL_BROADCAST) return;
+    const { processId, secretKey } = message.payload;
+    if (typeof processId !== 'number' || typeof secretKey !== 'string') return;
+    this.cancel(processId, Buffer.from(secretKey, 'hex'), true).catch((err: Error) =>
+      this.logger.warn({ err: err.message }, 'relayed cancel failed'),
+    );
+  };
+
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.PG_PORT === undefined) return;
+    process.on('message', this.onWorkerMessage);
     this.secureContext = createSecureContext({
       cert: readFileSync(this.config.PG_TLS_CERT_FILE!),
       key: readFileSync(this.config.PG_TLS_KEY_FILE!),
@@ -111,6 +124,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    process.off('message', this.onWorkerMessage);
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -299,10 +313,14 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     session.start(rest);
   }
 
-  private async cancel(processId: number, secretKey: Buffer): Promise<void> {
+  private async cancel(processId: number, secretKey: Buffer, relayed = false): Promise<void> {
     const session = this.byCancelKey.get(cancelKeyOf({ processId, secretKey }));
-    // An unknown key gets no answer at all, as PostgreSQL does: nothing to learn by guessing.
-    if (!session) return;
+    if (!session) {
+      // With several workers the session may live in another one: ask them all, once.
+      if (!relayed) broadcastToWorkers(CANCEL_BROADCAST, { processId, secretKey: secretKey.toString('hex') });
+      // An unknown key gets no answer at all, as PostgreSQL does: nothing to learn by guessing.
+      return;
+    }
     const lease = await this.leases.lease(session.connection);
     await cancelUpstream(upstreamAddress(lease.upstream), session.upstreamKey, {
       timeoutMs: this.config.PG_UPSTREAM_CONNECT_TIMEOUT_MS,

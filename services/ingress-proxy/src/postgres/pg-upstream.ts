@@ -135,9 +135,11 @@ async function negotiateTls(
   const socket = await new Promise<Socket>((resolve, reject) => {
     const t = tlsConnect({
       socket: raw,
+      // The name the certificate must carry under verify-full (an IP address is checked as one).
+      host: target.host,
       servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host,
       rejectUnauthorized: verify,
-      ...(verify ? { ca, checkServerIdentity: undefined } : {}),
+      ...(verify && ca ? { ca } : {}),
     });
     const timer = setTimeout(() => reject(new UpstreamConnectError('TLS handshake timed out', 'tls')), timeoutMs);
     t.once('secureConnect', () => {
