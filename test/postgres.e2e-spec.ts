@@ -309,21 +309,20 @@ describe('PostgreSQL through the gateway', () => {
       await t.end();
     });
 
-    it('caches decisions: the same statement shape asks policy once', async () => {
+    it('caches decisions: the same statement shape asks policy once, and a read is audited in one event', async () => {
       await c.query('SELECT id FROM orders WHERE id = 7');
       await c.query('SELECT id FROM orders WHERE id = 8');
-      const events = await waitFor('the second decision in the store', async () => {
-        const rows = await sys.db.query<{ event: { data: { cached: boolean; decision: string } } }>(
-          `SELECT e.event FROM audit_event e
-            WHERE e.type = 'operation.decided'
-              AND e.request_id IN (SELECT request_id FROM audit_event
-                                    WHERE type = 'operation.intercepted'
-                                      AND event::text LIKE '%SELECT id FROM orders WHERE id = $1%')
-            ORDER BY e.seq`,
+      const events = await waitFor('both statements in the store', async () => {
+        const rows = await sys.db.query<{ event: { data: { decision: { cached: boolean; decision: string } } } }>(
+          `SELECT event FROM audit_event
+            WHERE type = 'statement.completed'
+              AND event #>> '{data,operation,sql}' = 'SELECT id FROM orders WHERE id = $1'
+            ORDER BY seq`,
         );
         return rows.length >= 2 ? rows : undefined;
       });
-      expect(events.at(-1)!.event.data.cached).toBe(true);
+      expect(events.map((e) => e.event.data.decision.decision)).toEqual(['allow', 'allow']);
+      expect(events.at(-1)!.event.data.decision.cached).toBe(true);
     });
   });
 

@@ -8,7 +8,7 @@ import {
   ProtocolSchema,
   UuidV7Schema,
 } from './common';
-import { OperationSchema } from './requests';
+import { OperationSchema, PostgresOperationSchema } from './requests';
 
 /**
  * The audit stream is a public contract for SIEM consumers: within a schema version, changes
@@ -165,6 +165,37 @@ export const OperationFailedEventSchema = z
 
 /* PostgreSQL sessions: one agent connection through the gateway, and the statements run in it. */
 
+const StatementOperationSchema = PostgresOperationSchema.omit({ params: true }).describe(
+  'The statement as it was decided on: text with literals replaced by $n, fingerprint, classification, ' +
+    'number of bind parameters (never their values).',
+);
+
+const StatementDecisionSchema = z
+  .object({
+    decision: DecisionSchema,
+    reason: z.string(),
+    ruleId: z.string().optional(),
+    policyVersion: z.string(),
+    masking: z.array(z.string()),
+    cached: z.boolean(),
+  })
+  .describe('What policy decided, as in operation.decided.');
+
+/**
+ * A read-only statement (class read, session or transaction, no risk) is audited in one event
+ * when it ends, which then carries the operation and the decision: nothing it does needs to be
+ * on the stream before it runs. Other statements are audited before they run
+ * (operation.intercepted and operation.decided), and their outcome event leaves both fields out.
+ */
+const foldedFields = {
+  operation: StatementOperationSchema.optional().describe(
+    'Present when the statement was audited in this one event: the statement as decided on.',
+  ),
+  decision: StatementDecisionSchema.optional().describe(
+    'Present when the statement was audited in this one event: what policy decided.',
+  ),
+};
+
 export const SessionStartedEventSchema = z
   .object({
     ...envelope,
@@ -219,6 +250,7 @@ export const StatementCompletedEventSchema = z
         .max(16384)
         .optional()
         .describe('The statement text with its literals, only when policy allows keeping them.'),
+      ...foldedFields,
     }),
   })
   .describe('An allowed PostgreSQL statement ran upstream and its result reached the agent.');
@@ -230,7 +262,11 @@ export const StatementFailedEventSchema = z
     data: z.object({
       stage: FailureStageSchema.describe('Where the statement failed.'),
       reason: z.string().describe('The public message the agent received; never internal details.'),
-      sqlstate: z.string().regex(/^[0-9A-Z]{5}$/).describe('SQLSTATE of the ErrorResponse the agent received.'),
+      sqlstate: z
+        .string()
+        .regex(/^[0-9A-Z]{5}$/)
+        .describe('SQLSTATE of the ErrorResponse the agent received.'),
+      ...foldedFields,
     }),
   })
   .describe('The gateway could not run a PostgreSQL statement: a dependency unavailable, unparsable, aborted.');

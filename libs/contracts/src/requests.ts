@@ -96,9 +96,7 @@ export const PostgresOperationSchema = z.object({
     .array(z.string().nullable())
     .max(65535)
     .optional()
-    .describe(
-      'Bind parameter values in text form (binary ones as \\x hex), for policy only: never in audit events.',
-    ),
+    .describe('Bind parameter values in text form (binary ones as \\x hex), for policy only: never in audit events.'),
 });
 export type PostgresOperation = z.infer<typeof PostgresOperationSchema>;
 

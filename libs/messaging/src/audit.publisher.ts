@@ -20,6 +20,12 @@ export interface AuditPublisherOptions {
   /** Broker acknowledgement deadline for one batch. */
   timeoutMs: number;
   maxBatch?: number;
+  /**
+   * How long events published with `urgent: false` may wait for company, so that a busy
+   * service sends one produce request for many operations. Urgent events (a caller waiting to
+   * fail closed) go out at once and take the waiting ones with them.
+   */
+  lingerMs?: number;
   clock?: () => number;
 }
 
@@ -31,7 +37,9 @@ export interface AuditPublisherOptions {
  */
 export class AuditPublisher {
   private queue: Queued[] = [];
+  private queued = 0;
   private scheduled = false;
+  private lingering: NodeJS.Timeout | null = null;
   private readonly maxBatch: number;
   private readonly clock: () => number;
 
@@ -55,23 +63,46 @@ export class AuditPublisher {
   }
 
   emit(...drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
+    return this.emitWith({ urgent: true }, drafts);
+  }
+
+  /** Like emit, but the events may wait up to `lingerMs` to share a produce request. */
+  emitLingering(...drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
+    return this.emitWith({ urgent: false }, drafts);
+  }
+
+  private emitWith(opts: { urgent: boolean }, drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
     let events: AuditEvent[];
     try {
       events = drafts.map((d) => this.build(d));
     } catch (err) {
       return Promise.reject(new MessagingError('contract', 'audit event does not match its schema', { cause: err }));
     }
-    return this.publish(events).then(() => events);
+    return this.publish(events, opts).then(() => events);
   }
 
-  publish(events: AuditEvent[]): Promise<void> {
+  publish(events: AuditEvent[], opts: { urgent: boolean } = { urgent: true }): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
+      this.queued += events.length;
+      const linger = this.options.lingerMs ?? 0;
+      if (opts.urgent || linger === 0 || this.queued >= this.maxBatch) {
+        this.schedule();
+      } else if (!this.lingering && !this.scheduled) {
+        this.lingering = setTimeout(() => this.schedule(), linger);
       }
     });
+  }
+
+  private schedule(): void {
+    if (this.lingering) {
+      clearTimeout(this.lingering);
+      this.lingering = null;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
   }
 
   private async flush(): Promise<void> {
@@ -84,6 +115,7 @@ export class AuditPublisher {
         batch.push(q);
         count += q.events.length;
       }
+      this.queued -= count;
       const messages = batch.flatMap((q) =>
         q.events.map((e) => ({
           key: e.sessionId,

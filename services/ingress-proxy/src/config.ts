@@ -13,6 +13,8 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   /** A lease is renewed this long before it expires, and never used closer to its end. */
   LEASE_REFRESH_MARGIN_MS: ms(5000),
   AUDIT_TIMEOUT_MS: ms(3000),
+  /** Events published after the answer (outcomes, read-only intercepts) may wait this long to share a produce request. */
+  AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
   UPSTREAM_TIMEOUT_MS: ms(30000),
   DECISION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10000),
   DECISION_CACHE_TTL_MS: ms(60000),

@@ -17,7 +17,10 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    this.publisher = new AuditPublisher(this.producer, { timeoutMs: config.AUDIT_TIMEOUT_MS });
+    this.publisher = new AuditPublisher(this.producer, {
+      timeoutMs: config.AUDIT_TIMEOUT_MS,
+      lingerMs: config.AUDIT_LINGER_MS,
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -49,7 +52,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
    * background, a failure is logged, and shutdown waits for them.
    */
   emitAfter(...drafts: AuditEventDraft[]): void {
-    const p = this.publisher.emit(...drafts).then(
+    const p = this.publisher.emitLingering(...drafts).then(
       () => {
         this.failing = false;
       },

@@ -22,6 +22,12 @@ export class PolicyClient {
     this.cache = new DecisionCache(config.DECISION_CACHE_SIZE, config.DECISION_CACHE_TTL_MS);
   }
 
+  /** A decision for this request from the cache alone, or undefined. */
+  cached(req: PolicyEvaluateRequest): { decision: PolicyDecision } | undefined {
+    const hit = this.cache.get(decisionKey(req));
+    return hit ? { decision: { ...hit, requestId: req.requestId } } : undefined;
+  }
+
   /** Throws MessagingError when policy does not answer in time: the caller must refuse. */
   async evaluate(req: PolicyEvaluateRequest): Promise<EvaluatedDecision> {
     const key = decisionKey(req);

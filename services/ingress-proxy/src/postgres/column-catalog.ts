@@ -33,6 +33,19 @@ export class ColumnCatalog {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The origins from the cache alone, or null when some table is not (or no longer) cached. */
+  cached(lease: ActiveLease, refs: Array<{ tableOid: number; columnAttr: number }>): Map<string, ColumnOrigin> | null {
+    const out = new Map<string, ColumnOrigin>();
+    const now = this.now();
+    for (const r of refs) {
+      const t = this.tables.get(`${lease.connection}:${r.tableOid}`);
+      if (!t || t.expiresAt <= now) return null;
+      const c = t.columns.get(r.columnAttr);
+      if (c) out.set(`${r.tableOid}:${r.columnAttr}`, c);
+    }
+    return out;
+  }
+
   /** Origins of the given (table OID, attribute number) pairs; missing entries are not table columns. */
   async resolve(
     lease: ActiveLease,

@@ -72,8 +72,18 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
           protocol: 'postgres',
           operation,
         }),
+      cachedDecision: (operation, env) =>
+        this.policy.cached({
+          requestId: env.requestId,
+          sessionId: env.sessionId,
+          principal: env.actor!,
+          connection: env.connection!,
+          protocol: 'postgres',
+          operation,
+        }),
       masker: (rules) => this.masking.masker(rules),
       resolveColumns: (lease, refs) => this.catalog.resolve(lease, refs),
+      cachedColumns: (lease, refs) => this.catalog.cached(lease, refs),
       emit: (...drafts) => this.audit.emit(...drafts),
       emitAfter: (...drafts) => this.audit.emitAfter(...drafts),
       auditHealthy: () => this.audit.healthy,

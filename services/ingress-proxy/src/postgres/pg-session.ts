@@ -34,7 +34,7 @@ import { PgGatewayError, SqlState } from './pg-errors';
 import type { UpstreamConnection } from './pg-upstream';
 import { CredentialScrubber, ResultMasker, maskServerMessage } from './row-masking';
 import { FlowGate, SerialPump } from './serial-pump';
-import { StatementContext, splitCommandTag, type Envelope } from './statement-audit';
+import { StatementContext, splitCommandTag, type Envelope, type FoldedDecision } from './statement-audit';
 
 /** A text the server refuses to parse: sent in place of a refused statement so that the server itself
  * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
@@ -47,11 +47,17 @@ export interface PgSessionServices {
   classify(sql: string): Classification;
   /** Asks policy (or its cache); rejects when policy cannot answer. */
   decide(op: PostgresOperation, env: Envelope): Promise<{ decision: PolicyDecision; cached: boolean }>;
+  /** A decision the cache already holds, without waiting. */
+  cachedDecision(op: PostgresOperation, env: Envelope): { decision: PolicyDecision } | undefined;
   masker(rules: readonly string[]): Masker | undefined;
   resolveColumns(
     lease: ActiveLease,
     refs: Array<{ tableOid: number; columnAttr: number }>,
   ): Promise<Map<string, ColumnOrigin>>;
+  cachedColumns(
+    lease: ActiveLease,
+    refs: Array<{ tableOid: number; columnAttr: number }>,
+  ): Map<string, ColumnOrigin> | null;
   /** Audit that must be on the stream before the statement runs; rejects when it cannot be. */
   emit(...drafts: AuditEventDraft[]): Promise<unknown>;
   /** Audit published in the background (outcomes, and intercepts of read-only statements). */
@@ -86,6 +92,22 @@ type Expectation =
   | { kind: 'execute'; ctx: StatementContext | null; result: ResultMasker | null; portal: Portal | undefined };
 
 const READ_ONLY = new Set(['read', 'session', 'transaction']);
+
+interface Verdict {
+  ctx: StatementContext | null;
+  refusal?: PgGatewayError;
+  masker?: Masker;
+}
+
+/** The operation as audited: bind parameter values are for policy's eyes only, the trail keeps their count. */
+function auditedOperation(operation: PostgresOperation): Omit<PostgresOperation, 'params'> {
+  const { params: _params, ...audited } = operation;
+  return audited;
+}
+
+function interceptedDraft(env: Envelope, operation: PostgresOperation): AuditEventDraft {
+  return { ...env, type: 'operation.intercepted', data: { operation: auditedOperation(operation) } };
+}
 
 /**
  * One agent session relayed to its upstream: every statement is classified and decided before it
@@ -291,10 +313,14 @@ export class PgSession {
     }
   }
 
-  private async query(sql: string, frame: Frame): Promise<void> {
+  private query(sql: string, frame: Frame): void | Promise<void> {
     this.statements++;
-    const classification = this.services.classify(sql);
-    const verdict = await this.decide(classification, sql, 'simple', undefined);
+    const verdict = this.decide(this.services.classify(sql), sql, 'simple', undefined);
+    if (verdict instanceof Promise) return verdict.then((v) => this.sendQuery(v, frame));
+    this.sendQuery(verdict, frame);
+  }
+
+  private sendQuery(verdict: Verdict, frame: Frame): void {
     if (verdict.refusal) {
       this.refuse(verdict.refusal, verdict.ctx, true);
       return;
@@ -303,7 +329,7 @@ export class PgSession {
     this.up(frame.raw);
   }
 
-  private async execute(portalName: string, frame: Frame): Promise<void> {
+  private execute(portalName: string, frame: Frame): void | Promise<void> {
     const portal = this.portals.get(portalName);
     const statement = portal?.statement;
     if (!portal || !statement) {
@@ -313,34 +339,47 @@ export class PgSession {
       return;
     }
     this.statements++;
-    const verdict = await this.decide(statement.classification, statement.sql, 'extended', portal.params);
+    const verdict = this.decide(statement.classification, statement.sql, 'extended', portal.params);
+    if (verdict instanceof Promise) return verdict.then((v) => this.sendExecute(v, portal, portalName, frame));
+    return this.sendExecute(verdict, portal, portalName, frame);
+  }
+
+  private sendExecute(verdict: Verdict, portal: Portal, portalName: string, frame: Frame): void | Promise<void> {
     if (verdict.refusal) {
       this.refuse(verdict.refusal, verdict.ctx, false);
       return;
     }
-    let result: ResultMasker | null = null;
+    const send = (result: ResultMasker | null): void => {
+      this.expect({ kind: 'execute', ctx: verdict.ctx, result, portal });
+      this.up(frame.raw);
+    };
     if (!portal.fields) {
       // Rows can only be masked knowing their columns: ask the server, answer kept to ourselves.
       this.expect({ kind: 'describe', target: 'P', name: portalName, internal: true, portal });
       this.up(encodeDescribe('P', portalName));
-    } else if (verdict.ctx) {
-      const planned = this.planResult(verdict.ctx, portal.fields);
-      result = planned instanceof Promise ? await planned : planned;
+      send(null);
+      return;
     }
-    this.expect({ kind: 'execute', ctx: verdict.ctx, result, portal });
-    this.up(frame.raw);
+    if (!verdict.ctx) {
+      send(null);
+      return;
+    }
+    const planned = this.planResult(verdict.ctx, portal.fields);
+    if (planned instanceof Promise) return planned.then(send);
+    send(planned);
   }
 
   /**
    * Classifies, asks policy and audits one statement message. Refusals come back as an error to
-   * answer in the statement's place; allowed statements with their context and masker.
+   * answer in the statement's place; allowed statements with their context and masker. A cached
+   * read-only decision is answered without a turn of the event loop.
    */
-  private async decide(
+  private decide(
     c: Classification,
     sql: string,
     via: 'simple' | 'extended',
     params: Array<string | null> | undefined,
-  ): Promise<{ ctx: StatementContext | null; refusal?: PgGatewayError; masker?: Masker }> {
+  ): Verdict | Promise<Verdict> {
     const env: Envelope = { ...this.env, requestId: uuidv7() };
     const operation: PostgresOperation = {
       kind: 'postgres',
@@ -352,57 +391,59 @@ export class PgSession {
       paramCount: params?.length ?? 0,
       ...(params && params.length > 0 ? { params } : {}),
     };
-    // Parameter values are for policy's eyes only: the audit trail keeps their count.
-    const audited: PostgresOperation = { ...operation, params: undefined };
-    delete audited.params;
-    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation: audited } };
+    const asked = { c, sql, env, operation };
+    const hit = this.services.cachedDecision(operation, env);
+    if (hit) return this.decided(asked, hit.decision, true);
+    return this.services.decide(operation, env).then(
+      (answer) => this.decided(asked, answer.decision, answer.cached),
+      (err: unknown) => {
+        this.services.logger.warn(
+          { requestId: env.requestId, err: (err as Error).message },
+          'policy did not answer: refusing',
+        );
+        const error = new PgGatewayError(
+          SqlState.CannotConnectNow,
+          'the policy service did not answer; statement refused',
+          'policy',
+          { cause: err },
+        );
+        this.services.emitAfter(interceptedDraft(env, operation), this.failedDraft(env, error));
+        this.denied++;
+        return { ctx: null, refusal: error };
+      },
+    );
+  }
 
-    let decision: PolicyDecision;
-    let cached: boolean;
-    try {
-      ({ decision, cached } = await this.services.decide(operation, env));
-    } catch (err) {
-      this.services.logger.warn(
-        { requestId: env.requestId, err: (err as Error).message },
-        'policy did not answer: refusing',
-      );
-      const error = new PgGatewayError(
-        SqlState.CannotConnectNow,
-        'the policy service did not answer; statement refused',
-        'policy',
-        { cause: err },
-      );
-      this.services.emitAfter(intercepted, this.failedDraft(env, error));
+  private decided(
+    asked: { c: Classification; sql: string; env: Envelope; operation: PostgresOperation },
+    decision: PolicyDecision,
+    cached: boolean,
+  ): Verdict | Promise<Verdict> {
+    const { c, sql, env, operation } = asked;
+    const decidedData: FoldedDecision = {
+      decision: decision.decision,
+      reason: decision.reason,
+      ruleId: decision.ruleId,
+      policyVersion: decision.policyVersion,
+      masking: decision.masking,
+      cached,
+    };
+    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: decidedData };
+    const refused = (error: PgGatewayError, ...after: AuditEventDraft[]): Verdict => {
+      this.services.emitAfter(interceptedDraft(env, operation), decided, ...after);
       this.denied++;
       return { ctx: null, refusal: error };
-    }
-    const decided: AuditEventDraft = {
-      ...env,
-      type: 'operation.decided',
-      data: {
-        decision: decision.decision,
-        reason: decision.reason,
-        ruleId: decision.ruleId,
-        policyVersion: decision.policyVersion,
-        masking: decision.masking,
-        cached,
-      },
     };
     if (decision.decision !== 'allow') {
       const reason =
         decision.decision === 'review'
           ? `approval required (${decision.reason}); approvals are not enabled on this gateway`
           : decision.reason;
-      this.denied++;
-      this.services.emitAfter(intercepted, decided, {
+      return refused(new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'), {
         ...env,
         type: 'operation.denied',
         data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
       });
-      return {
-        ctx: null,
-        refusal: new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'),
-      };
     }
 
     let masker: Masker | undefined;
@@ -415,9 +456,7 @@ export class PgSession {
         'internal',
         { cause: err },
       );
-      this.services.emitAfter(intercepted, decided, this.failedDraft(env, error));
-      this.denied++;
-      return { ctx: null, refusal: error };
+      return refused(error, this.failedDraft(env, error));
     }
     if (masker?.masksByName && c.parsed && c.statements.some((s) => s.command === 'COPY' && s.class === 'read')) {
       const error = new PgGatewayError(
@@ -425,20 +464,22 @@ export class PgSession {
         'COPY TO STDOUT cannot be masked column by column as policy requires; use SELECT',
         'masking',
       );
-      this.services.emitAfter(intercepted, decided, this.failedDraft(env, error));
-      this.denied++;
-      return { ctx: null, refusal: error };
+      return refused(error, this.failedDraft(env, error));
     }
 
     const ctx = new StatementContext(env, operation, decision, decision.auditLiterals ? sql : undefined);
+    this.currentMasker.set(ctx, masker);
     const readOnly = c.parsed && c.statements.every((s) => READ_ONLY.has(s.class) && s.risks.length === 0);
     if (readOnly && this.services.auditHealthy()) {
-      this.services.emitAfter(intercepted, decided);
-    } else {
-      // A statement that can change anything runs only once its audit is on the stream.
-      try {
-        await this.services.emit(intercepted, decided);
-      } catch (err) {
+      // Nothing a read-only statement does needs to be on the stream first: it is audited in one
+      // event when it ends (statement.completed with the operation and the decision).
+      ctx.foldInto(auditedOperation(operation), decidedData);
+      return { ctx, masker };
+    }
+    // A statement that can change anything runs only once its audit is on the stream.
+    return this.services.emit(interceptedDraft(env, operation), decided).then(
+      (): Verdict => ({ ctx, masker }),
+      (err: unknown): Verdict => {
         const error = new PgGatewayError(
           SqlState.CannotConnectNow,
           'the audit trail is unavailable; statement refused',
@@ -451,10 +492,8 @@ export class PgSession {
         );
         this.denied++;
         return { ctx: null, refusal: error };
-      }
-    }
-    this.currentMasker.set(ctx, masker);
-    return { ctx, masker };
+      },
+    );
   }
 
   private readonly currentMasker = new WeakMap<StatementContext, Masker | undefined>();
@@ -633,6 +672,9 @@ export class PgSession {
     const masker = this.currentMasker.get(ctx);
     const refs = masker?.masksByName ? fields.filter((f) => f.tableOid !== 0) : [];
     if (refs.length === 0) return new ResultMasker(masker, this.scrubber, fields, new Map());
+    // Known columns need no wait: the rows that follow are masked without a turn of the event loop.
+    const known = this.services.cachedColumns(this.lease, refs);
+    if (known) return new ResultMasker(masker, this.scrubber, fields, known);
     return this.services.resolveColumns(this.lease, refs).then(
       (found) => {
         const origins = new Map<string, ColumnOrigin | null>(found);
@@ -685,18 +727,10 @@ export class PgSession {
     }
   }
 
-  private skipped(e: Expectation): void {
-    if ((e.kind === 'execute' || e.kind === 'refusal') && e.ctx && !e.ctx.finished) {
-      e.ctx.finished = true;
-      this.services.emitAfter({
-        ...e.ctx.env,
-        type: 'statement.failed',
-        data: {
-          stage: 'upstream',
-          reason: 'not run: an earlier message of the pipeline failed',
-          sqlstate: SqlState.InFailedTransaction,
-        },
-      });
+  /** An expectation that will get no answer: its statement, if any, is audited as not completed. */
+  private skipped(e: Expectation, reason = 'not run: an earlier message of the pipeline failed'): void {
+    if ((e.kind === 'execute' || e.kind === 'refusal' || e.kind === 'query') && e.ctx && !e.ctx.finished) {
+      this.services.emitAfter(e.ctx.failure('upstream', reason, SqlState.InFailedTransaction));
     }
   }
 
@@ -805,7 +839,8 @@ export class PgSession {
     this.closed = true;
     this.clientPump.stop();
     this.upstreamPump.stop();
-    for (const e of this.expectations.splice(0)) this.skipped(e);
+    for (const e of this.expectations.splice(0))
+      this.skipped(e, `session ended (${reason}) before the statement finished`);
     const { socket } = this.upstream;
     if (!socket.destroyed) {
       if (reason !== 'client') socket.end(encodeTerminate());

@@ -1,7 +1,17 @@
 import type { AuditEventDraft, PolicyDecision, PostgresOperation } from '@airlock/contracts';
+import type { FailureStage } from '../errors';
 import type { MaskCounts } from '@airlock/masking';
 
 export type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
+
+export interface FoldedDecision {
+  decision: PolicyDecision['decision'];
+  reason: string;
+  ruleId?: string;
+  policyVersion: string;
+  masking: string[];
+  cached: boolean;
+}
 
 /** One intercepted statement message (a Query, or one Execute) from decision to outcome. */
 export class StatementContext {
@@ -12,6 +22,11 @@ export class StatementContext {
   /** Statements of a simple Query that have completed so far. */
   completed = 0;
   finished = false;
+  /**
+   * For a read-only statement audited in one event: the operation and decision, carried by the
+   * first outcome event of the context (and only by it).
+   */
+  private folded: { operation: Omit<PostgresOperation, 'params'>; decision: FoldedDecision } | undefined;
 
   constructor(
     readonly env: Envelope,
@@ -23,6 +38,23 @@ export class StatementContext {
 
   get requestId(): string {
     return this.env.requestId;
+  }
+
+  /** The statement is audited by its outcome event alone (see the statement.completed contract). */
+  foldInto(operation: Omit<PostgresOperation, 'params'>, decision: FoldedDecision): void {
+    this.folded = { operation, decision };
+  }
+
+  private takeFolded(): { operation?: Omit<PostgresOperation, 'params'>; decision?: FoldedDecision } {
+    const f = this.folded;
+    this.folded = undefined;
+    return f ?? {};
+  }
+
+  /** statement.failed for this statement (it did not run, or its session ended under it). */
+  failure(stage: FailureStage, reason: string, sqlstate: string): AuditEventDraft {
+    this.finished = true;
+    return { ...this.env, type: 'statement.failed', data: { stage, reason, sqlstate, ...this.takeFolded() } };
   }
 
   /** statement.completed for one statement (a CommandComplete, an EmptyQueryResponse, or an error). */
@@ -39,9 +71,11 @@ export class StatementContext {
         rowsMasked: this.rowsMasked,
         ...(masked ? { masked } : {}),
         ...(this.literalText !== undefined ? { statement: this.literalText.slice(0, 16384) } : {}),
+        ...this.takeFolded(),
       },
     };
     this.completed++;
+    this.finished = true;
     this.rows = 0;
     this.rowsMasked = 0;
     for (const k of Object.keys(this.counts)) delete this.counts[k];

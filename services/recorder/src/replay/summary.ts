@@ -65,6 +65,10 @@ export function summarize(event: Record<string, unknown>): OperationSummary | nu
       const d = data.statementCompleted.safeParse(event.data);
       if (!d.success) return null;
       return {
+        ...(d.data.operation ? { sql: d.data.operation.sql } : {}),
+        ...(d.data.decision
+          ? { decision: d.data.decision.decision, reason: d.data.decision.reason, ruleId: d.data.decision.ruleId }
+          : {}),
         command: d.data.command,
         rows: d.data.rows,
         rowsMasked: d.data.rowsMasked,

@@ -23,7 +23,9 @@ export const SessionSummarySchema = z
     operations: count.describe('Distinct request ids among them: the operations the session asked for.'),
     decisions: z
       .object({ allow: count, deny: count, review: count })
-      .describe('How often policy decided each way (operation.decided events).'),
+      .describe(
+        'How often policy decided each way (operation.decided events, and the decisions statement events carry).',
+      ),
     masked: count.describe('Values masked in its responses, all masking rules together.'),
   })
   .describe('One session, from its events in the requested time range.');
@@ -44,12 +46,16 @@ export const OperationSummarySchema = z
     sql: z
       .string()
       .optional()
-      .describe('operation.intercepted (PostgreSQL): the statement text with literals replaced by placeholders.'),
+      .describe(
+        'operation.intercepted, statement.completed (PostgreSQL): the statement text with literals replaced by placeholders.',
+      ),
     command: z.string().optional().describe('statement.completed: the command tag the server answered.'),
     rows: count.optional().describe('statement.completed: rows returned or affected.'),
     rowsMasked: count.optional().describe('statement.completed: rows in which a value was masked.'),
     sqlstate: z.string().optional().describe('statement.completed, .failed: SQLSTATE of the error, if any.'),
-    decision: DecisionSchema.optional().describe('operation.decided: what policy decided.'),
+    decision: DecisionSchema.optional().describe(
+      'operation.decided (and statement.completed of a read-only statement): what policy decided.',
+    ),
     reason: z.string().optional().describe('operation.decided, .denied, .failed: why.'),
     ruleId: z.string().optional().describe('operation.decided, .denied: the deciding rule.'),
     maskingRules: z.array(z.string()).optional().describe('operation.decided: masking rules applied to the response.'),
