@@ -7,7 +7,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { SigV4CheckingProxy, waitFor } from '@airlock/testing';
-import { findIn, scanKafka } from './support/scanner';
+import { findIn, scanSystem } from './support/scanner';
 import { TestSystem } from './support/system';
 
 /**
@@ -220,19 +220,9 @@ describe('credentials and masking on the HTTP path', () => {
     const planted = await fetch(`${sys.upstream.url}/direct`).then((r) => r.text());
     expect(findIn('planted response', planted, [plantedPassword, plantedToken]).length).toBe(2);
 
-    const kafka = await scanKafka(needles, startedAt);
-    expect(kafka.messages).toBeGreaterThan(0);
-    const logs = [sys.ingress, sys.policy, sys.recorder, sys.vault, sys.approval].flatMap((s) =>
-      findIn(`${s.name} log`, s.logs, needles),
-    );
-    const rows = await sys.db.query<{ row: string }>(
-      `SELECT t.table_name || ': ' || string_agg(x.row, ' ') AS row
-         FROM information_schema.tables t,
-              LATERAL (SELECT query_to_xml(format('SELECT * FROM %I', t.table_name), true, false, '')::text AS row) x
-        WHERE t.table_schema = 'public' GROUP BY t.table_name`,
-    );
-    const store = rows.flatMap((r) => findIn('database', r.row, needles));
+    const scanned = await scanSystem(sys, needles, startedAt);
+    expect(scanned.kafkaMessages).toBeGreaterThan(0);
     const answered = responses.flatMap((r) => findIn('agent response', r, needles));
-    expect([...kafka.findings, ...logs, ...store, ...answered]).toEqual([]);
+    expect([...scanned.findings, ...answered]).toEqual([]);
   }, 180000);
 });

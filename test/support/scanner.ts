@@ -104,3 +104,33 @@ export async function scanKafka(needles: string[], since?: number): Promise<{ fi
   await consumer.disconnect();
   return { findings, messages };
 }
+
+/**
+ * Everything a test system wrote where a leak would last: every Kafka topic since `since`, the
+ * logs of every service, and every table of the services' database (the audit store among them).
+ */
+export async function scanSystem(
+  sys: {
+    db: { query<R extends object>(sql: string): Promise<R[]> };
+    ingress: { name: string; logs: string };
+    policy: { name: string; logs: string };
+    recorder: { name: string; logs: string };
+    vault: { name: string; logs: string };
+    approval: { name: string; logs: string };
+  },
+  needles: string[],
+  since: number,
+): Promise<{ findings: Finding[]; kafkaMessages: number }> {
+  const kafka = await scanKafka(needles, since);
+  const logs = [sys.ingress, sys.policy, sys.recorder, sys.vault, sys.approval].flatMap((s) =>
+    findIn(`${s.name} log`, s.logs, needles),
+  );
+  const rows = await sys.db.query<{ row: string }>(
+    `SELECT t.table_name || ': ' || string_agg(x.row, ' ') AS row
+       FROM information_schema.tables t,
+            LATERAL (SELECT query_to_xml(format('SELECT * FROM %I', t.table_name), true, false, '')::text AS row) x
+      WHERE t.table_schema = 'public' GROUP BY t.table_name`,
+  );
+  const store = rows.flatMap((r) => findIn('database', r.row, needles));
+  return { findings: [...kafka.findings, ...logs, ...store], kafkaMessages: kafka.messages };
+}

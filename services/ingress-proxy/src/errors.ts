@@ -21,3 +21,10 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
   }
 }
+
+/** What the agent is told when policy did not allow: review is refused like deny until approvals exist. */
+export function refusalReason(decision: { decision: 'allow' | 'deny' | 'review'; reason: string }): string {
+  return decision.decision === 'review'
+    ? `approval required (${decision.reason}); approvals are not enabled on this gateway`
+    : decision.reason;
+}

@@ -4,6 +4,21 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { infraEnv, runId } from './infra';
 
+/** One statement on a connection of its own. */
+export async function queryOnce<R extends object = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as R[];
+  } finally {
+    await c.end();
+  }
+}
+
 /** A database of its own for one test file, dropped at the end. */
 export class TestDatabase {
   private constructor(
@@ -45,14 +60,8 @@ export class TestDatabase {
     return { DATABASE_URL: this.recorderUrl, DATABASE_OWNER_URL: this.url, AUDIT_SIGNING_KEY_FILE: keyFile };
   }
 
-  async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    const c = new Client({ connectionString: this.url });
-    await c.connect();
-    try {
-      return (await c.query(sql, params)).rows as R[];
-    } finally {
-      await c.end();
-    }
+  query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return queryOnce<R>(this.url, sql, params);
   }
 
   async drop(): Promise<void> {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { queryOnce } from './databases';
 import { infraEnv, repoRoot, runId } from './infra';
 
 /** The local PostgreSQL server's self-signed certificate (infra/local/start.sh makes it). */
@@ -50,14 +51,8 @@ export class PgUpstreamDatabase {
     return `postgres://${this.user}:${encodeURIComponent(this.password)}@${this.host}:${this.port}/${this.database}`;
   }
 
-  async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    const c = new Client({ connectionString: this.directUrl });
-    await c.connect();
-    try {
-      return (await c.query(sql, params)).rows as R[];
-    } finally {
-      await c.end();
-    }
+  query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return queryOnce<R>(this.directUrl, sql, params);
   }
 
   async drop(): Promise<void> {

@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ConnectionNameSchema, uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
+import {
+  ConnectionNameSchema,
+  uuidv7,
+  type AuditEventDraft,
+  type PolicyEvaluateRequest,
+  type PostgresOperation,
+  type Principal,
+} from '@airlock/contracts';
 import { TOKEN_VERIFIER, TokenRejectedError, type TokenVerifier } from '@airlock/identity';
 import { MessagingError } from '@airlock/messaging';
 import { broadcastToWorkers, isWorkerBroadcast } from '@airlock/runtime';
@@ -27,6 +34,7 @@ import { PolicyClient } from '../policy-client/policy-client.service';
 import { ColumnCatalog } from './column-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
+import type { Envelope } from './statement-audit';
 import { readFirstPacket, readPassword, startupSettings } from './pg-startup';
 import { UpstreamConnectError, cancelUpstream, connectUpstream, upstreamAddress } from './pg-upstream';
 
@@ -63,24 +71,8 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     this.sessionServices = {
       logger: this.logger,
       classify: (sql) => this.classifier.classify(sql),
-      decide: (operation, env) =>
-        this.policy.evaluate({
-          requestId: env.requestId,
-          sessionId: env.sessionId,
-          principal: env.actor!,
-          connection: env.connection!,
-          protocol: 'postgres',
-          operation,
-        }),
-      cachedDecision: (operation, env) =>
-        this.policy.cached({
-          requestId: env.requestId,
-          sessionId: env.sessionId,
-          principal: env.actor!,
-          connection: env.connection!,
-          protocol: 'postgres',
-          operation,
-        }),
+      decide: (operation, env) => this.policy.evaluate(policyRequest(operation, env)),
+      cachedDecision: (operation, env) => this.policy.cached(policyRequest(operation, env)),
       masker: (rules) => this.masking.masker(rules),
       resolveColumns: (lease, refs) => this.catalog.resolve(lease, refs),
       cachedColumns: (lease, refs) => this.catalog.cached(lease, refs),
@@ -370,6 +362,18 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       );
     }
   }
+}
+
+/** What policy is asked about one statement message of a session. */
+function policyRequest(operation: PostgresOperation, env: Envelope): PolicyEvaluateRequest {
+  return {
+    requestId: env.requestId,
+    sessionId: env.sessionId,
+    principal: env.actor!,
+    connection: env.connection!,
+    protocol: 'postgres',
+    operation,
+  };
 }
 
 function cancelKeyOf(k: { processId: number; secretKey: Buffer }): string {

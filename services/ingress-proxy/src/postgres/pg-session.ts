@@ -29,6 +29,7 @@ import {
 } from '@airlock/pg-wire';
 import type { Classification } from '@airlock/sql';
 import type { ActiveLease } from '../credentials/lease.client';
+import { refusalReason } from '../errors';
 import type { ColumnOrigin } from './column-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import type { UpstreamConnection } from './pg-upstream';
@@ -435,10 +436,7 @@ export class PgSession {
       return { ctx: null, refusal: error };
     };
     if (decision.decision !== 'allow') {
-      const reason =
-        decision.decision === 'review'
-          ? `approval required (${decision.reason}); approvals are not enabled on this gateway`
-          : decision.reason;
+      const reason = refusalReason(decision);
       return refused(new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'), {
         ...env,
         type: 'operation.denied',

@@ -14,7 +14,7 @@ import { AuditService } from '../audit/audit.service';
 import { ConnectionRegistry } from '../connections/connection.registry';
 import type { Masker } from '@airlock/masking';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
-import { GatewayError, type FailureStage } from '../errors';
+import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient } from '../policy-client/policy-client.service';
 import { ambiguousPathReason, splitGatewayUrl } from './http-path';
@@ -144,10 +144,7 @@ export class ProxyService {
     };
     if (decision.decision !== 'allow') {
       // `review` needs the approval workflow; until a person can approve, it is refused like a deny.
-      const reason =
-        decision.decision === 'review'
-          ? `approval required (${decision.reason}); approvals are not enabled on this gateway`
-          : decision.reason;
+      const reason = refusalReason(decision);
       const denied: AuditEventDraft = {
         ...env,
         type: 'operation.denied',
