@@ -116,6 +116,28 @@ const OperationContext = {
 export const PolicyEvaluateRequestSchema = z.object(OperationContext);
 export type PolicyEvaluateRequest = z.infer<typeof PolicyEvaluateRequestSchema>;
 
+/** How a `review` decision is to be approved: from the deciding policy rule. */
+export const ApprovalRulesSchema = z.object({
+  /** Members of any of these groups may approve or deny. */
+  approverGroups: z.array(z.string().min(1)).min(1),
+  /** Distinct approvers needed (N of M). */
+  required: z.number().int().min(1).max(10),
+  /** A pending approval expires after this long. */
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600),
+  /** Once approved, the same operation by the same principal is allowed for this long (just-in-time access); 0 or absent: one use. */
+  grantSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional(),
+});
+export type ApprovalRules = z.infer<typeof ApprovalRulesSchema>;
+
 export const PolicyDecisionSchema = z.object({
   requestId: IdSchema,
   decision: DecisionSchema,
@@ -129,6 +151,8 @@ export const PolicyDecisionSchema = z.object({
   dependsOnParams: z.boolean().optional(),
   /** True when the audit trail may keep the statement text with its literals. */
   auditLiterals: z.boolean().optional(),
+  /** With `review`: who may approve, how many must, and for how long. */
+  approval: ApprovalRulesSchema.optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecisionSchema>;
 

@@ -83,6 +83,7 @@ export class PolicyEvaluator {
       reason: ruleReason(rule),
       ruleId: rule.id,
       masking: rule.effect === 'deny' ? [] : rule.masking,
+      ...approvalOf(rule),
     };
   }
 
@@ -118,7 +119,12 @@ export class PolicyEvaluator {
       auditLiterals: verdicts.every((v) => v.winner?.rule.auditLiterals === true),
     };
     if (!deciding.winner) return { ...common, reason: deciding.what };
-    return { ...common, reason: ruleReason(deciding.winner.rule), ruleId: deciding.winner.rule.id };
+    return {
+      ...common,
+      reason: ruleReason(deciding.winner.rule),
+      ruleId: deciding.winner.rule.id,
+      ...approvalOf(deciding.winner.rule),
+    };
   }
 
   /**
@@ -155,6 +161,11 @@ export class PolicyEvaluator {
     if (rule.principals && !rule.principals.some((m) => principalMatches(m, req.principal))) return false;
     return true;
   }
+}
+
+/** A review decision carries how it is to be approved, when its rule says. */
+function approvalOf(rule: PolicyRule): Pick<PolicyDecision, 'approval'> {
+  return rule.effect === 'review' && rule.approval ? { approval: rule.approval } : {};
 }
 
 function compileSql(sql: NonNullable<PolicyRule['sql']>): CompiledSql {

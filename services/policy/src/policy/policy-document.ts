@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DecisionSchema, SqlClassSchema, SqlRiskSchema } from '@airlock/contracts';
+import { ApprovalRulesSchema, DecisionSchema, SqlClassSchema, SqlRiskSchema } from '@airlock/contracts';
 import { resolveMaskingRules } from '@airlock/masking';
 
 const PrincipalMatchSchema = z
@@ -58,6 +58,8 @@ const RuleSchema = z
     masking: z.array(z.string()).default([]),
     /** The audit trail may keep the statement text with its literals (PostgreSQL rules only). */
     auditLiterals: z.boolean().optional(),
+    /** For `review` rules: who approves, how many must, how long a request waits, and any grant window. */
+    approval: ApprovalRulesSchema.strict().optional(),
   })
   .strict();
 export type PolicyRule = z.infer<typeof RuleSchema>;
@@ -90,6 +92,7 @@ function ruleProblems(r: PolicyRule): string[] {
   const problems: string[] = [];
   if (r.http && r.sql) problems.push('a rule matches either HTTP (http) or SQL (sql), not both');
   if (r.http && r.auditLiterals !== undefined) problems.push('auditLiterals applies to SQL rules only');
+  if (r.approval && r.effect !== 'review') problems.push('approval applies to rules whose effect is review');
   const sql = r.sql;
   if (sql?.unparsed) {
     const statementCriteria = (['classes', 'commands', 'tables', 'functions', 'risks'] as const).filter(
