@@ -21,6 +21,8 @@ export interface SystemOptions {
   postgres?: boolean;
   /** PG_UPSTREAM_CA_FILE of the ingress: the CA upstream certificates are checked against (verify-full). */
   pgUpstreamCaFile?: string;
+  /** More settings for the ingress (e.g. INGRESS_WORKERS). */
+  ingressEnv?: Record<string, string>;
 }
 
 /**
@@ -107,6 +109,7 @@ export class TestSystem {
       ...pg,
       CONNECTIONS_FILE: this.connectionsFile,
       POLICY_TIMEOUT_MS: String(opts.policyTimeoutMs ?? 1500),
+      ...opts.ingressEnv,
     });
     // The recorder runs the migrations; start it first so the others share a ready database.
     await this.recorder.start();
