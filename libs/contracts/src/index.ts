@@ -7,3 +7,4 @@ export * from './ids';
 export * from './validation';
 export * from './catalogue';
 export * from './json-schema';
+export * from './queues';

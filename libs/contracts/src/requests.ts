@@ -223,6 +223,13 @@ export const ApprovalRequestSchema = z.object({
   fingerprint: z.string().min(1),
   ruleId: z.string().optional(),
   reason: z.string(),
+  /** From the deciding policy rule: who approves, how many, how long. */
+  rules: ApprovalRulesSchema,
+  /**
+   * What the approvers are shown: the exact statement, or the HTTP request line. It may hold the
+   * agent's data (never a gateway credential), so it is kept in the approval store, not on the audit stream.
+   */
+  detail: z.string().max(65536),
 });
 export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
 
