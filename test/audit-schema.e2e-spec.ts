@@ -115,21 +115,7 @@ describe('audit events as stored match the published JSON Schema', () => {
     expect((await agent('/c/down/anything')).status).toBe(502);
 
     // PostgreSQL: a session with an allowed, a refused and a failing statement; a connection the vault does not know.
-    const pg = await sys.admin('/connections', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'pgdb',
-        protocol: 'postgres',
-        upstream: upstreamDb.upstreamUrl(),
-        credentialKind: 'postgres-password',
-      }),
-    });
-    expect(pg.status).toBe(201);
-    const pgSecret = await sys.admin('/connections/pgdb/secret', {
-      method: 'PUT',
-      body: JSON.stringify({ username: upstreamDb.user, password: upstreamDb.password }),
-    });
-    expect(pgSecret.status).toBe(200);
+    await sys.addPgConnection('pgdb', upstreamDb);
     const c = await pgSession('pgdb');
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await expect(c.query('DROP TABLE nothing')).rejects.toMatchObject({ code: '42501' });

@@ -15,21 +15,7 @@ describe('PostgreSQL cancel with two ingress workers', () => {
   beforeAll(async () => {
     await sys.start({ postgres: true, ingressEnv: { INGRESS_WORKERS: '2' } });
     db = await PgUpstreamDatabase.create('airlock_workers_up');
-    const created = await sys.admin('/connections', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'pgdb',
-        protocol: 'postgres',
-        upstream: db.upstreamUrl(),
-        credentialKind: 'postgres-password',
-      }),
-    });
-    expect(created.status).toBe(201);
-    const set = await sys.admin('/connections/pgdb/secret', {
-      method: 'PUT',
-      body: JSON.stringify({ username: db.user, password: db.password }),
-    });
-    expect(set.status).toBe(200);
+    await sys.addPgConnection('pgdb', db);
   }, 240000);
 
   afterAll(async () => {

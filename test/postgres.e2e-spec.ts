@@ -79,24 +79,6 @@ describe('PostgreSQL through the gateway', () => {
     return c;
   }
 
-  async function createPgConnection(name: string, up: PgUpstreamDatabase, sslmode = 'disable'): Promise<void> {
-    const created = await sys.admin('/connections', {
-      method: 'POST',
-      body: JSON.stringify({
-        name,
-        protocol: 'postgres',
-        upstream: up.upstreamUrl(sslmode),
-        credentialKind: 'postgres-password',
-      }),
-    });
-    expect(created.status).toBe(201);
-    const set = await sys.admin(`/connections/${name}/secret`, {
-      method: 'PUT',
-      body: JSON.stringify({ username: up.user, password: up.password }),
-    });
-    expect(set.status).toBe(200);
-  }
-
   beforeAll(async () => {
     await sys.start({ postgres: true, pgUpstreamCaFile: localPgServerCertFile() });
     db = await PgUpstreamDatabase.create('airlock_up');
@@ -110,10 +92,10 @@ describe('PostgreSQL through the gateway', () => {
         (2, 'Bob', 'bob@example.com', '123-45-6789', 'x', NULL, 'deploy with ${plantedToken} today');
       INSERT INTO orders (customer_id, amount) SELECT 1 + g % 2, g FROM generate_series(1, 50) g;
     `);
-    await createPgConnection('pgdb', db);
-    await createPgConnection('pgbench', bench);
-    await createPgConnection('pgcopy', db);
-    await createPgConnection('pgtls', db, 'verify-full');
+    await sys.addPgConnection('pgdb', db);
+    await sys.addPgConnection('pgbench', bench);
+    await sys.addPgConnection('pgcopy', db);
+    await sys.addPgConnection('pgtls', db, 'verify-full');
     token = await sys.token();
   }, 240000);
 

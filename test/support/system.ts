@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   AuditStoreClient,
   EchoUpstream,
+  PgUpstreamDatabase,
   ServiceProcess,
   TestDatabase,
   TestIdentityProvider,
@@ -159,6 +160,25 @@ export class TestSystem {
       /* not JSON */
     }
     return { status: res.status, body, text };
+  }
+
+  /** A PostgreSQL connection in the vault, leading to `up` with its role's credential. */
+  async addPgConnection(name: string, up: PgUpstreamDatabase, sslmode = 'disable'): Promise<void> {
+    const created = await this.admin('/connections', {
+      method: 'POST',
+      body: JSON.stringify({
+        name,
+        protocol: 'postgres',
+        upstream: up.upstreamUrl(sslmode),
+        credentialKind: 'postgres-password',
+      }),
+    });
+    if (created.status !== 201) throw new Error(`creating connection ${name}: ${created.status} ${created.text}`);
+    const set = await this.admin(`/connections/${name}/secret`, {
+      method: 'PUT',
+      body: JSON.stringify({ username: up.user, password: up.password }),
+    });
+    if (set.status !== 200) throw new Error(`setting the secret of ${name}: ${set.status} ${set.text}`);
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { FailureStageSchema } from '@airlock/contracts';
 import type { z } from 'zod';
+import { PublicError } from '@airlock/runtime';
 
 export type FailureStage = z.infer<typeof FailureStageSchema>;
 
@@ -7,19 +8,9 @@ export type FailureStage = z.infer<typeof FailureStageSchema>;
  * A refusal or failure the gateway answers itself. `publicMessage` is what the client sees;
  * `cause` is for the logs only.
  */
-export class GatewayError extends Error {
+export class GatewayError extends PublicError {
   /** The operation's request id, when it got one: returned to the client for support and audit look-ups. */
   requestId?: string;
-
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly publicMessage: string,
-    options?: { cause?: unknown },
-  ) {
-    super(publicMessage, options);
-    this.name = 'GatewayError';
-  }
 }
 
 /** What the agent is told when policy did not allow: review is refused like deny until approvals exist. */

@@ -30,12 +30,13 @@ import {
 import type { Classification } from '@airlock/sql';
 import type { ActiveLease } from '../credentials/lease.client';
 import { refusalReason } from '../errors';
+import { decidedData } from '../policy-client/policy-client.service';
 import type { ColumnOrigin } from './column-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import type { UpstreamConnection } from './pg-upstream';
 import { CredentialScrubber, ResultMasker, maskServerMessage } from './row-masking';
 import { FlowGate, SerialPump } from './serial-pump';
-import { StatementContext, splitCommandTag, type Envelope, type FoldedDecision } from './statement-audit';
+import { StatementContext, splitCommandTag, type Envelope } from './statement-audit';
 
 /** A text the server refuses to parse: sent in place of a refused statement so that the server itself
  * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
@@ -97,7 +98,6 @@ const READ_ONLY = new Set(['read', 'session', 'transaction']);
 interface Verdict {
   ctx: StatementContext | null;
   refusal?: PgGatewayError;
-  masker?: Masker;
 }
 
 /** The operation as audited: bind parameter values are for policy's eyes only, the trail keeps their count. */
@@ -133,7 +133,6 @@ export class PgSession {
   private statements = 0;
   private denied = 0;
   private closed = false;
-  private copyIn = false;
   private txStatus: 'I' | 'T' | 'E' = 'I';
 
   constructor(
@@ -163,10 +162,6 @@ export class PgSession {
       () => this.flushClient(),
       (err) => this.fail(err),
     );
-  }
-
-  get sessionId(): string {
-    return this.id;
   }
 
   get upstreamKey(): { processId: number; secretKey: Buffer } {
@@ -288,7 +283,6 @@ export class PgSession {
       case 'CopyFail':
         // Only meaningful while the server is in COPY FROM STDIN for an allowed statement; otherwise
         // the server ignores (CopyData) or reports them.
-        if (msg.type !== 'CopyData') this.copyIn = false;
         this.up(frame.raw);
         return;
       case 'Terminate':
@@ -421,15 +415,8 @@ export class PgSession {
     cached: boolean,
   ): Verdict | Promise<Verdict> {
     const { c, sql, env, operation } = asked;
-    const decidedData: FoldedDecision = {
-      decision: decision.decision,
-      reason: decision.reason,
-      ruleId: decision.ruleId,
-      policyVersion: decision.policyVersion,
-      masking: decision.masking,
-      cached,
-    };
-    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: decidedData };
+    const recorded = decidedData(decision, cached);
+    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
     const refused = (error: PgGatewayError, ...after: AuditEventDraft[]): Verdict => {
       this.services.emitAfter(interceptedDraft(env, operation), decided, ...after);
       this.denied++;
@@ -465,18 +452,17 @@ export class PgSession {
       return refused(error, this.failedDraft(env, error));
     }
 
-    const ctx = new StatementContext(env, operation, decision, decision.auditLiterals ? sql : undefined);
-    this.currentMasker.set(ctx, masker);
+    const ctx = new StatementContext(env, masker, decision.auditLiterals ? sql : undefined);
     const readOnly = c.parsed && c.statements.every((s) => READ_ONLY.has(s.class) && s.risks.length === 0);
     if (readOnly && this.services.auditHealthy()) {
       // Nothing a read-only statement does needs to be on the stream first: it is audited in one
       // event when it ends (statement.completed with the operation and the decision).
-      ctx.foldInto(auditedOperation(operation), decidedData);
-      return { ctx, masker };
+      ctx.foldInto(auditedOperation(operation), recorded);
+      return { ctx };
     }
     // A statement that can change anything runs only once its audit is on the stream.
     return this.services.emit(interceptedDraft(env, operation), decided).then(
-      (): Verdict => ({ ctx, masker }),
+      (): Verdict => ({ ctx }),
       (err: unknown): Verdict => {
         const error = new PgGatewayError(
           SqlState.CannotConnectNow,
@@ -493,8 +479,6 @@ export class PgSession {
       },
     );
   }
-
-  private readonly currentMasker = new WeakMap<StatementContext, Masker | undefined>();
 
   private failedDraft(env: Envelope, error: PgGatewayError): AuditEventDraft {
     return {
@@ -580,9 +564,6 @@ export class PgSession {
         return;
       }
       case BackendType.CopyInResponse:
-        this.copyIn = true;
-        this.down(frame.raw);
-        return;
       case BackendType.CopyOutResponse:
       case BackendType.CopyDone:
       case BackendType.NotificationResponse:
@@ -604,7 +585,7 @@ export class PgSession {
 
   private maskerOf(head: Expectation | undefined): Masker | undefined {
     const ctx = head && 'ctx' in head ? head.ctx : null;
-    return ctx ? this.currentMasker.get(ctx) : undefined;
+    return ctx?.masker;
   }
 
   private dataRow(head: Expectation | undefined, frame: Frame): void {
@@ -667,7 +648,7 @@ export class PgSession {
 
   /** The masking plan of one result; resolving column origins needs the catalog the first time. */
   private planResult(ctx: StatementContext, fields: FieldDescription[]): ResultMasker | Promise<ResultMasker> {
-    const masker = this.currentMasker.get(ctx);
+    const masker = ctx.masker;
     const refs = masker?.masksByName ? fields.filter((f) => f.tableOid !== 0) : [];
     if (refs.length === 0) return new ResultMasker(masker, this.scrubber, fields, new Map());
     // Known columns need no wait: the rows that follow are masked without a turn of the event loop.
@@ -866,10 +847,6 @@ export class PgSession {
   /** For tests and diagnostics. */
   get transactionStatus(): 'I' | 'T' | 'E' {
     return this.txStatus;
-  }
-
-  get inCopy(): boolean {
-    return this.copyIn;
   }
 }
 

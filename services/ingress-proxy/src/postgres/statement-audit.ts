@@ -1,17 +1,11 @@
-import type { AuditEventDraft, PolicyDecision, PostgresOperation } from '@airlock/contracts';
+import type { AuditEventDraft, AuditEventOf, PostgresOperation } from '@airlock/contracts';
+import type { MaskCounts, Masker } from '@airlock/masking';
 import type { FailureStage } from '../errors';
-import type { MaskCounts } from '@airlock/masking';
 
 export type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
 
-export interface FoldedDecision {
-  decision: PolicyDecision['decision'];
-  reason: string;
-  ruleId?: string;
-  policyVersion: string;
-  masking: string[];
-  cached: boolean;
-}
+/** The decision as audit events carry it (operation.decided, and folded into statement events). */
+type FoldedDecision = AuditEventOf<'operation.decided'>['data'];
 
 /** One intercepted statement message (a Query, or one Execute) from decision to outcome. */
 export class StatementContext {
@@ -30,8 +24,8 @@ export class StatementContext {
 
   constructor(
     readonly env: Envelope,
-    readonly operation: PostgresOperation,
-    readonly decision: PolicyDecision | null,
+    /** Masks the statement's results, errors and notices, as its deciding rules say; undefined: none. */
+    readonly masker: Masker | undefined,
     /** The text with literals, kept only when policy allows it. */
     readonly literalText: string | undefined,
   ) {}

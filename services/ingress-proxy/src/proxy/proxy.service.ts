@@ -16,7 +16,7 @@ import type { Masker } from '@airlock/masking';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
-import { PolicyClient } from '../policy-client/policy-client.service';
+import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
 import { ambiguousPathReason, splitGatewayUrl } from './http-path';
 import { UpstreamClient, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
@@ -130,18 +130,7 @@ export class ProxyService {
       );
     }
 
-    const decided: AuditEventDraft = {
-      ...env,
-      type: 'operation.decided',
-      data: {
-        decision: decision.decision,
-        reason: decision.reason,
-        ruleId: decision.ruleId,
-        policyVersion: decision.policyVersion,
-        masking: decision.masking,
-        cached,
-      },
-    };
+    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: decidedData(decision, cached) };
     if (decision.decision !== 'allow') {
       // `review` needs the approval workflow; until a person can approve, it is refused like a deny.
       const reason = refusalReason(decision);
