@@ -8,7 +8,7 @@ import {
   ProtocolSchema,
   UuidV7Schema,
 } from './common';
-import { OperationSchema, PostgresOperationSchema } from './requests';
+import { ApprovalStateSchema, OperationSchema, PostgresOperationSchema } from './requests';
 
 /**
  * The audit stream is a public contract for SIEM consumers: within a schema version, changes
@@ -31,6 +31,9 @@ export const AuditEventTypes = {
   SessionEnded: 'session.ended',
   StatementCompleted: 'statement.completed',
   StatementFailed: 'statement.failed',
+  OperationHeld: 'operation.held',
+  ApprovalChanged: 'approval.changed',
+  ApprovalNotified: 'approval.notified',
 } as const;
 
 const envelope = {
@@ -109,7 +112,9 @@ export const OperationDecidedEventSchema = z
     ...envelope,
     type: eventType(AuditEventTypes.OperationDecided),
     data: z.object({
-      decision: DecisionSchema.describe('What policy decided; review is refused like deny until approvals exist.'),
+      decision: DecisionSchema.describe(
+        'What policy decided; review holds the operation for a person (operation.held).',
+      ),
       reason: z.string().describe("Why, in words: the deciding rule's description or the default."),
       ruleId: z.string().optional().describe('The rule that decided; absent when the default applied.'),
       policyVersion: z.string().describe('Version of the policy that decided.'),
@@ -144,9 +149,14 @@ export const OperationDeniedEventSchema = z
       reason: z.string().describe('The reason the agent received with its 403.'),
       ruleId: z.string().optional().describe('The rule that denied; absent when nothing allowed the operation.'),
       policyVersion: z.string().describe('Version of the policy that decided.'),
+      approvalId: IdSchema.optional().describe('With review: the approval that was denied, expired or cancelled.'),
+      approvalState: ApprovalStateSchema.optional().describe('With review: the state that refused the operation.'),
     }),
   })
-  .describe('Policy refused an operation (deny, or review without approvals); nothing reached the upstream.');
+  .describe(
+    'Policy refused an operation (deny, or review that a person denied, let expire or that was cancelled); ' +
+      'nothing reached the upstream.',
+  );
 
 export const OperationFailedEventSchema = z
   .object({
@@ -271,6 +281,82 @@ export const StatementFailedEventSchema = z
   })
   .describe('The gateway could not run a PostgreSQL statement: a dependency unavailable, unparsable, aborted.');
 
+/* Human approval of operations that policy sent for review. */
+
+export const OperationHeldEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.OperationHeld),
+    data: z.object({
+      approvalId: IdSchema.describe('The approval the operation waits for (see approval.changed).'),
+      state: ApprovalStateSchema.describe(
+        'The approval as the approval service answered: pending (a person must decide), or approved (an ' +
+          'earlier approval of the same operation, or its grant window, lets it run).',
+      ),
+      reused: z.boolean().describe('True when a pending approval of the same operation was reused.'),
+      expiresAt: IsoTimeSchema.describe('When the approval expires if nobody decides.'),
+      grantUntil: IsoTimeSchema.optional().describe('With approved under a grant window: until when it holds.'),
+    }),
+  })
+  .describe(
+    'Policy said review: the ingress holds the operation for an approval. Its outcome follows as for any ' +
+      'operation; an HTTP operation answered 202 (still pending when the agent stopped waiting) ends here.',
+  );
+
+export const ApprovalActionSchema = z
+  .enum(['request', 'approve', 'deny', 'expire', 'cancel', 'use'])
+  .describe(
+    'request: created for a held operation; approve: one approver said yes (state changes once enough did); ' +
+      'deny: an approver said no; expire: nobody decided in time; cancel: the requester gave up; use: a ' +
+      'one-time approval let its operation run.',
+  );
+
+export const ApprovalChangedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.ApprovalChanged),
+    data: z.object({
+      approvalId: IdSchema.describe('The approval.'),
+      action: ApprovalActionSchema,
+      from: ApprovalStateSchema.nullable().describe('State before the action; null when it was created.'),
+      to: ApprovalStateSchema.describe('State after the action.'),
+      approvals: z.number().int().nonnegative().describe('Distinct approvers who said yes so far.'),
+      required: z.number().int().min(1).describe('Approvals needed (N of M).'),
+      reason: z
+        .string()
+        .max(2000)
+        .describe("Why: policy's reason when requested, the approver's comment or the rule that applied otherwise."),
+      via: z
+        .enum(['kafka', 'api', 'link', 'expiry'])
+        .describe(
+          'kafka: the ingress asked or cancelled; api: an approver used the REST API; link: an approver used a ' +
+            'signed link from a notification; expiry: the expiry job or a read past its time.',
+        ),
+      expiresAt: IsoTimeSchema.describe('When the approval expires (or expired) if nobody decides.'),
+      grantUntil: IsoTimeSchema.optional().describe('Once approved with a grant window: until when it holds.'),
+    }),
+  })
+  .describe(
+    'An approval was created or changed. actor is who acted: the requesting agent, an approver, or null ' +
+      'for expiry; sessionId and requestId are those of the held operation.',
+  );
+
+export const ApprovalNotifiedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.ApprovalNotified),
+    data: z.object({
+      approvalId: IdSchema.describe('The approval the notification is about.'),
+      channel: z.enum(['slack', 'email']).describe('Where the notification went.'),
+      outcome: z
+        .enum(['delivered', 'failed'])
+        .describe('delivered: accepted by the channel; failed: given up (a permanent refusal or retries spent).'),
+      attempts: z.number().int().min(1).describe('Attempts made, the last one included.'),
+      reason: z.string().max(500).optional().describe('With failed: why, as the channel answered.'),
+    }),
+  })
+  .describe('A notification to approvers was delivered or given up.');
+
 /* Vault administration. `actor` is the administrator; the connection is the one acted on. */
 
 export const VaultConnectionCreatedEventSchema = z
@@ -337,6 +423,9 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   SessionEndedEventSchema,
   StatementCompletedEventSchema,
   StatementFailedEventSchema,
+  OperationHeldEventSchema,
+  ApprovalChangedEventSchema,
+  ApprovalNotifiedEventSchema,
 ]);
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditEventType = AuditEvent['type'];

@@ -1,12 +1,19 @@
 import { z } from 'zod';
 import { AuditEventSchema } from './audit';
-import { ApprovalDecidedSchema, HealthcheckProbeSchema, PolicyChangedSchema, VaultRotatedSchema } from './events';
+import {
+  ApprovalCancelSchema,
+  ApprovalDecidedSchema,
+  HealthcheckProbeSchema,
+  PolicyChangedSchema,
+  VaultRotatedSchema,
+} from './events';
 import { RequestReplyContracts } from './requests';
 import { Topics, replyTopicOf } from './topics';
 
 /** Event topics and the schema of their messages. */
 export const EventContracts = {
   [Topics.ApprovalDecided]: ApprovalDecidedSchema,
+  [Topics.ApprovalCancel]: ApprovalCancelSchema,
   [Topics.PolicyChanged]: PolicyChangedSchema,
   [Topics.VaultRotated]: VaultRotatedSchema,
   [Topics.Audit]: AuditEventSchema,

@@ -12,6 +12,19 @@ export const ApprovalDecidedSchema = z.object({
 });
 export type ApprovalDecided = z.infer<typeof ApprovalDecidedSchema>;
 
+/**
+ * The requester gave up waiting (a PostgreSQL CancelRequest, the agent hung up): a pending
+ * approval is cancelled so nobody approves what nobody waits for. Only the requester may cancel.
+ */
+export const ApprovalCancelSchema = z.object({
+  approvalId: IdSchema,
+  requestId: IdSchema,
+  sessionId: IdSchema,
+  principal: PrincipalSchema,
+  reason: z.string().max(500),
+});
+export type ApprovalCancel = z.infer<typeof ApprovalCancelSchema>;
+
 export const PolicyChangedSchema = z.object({
   policyId: z.string().min(1),
   version: z.string().min(1),

@@ -220,6 +220,39 @@ function drafts(): AuditEventDraft[] {
       type: 'vault.key_rewrapped',
       data: { fromKeyId: 'k1', toKeyId: 'k2', records: 2 },
     },
+    {
+      ...session,
+      ...ingress,
+      type: 'operation.held',
+      data: { approvalId: randomUUID(), state: 'pending', reused: false, expiresAt: new Date().toISOString() },
+    },
+    {
+      ...session,
+      ...ingress,
+      actor: admin,
+      source: 'approval',
+      type: 'approval.changed',
+      data: {
+        approvalId: randomUUID(),
+        action: 'approve',
+        from: 'pending',
+        to: 'approved',
+        approvals: 1,
+        required: 1,
+        reason: 'looks right',
+        via: 'api',
+        expiresAt: new Date().toISOString(),
+        grantUntil: new Date().toISOString(),
+      },
+    },
+    {
+      ...session,
+      ...ingress,
+      actor: null,
+      source: 'approval',
+      type: 'approval.notified',
+      data: { approvalId: randomUUID(), channel: 'slack', outcome: 'failed', attempts: 1, reason: 'HTTP 404' },
+    },
   ];
 }
 

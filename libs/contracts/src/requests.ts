@@ -220,7 +220,13 @@ export type ApprovalState = z.infer<typeof ApprovalStateSchema>;
 
 export const ApprovalRequestSchema = z.object({
   ...OperationContext,
-  fingerprint: z.string().min(1),
+  /**
+   * The exact operation, as the ingress hashes it: for SQL the statement text and its bind
+   * parameters, for HTTP the method, path, query and body. A pending approval is reused, a
+   * one-time approval used and a grant window honoured only for the same fingerprint, so an
+   * approver's yes never covers an operation other than the one shown.
+   */
+  fingerprint: z.string().min(1).max(128),
   ruleId: z.string().optional(),
   reason: z.string(),
   /** From the deciding policy rule: who approves, how many, how long. */
@@ -236,8 +242,20 @@ export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
 export const ApprovalReplySchema = z.object({
   requestId: IdSchema,
   approvalId: IdSchema,
+  /**
+   * pending: a person has to decide, the decision follows on airlock.approval.decided;
+   * approved: an earlier approval of the same operation lets it run now (a one-time approval is
+   * used by this answer, a grant window covers it until grantUntil); denied/expired/cancelled
+   * never come back for a new request.
+   */
   state: ApprovalStateSchema,
   expiresAt: IsoTimeSchema,
+  /** Where approvers look at it (the approval API or console). */
+  url: z.url().optional(),
+  /** True when a pending approval of the same operation was reused (no new notification). */
+  reused: z.boolean().optional(),
+  /** With `approved` under a grant window: until when it holds. */
+  grantUntil: IsoTimeSchema.optional(),
 });
 export type ApprovalReply = z.infer<typeof ApprovalReplySchema>;
 

@@ -7,6 +7,7 @@ export const Topics = {
   VaultLease: 'airlock.vault.lease',
   ApprovalRequest: 'airlock.approval.request',
   ApprovalDecided: 'airlock.approval.decided',
+  ApprovalCancel: 'airlock.approval.cancel',
   PolicyChanged: 'airlock.policy.changed',
   VaultRotated: 'airlock.vault.rotated',
   Audit: 'airlock.audit',
@@ -73,6 +74,15 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     key: 'approval id',
     producers: ['approval'],
     consumers: ['ingress-proxy', 'recorder'],
+  },
+  {
+    name: Topics.ApprovalCancel,
+    kind: 'event',
+    partitions: 3,
+    compacted: false,
+    key: 'approval id',
+    producers: ['ingress-proxy'],
+    consumers: ['approval'],
   },
   {
     name: Topics.PolicyChanged,
