@@ -30,7 +30,10 @@ export const JobContracts = {
 } as const;
 export type JobOf<N extends keyof typeof JobContracts> = z.infer<(typeof JobContracts)[N]>;
 
-/** The one job id of a notification: per approval and channel. */
+/**
+ * The one job id of a notification: per approval and channel. No ':' in it: BullMQ refuses
+ * custom job ids with one (its Redis keys are joined with ':').
+ */
 export function notificationJobId(approvalId: string, channel: 'slack' | 'email'): string {
-  return `${approvalId}:${channel}`;
+  return `${approvalId}.${channel}`;
 }

@@ -1,13 +1,20 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
+import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
-import type { ApprovalConfig } from './config';
-import { ApprovalHandler } from './approval/approval.handler';
+import { ApprovalExceptionFilter } from './approval-exception.filter';
+import { ApprovalModule } from './approval/approval.module';
+import { CLOCK, type Clock } from './clock';
+import { APPROVAL_CONFIG, type ApprovalConfig } from './config';
+import { approvalDatabase } from './database';
+import { PublishingModule } from './publishing/publishing.module';
 import { redisHealthCheck } from './redis.health';
 
+@Global()
 @Module({})
 export class AppModule {
   static forConfig(config: ApprovalConfig): DynamicModule {
@@ -15,16 +22,16 @@ export class AppModule {
       module: AppModule,
       imports: [
         loggerModule('approval', config.LOG_LEVEL),
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url: config.DATABASE_URL,
-          synchronize: false,
-          retryAttempts: 3,
-          retryDelay: 1000,
-        }),
+        TypeOrmModule.forRoot(approvalDatabase(config)),
+        IdentityModule.forRoot(identityConfigFromSettings(config)),
+        PublishingModule,
+        ApprovalModule,
       ],
-      controllers: [HealthController, ApprovalHandler],
+      controllers: [HealthController],
       providers: [
+        { provide: APPROVAL_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: (() => Date.now()) satisfies Clock },
+        { provide: APP_FILTER, useClass: ApprovalExceptionFilter },
         {
           provide: KAFKA,
           useFactory: (): Kafka =>
@@ -41,6 +48,7 @@ export class AppModule {
           ],
         },
       ],
+      exports: [APPROVAL_CONFIG, CLOCK, KAFKA],
     };
   }
 }

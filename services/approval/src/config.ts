@@ -1,13 +1,69 @@
 import { z } from 'zod';
+import { IdentitySettingsSchema } from '@airlock/identity';
 import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
+
+const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
+const flag = (def: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(def)
+    .transform((v) => v === 'true');
+const list = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 export const ApprovalConfigSchema = BaseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' }),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// URL' }),
+  /** Approvers' token verification (OIDC_ISSUERS, OIDC_AUDIENCE, ...). */
+  ...IdentitySettingsSchema.shape,
+  /** Base URL approvers reach this service (or a console in front of it) at; links in notifications start here. */
+  APPROVAL_PUBLIC_URL: z.url({ error: 'APPROVAL_PUBLIC_URL must be an http(s) URL' }).optional(),
+  /** HMAC key of the signed single-use links in notifications: base64 of at least 32 bytes. */
+  APPROVAL_LINK_KEY: z
+    .string()
+    .refine((s) => Buffer.from(s, 'base64').length >= 32, 'APPROVAL_LINK_KEY must be base64 of at least 32 bytes'),
+  /** Members of this group see failed notifications and every approval. */
+  APPROVAL_ADMIN_GROUP: z.string().min(1).default('airlock-admins'),
+  /** Broker acknowledgement deadline for audit and decision events. */
+  AUDIT_TIMEOUT_MS: ms(3000),
+  /** Slack incoming-webhook URL; unset: no Slack notifications. */
+  SLACK_WEBHOOK_URL: z.url({ error: 'SLACK_WEBHOOK_URL must be an http(s) URL' }).optional(),
+  /** SMTP server, smtp://[user:pass@]host:port or smtps://...; unset: no e-mail notifications. */
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'SMTP_URL must be an smtp:// or smtps:// URL' }).optional(),
+  EMAIL_FROM: z.string().min(3).default('airlock@localhost'),
+  /** Recipients of approval e-mails, comma-separated. */
+  EMAIL_TO: list,
+  /** Attempts per notification before it is given up (a permanent refusal is not retried at all). */
+  NOTIFY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** First retry delay; doubles with every attempt, with jitter. */
+  NOTIFY_BACKOFF_MS: ms(1000),
+  /** Per-attempt deadline of a webhook call or an SMTP conversation. */
+  NOTIFY_TIMEOUT_MS: ms(10000),
+  /** Redis key prefix of the BullMQ queues (notifications, expiry): one per deployment sharing a Redis. */
+  APPROVAL_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'APPROVAL_QUEUE_PREFIX is 1-64 of [A-Za-z0-9_.:-]')
+    .default('airlock'),
+  /** Run the BullMQ workers (notifications, expiry) in this process. */
+  APPROVAL_WORKERS: flag('true'),
 });
 export type ApprovalConfig = z.infer<typeof ApprovalConfigSchema>;
 
-export function approvalConfig(): ApprovalConfig {
-  return loadConfig(ApprovalConfigSchema);
+export const APPROVAL_CONFIG = Symbol('APPROVAL_CONFIG');
+
+export function approvalConfig(env: Record<string, string | undefined> = process.env): ApprovalConfig {
+  return loadConfig(ApprovalConfigSchema, env);
+}
+
+/** Where approvers find this service: APPROVAL_PUBLIC_URL, or the address it listens on. */
+export function publicUrl(config: ApprovalConfig): string {
+  return (config.APPROVAL_PUBLIC_URL ?? `http://${config.HTTP_HOST}:${config.HTTP_PORT}`).replace(/\/+$/, '');
 }

@@ -44,7 +44,7 @@ export class ApprovalTransitionError extends Error {
 const FINAL: ReadonlySet<ApprovalState> = new Set(['denied', 'expired', 'cancelled', 'used']);
 
 /** The state as of `now`: a pending approval past its time is expired, whatever is stored. */
-export function effectiveState(r: ApprovalRecord, now: number): ApprovalState {
+export function effectiveState(r: Pick<ApprovalRecord, 'state' | 'expiresAt'>, now: number): ApprovalState {
   return r.state === 'pending' && now >= r.expiresAt ? 'expired' : r.state;
 }
 
@@ -90,7 +90,7 @@ export function transition(r: ApprovalRecord, event: ApprovalEvent, now: number,
 }
 
 /** True when the approval lets the operation run now (an approved one-time grant, or a grant window still open). */
-export function allowsNow(r: ApprovalRecord, now: number): boolean {
+export function allowsNow(r: Pick<ApprovalRecord, 'state' | 'expiresAt' | 'grantUntil'>, now: number): boolean {
   if (effectiveState(r, now) !== 'approved') return false;
   return r.grantUntil === undefined || now < r.grantUntil;
 }

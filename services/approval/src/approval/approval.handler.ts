@@ -1,17 +1,23 @@
 import { Controller, Logger } from '@nestjs/common';
-import { Ctx, MessagePattern, Payload, RpcException, type KafkaContext } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload, type KafkaContext } from '@nestjs/microservices';
 import { Topics, type ApprovalReply } from '@airlock/contracts';
-import { answerRequest } from '@airlock/messaging';
+import { answerRequest, consumeEvent } from '@airlock/messaging';
+import { ApprovalService } from './approval.service';
 
 @Controller()
 export class ApprovalHandler {
   private readonly logger = new Logger(ApprovalHandler.name);
 
-  /** Requests are checked against the contract; the approval workflow itself is not enabled yet. */
+  constructor(private readonly approvals: ApprovalService) {}
+
+  /** Answered at once: pending (a person decides later, on airlock.approval.decided) or approved. */
   @MessagePattern(Topics.ApprovalRequest)
   request(@Payload() payload: unknown, @Ctx() ctx: KafkaContext): Promise<ApprovalReply> {
-    return answerRequest(Topics.ApprovalRequest, payload, ctx, this.logger, () => {
-      throw new RpcException({ status: 'error', message: 'the approval workflow is not enabled' });
-    });
+    return answerRequest(Topics.ApprovalRequest, payload, ctx, this.logger, (r) => this.approvals.request(r));
+  }
+
+  @EventPattern(Topics.ApprovalCancel)
+  cancel(@Payload() payload: unknown): Promise<void> {
+    return consumeEvent(Topics.ApprovalCancel, payload, this.logger, (e) => this.approvals.cancel(e));
   }
 }

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { PublishingModule } from '../publishing/publishing.module';
+import { StoreModule } from '../store/store.module';
+import { ApprovalHandler } from './approval.handler';
+import { ApprovalService } from './approval.service';
+import { ApprovalsController } from './approvals.controller';
+import { ApproverService } from './approver.service';
+import { ExpiryQueue, ExpiryWorker } from './expiry';
+import { Transitions } from './transitions';
+
+/** The approval workflow: requests and cancels over Kafka, decisions over HTTP, expiry on time. */
+@Module({
+  imports: [StoreModule, NotificationsModule, PublishingModule],
+  controllers: [ApprovalHandler, ApprovalsController],
+  providers: [ApprovalService, ApproverService, Transitions, ExpiryQueue, ExpiryWorker],
+})
+export class ApprovalModule {}
