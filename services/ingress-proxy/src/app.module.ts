@@ -4,6 +4,8 @@ import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
+import { ApprovalEventsHandler } from './approval-client/approval-events.handler';
+import { ApprovalClient } from './approval-client/approval.client';
 import { AuditService } from './audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from './config';
 import { ConnectionRegistry } from './connections/connection.registry';
@@ -29,7 +31,7 @@ export class AppModule {
         loggerModule('ingress-proxy', config.LOG_LEVEL, ['c/*path']),
         IdentityModule.forRoot(identityConfigFromSettings(config)),
       ],
-      controllers: [HealthController, ProxyController, PolicyEventsHandler, VaultEventsHandler],
+      controllers: [HealthController, ProxyController, PolicyEventsHandler, VaultEventsHandler, ApprovalEventsHandler],
       providers: [
         { provide: INGRESS_CONFIG, useValue: config },
         {
@@ -43,6 +45,7 @@ export class AppModule {
         PolicyClient,
         { provide: CLOCK, useValue: Date.now },
         LeaseClient,
+        ApprovalClient,
         ResponseMasking,
         UpstreamClient,
         ProxyService,

@@ -39,6 +39,19 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
     .max(1024 * 1024 * 1024)
     .default(64 * 1024 * 1024),
   PG_MAX_SESSIONS: z.coerce.number().int().min(1).max(100000).default(1000),
+  /** Deadline of one question to the approval service (it answers at once; people decide later). */
+  APPROVAL_TIMEOUT_MS: ms(2000),
+  /** How long an HTTP request policy sent for review is held before the agent gets 202 and retries. */
+  APPROVAL_HTTP_WAIT_MS: z.coerce.number().int().min(0).max(600000).default(30000),
+  /** Retry-After (seconds) of that 202. */
+  APPROVAL_RETRY_AFTER_S: z.coerce.number().int().min(1).max(3600).default(5),
+  /** A held HTTP request's body is kept in memory (the approver's yes covers exactly those bytes): its limit. */
+  APPROVAL_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(256 * 1024 * 1024)
+    .default(1024 * 1024),
   ALLOW_INSECURE_JWKS: z
     .enum(['true', 'false'])
     .default('false')

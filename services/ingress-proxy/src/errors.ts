@@ -13,9 +13,12 @@ export class GatewayError extends PublicError {
   requestId?: string;
 }
 
-/** What the agent is told when policy did not allow: review is refused like deny until approvals exist. */
+/**
+ * What the agent is told when policy refused outright: a deny, or a review under a rule that
+ * names no approvers (nobody could ever approve it, so holding it would only make it wait).
+ */
 export function refusalReason(decision: { decision: 'allow' | 'deny' | 'review'; reason: string }): string {
   return decision.decision === 'review'
-    ? `approval required (${decision.reason}); approvals are not enabled on this gateway`
+    ? `approval required (${decision.reason}) but policy names no approvers`
     : decision.reason;
 }

@@ -17,6 +17,8 @@ export const SqlState = {
   InFailedTransaction: '25P02',
   ServiceUnavailable: '08001',
   InternalError: 'XX000',
+  /** The class of warnings: notices the gateway sends itself. */
+  Warning: '01000',
 } as const;
 
 /**

@@ -26,6 +26,7 @@ import {
   passwordFromMessage,
 } from '@airlock/pg-wire';
 import { SqlClassifier, loadSqlParser } from '@airlock/sql';
+import { ApprovalClient } from '../approval-client/approval.client';
 import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
@@ -65,6 +66,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     private readonly policy: PolicyClient,
     private readonly leases: LeaseClient,
     private readonly masking: ResponseMasking,
+    private readonly approvals: ApprovalClient,
   ) {
     this.upstreamCa = config.PG_UPSTREAM_CA_FILE ? readFileSync(config.PG_UPSTREAM_CA_FILE) : undefined;
     this.catalog = new ColumnCatalog(config.PG_UPSTREAM_CONNECT_TIMEOUT_MS, this.upstreamCa);
@@ -79,6 +81,17 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       emit: (...drafts) => this.audit.emit(...drafts),
       emitAfter: (...drafts) => this.audit.emitAfter(...drafts),
       auditHealthy: () => this.audit.healthy,
+      holdForApproval: (request, opts) => this.approvals.hold(request, opts),
+      cancelApproval: (cancel) => {
+        this.approvals
+          .cancel(cancel)
+          .catch((err: Error) =>
+            this.logger.warn(
+              { approvalId: cancel.approvalId, err: err.message },
+              'approval could not be cancelled: it stays pending until it expires',
+            ),
+          );
+      },
       onClose: (s) => {
         this.sessions.delete(s.id);
         this.byCancelKey.delete(cancelKeyOf(s.cancelKey));
@@ -321,6 +334,11 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       // With several workers the session may live in another one: ask them all, once.
       if (!relayed) broadcastToWorkers(CANCEL_BROADCAST, { processId, secretKey: secretKey.toString('hex') });
       // An unknown key gets no answer at all, as PostgreSQL does: nothing to learn by guessing.
+      return;
+    }
+    // A statement held for approval is not on the server yet: the cancel is for the hold.
+    if (session.cancelHeld()) {
+      this.logger.log({ sessionId: session.id }, 'held statement cancelled by the client');
       return;
     }
     const lease = await this.leases.lease(session.connection);

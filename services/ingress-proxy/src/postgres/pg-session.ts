@@ -2,6 +2,11 @@ import type { Socket } from 'node:net';
 import type { Logger } from '@nestjs/common';
 import {
   uuidv7,
+  type ApprovalCancel,
+  type ApprovalReply,
+  type ApprovalRequest,
+  type ApprovalRules,
+  type ApprovalState,
   type AuditEventDraft,
   type PolicyDecision,
   type PostgresOperation,
@@ -18,6 +23,7 @@ import {
   decodeRowDescription,
   encodeDescribe,
   encodeErrorResponse,
+  encodeNoticeResponse,
   encodeParameterStatus,
   encodeParse,
   encodeQuery,
@@ -28,6 +34,15 @@ import {
   type MessageReader,
 } from '@airlock/pg-wire';
 import type { Classification } from '@airlock/sql';
+import { sqlApprovalDetail } from '../approval-client/approval-detail';
+import {
+  ApprovalUnavailableError,
+  approvalRefusalReason,
+  heldDraft,
+  type HoldOptions,
+  type HoldResult,
+} from '../approval-client/hold';
+import { sqlOperationFingerprint } from '../approval-client/operation-fingerprint';
 import type { ActiveLease } from '../credentials/lease.client';
 import { refusalReason } from '../errors';
 import { decidedData } from '../policy-client/policy-client.service';
@@ -66,6 +81,13 @@ export interface PgSessionServices {
   emitAfter(...drafts: AuditEventDraft[]): void;
   /** False after a background audit publish failed: everything then waits for its audit. */
   auditHealthy(): boolean;
+  /**
+   * Holds a statement policy sent for review (see holdForApproval); rejects with
+   * ApprovalUnavailableError when the approval service cannot be asked.
+   */
+  holdForApproval(request: ApprovalRequest, opts: HoldOptions): Promise<HoldResult>;
+  /** Withdraws a pending approval nobody waits for any more; a failure is logged, never thrown. */
+  cancelApproval(cancel: ApprovalCancel): void;
   onClose(session: PgSession): void;
 }
 
@@ -98,6 +120,39 @@ const READ_ONLY = new Set(['read', 'session', 'transaction']);
 interface Verdict {
   ctx: StatementContext | null;
   refusal?: PgGatewayError;
+}
+
+/** One statement message on its way to policy. */
+interface Asked {
+  c: Classification;
+  sql: string;
+  env: Envelope;
+  operation: PostgresOperation;
+}
+
+/** The statement held for approval, at most one per session (the client pump waits on it). */
+interface Held {
+  abort: AbortController;
+  env: Envelope;
+  /** The last answer that named an approval: withdrawn if the statement stops waiting for it. */
+  last?: ApprovalReply;
+  /** Why the wait was aborted, as the approval's cancel reason says. */
+  reason?: string;
+}
+
+/** The cancel reason of an approval whose session ended while its statement was held. */
+const CLOSED_WHILE_HELD = {
+  client: 'the client closed the session',
+  upstream: 'the database closed the session',
+  error: 'the session failed',
+  shutdown: 'the gateway shut down',
+} as const;
+
+/** A statement refused because its audit events could not be published (fail closed). */
+function auditUnavailable(cause: unknown): PgGatewayError {
+  return new PgGatewayError(SqlState.CannotConnectNow, 'the audit trail is unavailable; statement refused', 'audit', {
+    cause,
+  });
 }
 
 /** The operation as audited: bind parameter values are for policy's eyes only, the trail keeps their count. */
@@ -134,6 +189,7 @@ export class PgSession {
   private denied = 0;
   private closed = false;
   private txStatus: 'I' | 'T' | 'E' = 'I';
+  private held: Held | null = null;
 
   constructor(
     private readonly client: Socket,
@@ -386,7 +442,7 @@ export class PgSession {
       paramCount: params?.length ?? 0,
       ...(params && params.length > 0 ? { params } : {}),
     };
-    const asked = { c, sql, env, operation };
+    const asked: Asked = { c, sql, env, operation };
     const hit = this.services.cachedDecision(operation, env);
     if (hit) return this.decided(asked, hit.decision, true);
     return this.services.decide(operation, env).then(
@@ -409,12 +465,8 @@ export class PgSession {
     );
   }
 
-  private decided(
-    asked: { c: Classification; sql: string; env: Envelope; operation: PostgresOperation },
-    decision: PolicyDecision,
-    cached: boolean,
-  ): Verdict | Promise<Verdict> {
-    const { c, sql, env, operation } = asked;
+  private decided(asked: Asked, decision: PolicyDecision, cached: boolean): Verdict | Promise<Verdict> {
+    const { c, env, operation } = asked;
     const recorded = decidedData(decision, cached);
     const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
     const refused = (error: PgGatewayError, ...after: AuditEventDraft[]): Verdict => {
@@ -422,7 +474,8 @@ export class PgSession {
       this.denied++;
       return { ctx: null, refusal: error };
     };
-    if (decision.decision !== 'allow') {
+    const rules = decision.decision === 'review' ? decision.approval : undefined;
+    if (decision.decision === 'deny' || (decision.decision === 'review' && !rules)) {
       const reason = refusalReason(decision);
       return refused(new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'), {
         ...env,
@@ -431,28 +484,10 @@ export class PgSession {
       });
     }
 
-    let masker: Masker | undefined;
-    try {
-      masker = this.services.masker(decision.masking);
-    } catch (err) {
-      const error = new PgGatewayError(
-        SqlState.InternalError,
-        'the result cannot be masked as policy requires; statement refused',
-        'internal',
-        { cause: err },
-      );
-      return refused(error, this.failedDraft(env, error));
-    }
-    if (masker?.masksByName && c.parsed && c.statements.some((s) => s.command === 'COPY' && s.class === 'read')) {
-      const error = new PgGatewayError(
-        SqlState.FeatureNotSupported,
-        'COPY TO STDOUT cannot be masked column by column as policy requires; use SELECT',
-        'masking',
-      );
-      return refused(error, this.failedDraft(env, error));
-    }
+    const ctx = this.statementContext(asked, decision);
+    if (ctx instanceof PgGatewayError) return refused(ctx, this.failedDraft(env, ctx));
+    if (rules) return this.hold(asked, decision, rules, ctx, [interceptedDraft(env, operation), decided]);
 
-    const ctx = new StatementContext(env, masker, decision.auditLiterals ? sql : undefined);
     const readOnly = c.parsed && c.statements.every((s) => READ_ONLY.has(s.class) && s.risks.length === 0);
     if (readOnly && this.services.auditHealthy()) {
       // Nothing a read-only statement does needs to be on the stream first: it is audited in one
@@ -461,23 +496,230 @@ export class PgSession {
       return { ctx };
     }
     // A statement that can change anything runs only once its audit is on the stream.
-    return this.services.emit(interceptedDraft(env, operation), decided).then(
-      (): Verdict => ({ ctx }),
-      (err: unknown): Verdict => {
-        const error = new PgGatewayError(
-          SqlState.CannotConnectNow,
-          'the audit trail is unavailable; statement refused',
-          'audit',
-          { cause: err },
-        );
-        this.services.logger.error(
-          { requestId: env.requestId, err: (err as Error).message },
-          'audit unavailable: refusing',
-        );
-        this.denied++;
-        return { ctx: null, refusal: error };
-      },
+    return this.auditFirst(env, [interceptedDraft(env, operation), decided]).then(
+      (error): Verdict => (error ? { ctx: null, refusal: error } : { ctx }),
     );
+  }
+
+  /** How an allowed statement's results are masked; an error when they cannot be as policy requires. */
+  private statementContext(asked: Asked, decision: PolicyDecision): StatementContext | PgGatewayError {
+    const { c, sql, env } = asked;
+    let masker: Masker | undefined;
+    try {
+      masker = this.services.masker(decision.masking);
+    } catch (err) {
+      return new PgGatewayError(
+        SqlState.InternalError,
+        'the result cannot be masked as policy requires; statement refused',
+        'internal',
+        { cause: err },
+      );
+    }
+    if (masker?.masksByName && c.parsed && c.statements.some((s) => s.command === 'COPY' && s.class === 'read')) {
+      return new PgGatewayError(
+        SqlState.FeatureNotSupported,
+        'COPY TO STDOUT cannot be masked column by column as policy requires; use SELECT',
+        'masking',
+      );
+    }
+    return new StatementContext(env, masker, decision.auditLiterals ? sql : undefined);
+  }
+
+  /** Publishes what must be on the stream before a statement runs; the refusal to answer when it cannot be. */
+  private async auditFirst(env: Envelope, drafts: AuditEventDraft[]): Promise<PgGatewayError | null> {
+    try {
+      await this.services.emit(...drafts);
+      return null;
+    } catch (err) {
+      this.services.logger.error(
+        { requestId: env.requestId, err: (err as Error).message },
+        'audit unavailable: refusing',
+      );
+      this.denied++;
+      return auditUnavailable(err);
+    }
+  }
+
+  /**
+   * Holds a statement policy sent for review until a person approves it, refuses it, it expires,
+   * or the client cancels it or goes away. The statement's message is the one the client pump is
+   * on, so everything the client sends after it waits its turn (the paused socket still sees the
+   * client hang up, which ends the session and the hold); the client is told at once, with a
+   * notice, what it waits for. An approved statement goes on exactly as an allowed one.
+   */
+  private async hold(
+    asked: Asked,
+    decision: PolicyDecision,
+    rules: ApprovalRules,
+    ctx: StatementContext,
+    unsent: AuditEventDraft[],
+  ): Promise<Verdict> {
+    const { sql, env, operation } = asked;
+    const held: Held = { abort: new AbortController(), env };
+    this.held = held;
+    const auditError = await this.auditFirst(env, unsent);
+    if (auditError || held.abort.signal.aborted) {
+      if (this.held === held) this.held = null;
+      if (auditError) return { ctx: null, refusal: auditError };
+      // Cancelled before anything was asked: there is no approval to withdraw.
+      const error = new PgGatewayError(SqlState.QueryCanceled, 'canceling statement due to user request', 'approval');
+      if (!this.closed) this.services.emitAfter(this.failedDraft(env, error));
+      return { ctx: null, refusal: error };
+    }
+    let result: HoldResult;
+    try {
+      result = await this.services.holdForApproval(
+        {
+          requestId: env.requestId,
+          sessionId: this.id,
+          principal: this.principal,
+          connection: this.connection,
+          protocol: 'postgres',
+          operation: auditedOperation(operation),
+          fingerprint: sqlOperationFingerprint(sql, operation.params),
+          ruleId: decision.ruleId,
+          reason: decision.reason,
+          rules,
+          detail: sqlApprovalDetail(sql, operation.params),
+        },
+        {
+          // Nobody can approve past the expiry: the statement waits exactly that long.
+          deadline: (first) => Date.parse(first.expiresAt) + 1000,
+          signal: held.abort.signal,
+          onHeld: (reply) => this.onHeld(held, reply),
+        },
+      );
+    } catch (err) {
+      this.withdraw(held, 'the statement was refused while it waited');
+      if (err instanceof PgGatewayError) {
+        this.denied++;
+        return { ctx: null, refusal: err };
+      }
+      if (!(err instanceof ApprovalUnavailableError)) throw err;
+      this.services.logger.warn(
+        { requestId: env.requestId, err: err.cause instanceof Error ? err.cause.message : String(err.cause) },
+        'approval service did not answer: refusing',
+      );
+      const error = new PgGatewayError(
+        SqlState.CannotConnectNow,
+        'the approval service did not answer; statement refused',
+        'approval',
+        { cause: err },
+      );
+      if (!this.closed) this.services.emitAfter(this.failedDraft(env, error));
+      this.denied++;
+      return { ctx: null, refusal: error };
+    } finally {
+      if (this.held === held) this.held = null;
+    }
+
+    const cancelled = new PgGatewayError(SqlState.QueryCanceled, 'canceling statement due to user request', 'approval');
+    if (this.closed) {
+      // close() recorded the statement's end and aborted the wait; whatever came back meanwhile is moot.
+      this.withdraw(held, held.reason ?? CLOSED_WHILE_HELD.client);
+      return { ctx: null, refusal: cancelled };
+    }
+    switch (result.kind) {
+      case 'approved':
+        return { ctx };
+      case 'refused':
+        return this.approvalRefused(
+          env,
+          decision,
+          result.approvalId,
+          result.state,
+          approvalRefusalReason(result.approvalId, result.state),
+        );
+      case 'pending':
+        // Still pending when the wait ended (someone else used the first approval and the next one
+        // outlived the first's expiry, or the gateway is shutting down): nobody waits for it now.
+        this.withdraw(held, 'the statement stopped waiting');
+        return this.approvalRefused(
+          env,
+          decision,
+          result.reply.approvalId,
+          result.reply.state,
+          `approval ${result.reply.approvalId} was not decided in time`,
+        );
+      case 'aborted':
+        this.withdraw(held, held.reason ?? 'cancelled by the client');
+        this.services.emitAfter(this.failedDraft(env, cancelled));
+        return { ctx: null, refusal: cancelled };
+    }
+  }
+
+  /** operation.held on the stream before anything else happens; the client learns what it waits for. */
+  private async onHeld(held: Held, reply: ApprovalReply): Promise<void> {
+    held.last = reply;
+    try {
+      await this.services.emit(heldDraft(held.env, reply));
+    } catch (err) {
+      this.services.logger.error(
+        { requestId: held.env.requestId, err: (err as Error).message },
+        'audit unavailable: refusing',
+      );
+      throw auditUnavailable(err);
+    }
+    if (reply.state !== 'pending' || this.closed) return;
+    this.down(
+      encodeNoticeResponse({
+        severity: 'NOTICE',
+        code: SqlState.Warning,
+        message: `statement held for approval ${reply.approvalId}${reply.url ? `: ${reply.url}` : ''}`,
+        detail: `It runs once approved; the approval expires at ${reply.expiresAt}.`,
+        hint: 'Cancel the statement to withdraw the request.',
+      }),
+    );
+    // The client pump is waiting, and only the server side flushes toward the client: now, not after the statement.
+    this.flushClient();
+  }
+
+  private approvalRefused(
+    env: Envelope,
+    decision: PolicyDecision,
+    approvalId: string,
+    state: ApprovalState,
+    reason: string,
+  ): Verdict {
+    this.services.emitAfter({
+      ...env,
+      type: 'operation.denied',
+      data: {
+        reason,
+        ruleId: decision.ruleId,
+        policyVersion: decision.policyVersion,
+        approvalId,
+        approvalState: state,
+      },
+    });
+    this.denied++;
+    return { ctx: null, refusal: new PgGatewayError(SqlState.InsufficientPrivilege, `refused: ${reason}`, 'policy') };
+  }
+
+  /** Cancels the approval a held statement last waited for, if it is still pending: nobody waits for it now. */
+  private withdraw(held: Held, reason: string): void {
+    const last = held.last;
+    if (!last || last.state !== 'pending') return;
+    this.services.cancelApproval({
+      approvalId: last.approvalId,
+      requestId: held.env.requestId,
+      sessionId: this.id,
+      principal: this.principal,
+      reason,
+    });
+  }
+
+  /**
+   * A CancelRequest for this session: a statement held for approval stops waiting, its approval
+   * is withdrawn, and it is answered as a cancelled statement. False when nothing is held (the
+   * cancel is then for the server).
+   */
+  cancelHeld(): boolean {
+    const held = this.held;
+    if (!held) return false;
+    held.reason = 'cancelled by the client';
+    held.abort.abort();
+    return true;
   }
 
   private failedDraft(env: Envelope, error: PgGatewayError): AuditEventDraft {
@@ -818,6 +1060,22 @@ export class PgSession {
     this.closed = true;
     this.clientPump.stop();
     this.upstreamPump.stop();
+    const held = this.held;
+    if (held) {
+      this.held = null;
+      held.reason = CLOSED_WHILE_HELD[reason];
+      this.services.emitAfter(
+        this.failedDraft(
+          held.env,
+          new PgGatewayError(
+            SqlState.QueryCanceled,
+            `session ended (${reason}) while the statement was held for approval`,
+            'approval',
+          ),
+        ),
+      );
+      held.abort.abort();
+    }
     for (const e of this.expectations.splice(0))
       this.skipped(e, `session ended (${reason}) before the statement finished`);
     const { socket } = this.upstream;

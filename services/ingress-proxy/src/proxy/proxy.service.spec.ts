@@ -1,13 +1,16 @@
 import { Readable } from 'node:stream';
-import type { AuditEventDraft, PolicyDecision } from '@airlock/contracts';
+import type { ApprovalReply, ApprovalRequest, AuditEventDraft, PolicyDecision } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
+import type { ApprovalClient } from '../approval-client/approval.client';
+import { ApprovalUnavailableError, type HoldOptions, type HoldResult } from '../approval-client/hold';
 import type { AuditService } from '../audit/audit.service';
+import type { IngressConfig } from '../config';
 import type { ConnectionRegistry } from '../connections/connection.registry';
 import type { LeaseClient } from '../credentials/lease.client';
 import type { ResponseMasking } from '../masking/response-masking';
 import { GatewayError } from '../errors';
 import type { PolicyClient } from '../policy-client/policy-client.service';
-import { ProxyService } from './proxy.service';
+import { ProxyService, type Forwarded, type Handled } from './proxy.service';
 import type { UpstreamClient } from './upstream.client';
 
 const principal = { issuer: 'https://idp', subject: 'bot', groups: ['agents'] };
@@ -18,9 +21,13 @@ function setup(opts: {
   auditFails?: boolean;
   lease?: () => Promise<unknown>;
   contentType?: string;
+  /** What the approval service answers first, and how the hold ends. */
+  hold?: { first?: ApprovalReply; result?: HoldResult; error?: unknown };
+  maxBody?: number;
 }) {
   const emitted: AuditEventDraft[] = [];
   const forwarded: string[] = [];
+  const bodies: Array<string | undefined> = [];
   const audit = {
     emit: jest.fn(async (...d: AuditEventDraft[]) => {
       if (opts.auditFails) throw new MessagingError('broker', 'broker down');
@@ -33,8 +40,9 @@ function setup(opts: {
     evaluate: jest.fn(async () => ({ decision: await (opts.decide ?? (async () => allow()))(), cached: false })),
   };
   const upstream = {
-    forward: jest.fn(async (_c: unknown, r: { path: string }) => {
+    forward: jest.fn(async (_c: unknown, r: { path: string; body?: Readable }) => {
       forwarded.push(r.path);
+      bodies.push(r.body ? Buffer.concat(await r.body.toArray()).toString() : undefined);
       return {
         status: 200,
         headers: { 'content-type': opts.contentType ?? 'application/json' },
@@ -48,6 +56,21 @@ function setup(opts: {
     masker: () => undefined,
     blocksBinary: (rules: string[], ct?: string) => rules.includes('block-binary') && ct === 'application/octet-stream',
   };
+  const asked: ApprovalRequest[] = [];
+  const approvals = {
+    hold: jest.fn(async (req: ApprovalRequest, o: HoldOptions): Promise<HoldResult> => {
+      asked.push(req);
+      if (opts.hold?.error) throw opts.hold.error;
+      const first = opts.hold?.first ?? pendingReply();
+      await o.onHeld(first);
+      return opts.hold?.result ?? { kind: 'approved', approvalId: first.approvalId };
+    }),
+  };
+  const config = {
+    APPROVAL_HTTP_WAIT_MS: 1000,
+    APPROVAL_RETRY_AFTER_S: 7,
+    APPROVAL_MAX_BODY_BYTES: opts.maxBody ?? 1024,
+  } as IngressConfig;
   const svc = new ProxyService(
     registry as unknown as ConnectionRegistry,
     policy as unknown as PolicyClient,
@@ -55,6 +78,8 @@ function setup(opts: {
     upstream as unknown as UpstreamClient,
     leases as unknown as LeaseClient,
     masking as unknown as ResponseMasking,
+    approvals as unknown as ApprovalClient,
+    config,
   );
   const callTo = (url: string) =>
     svc.handle(
@@ -66,7 +91,45 @@ function setup(opts: {
       { principal, method: 'GET', url: '/c/demo/items', headers: {}, clientIp: '127.0.0.1' },
       '00000000-0000-7000-8000-000000000001',
     );
-  return { svc, call, callTo, emitted, forwarded, leases };
+  const send = (method: string, url: string, body?: string, headers: Record<string, string> = {}) =>
+    svc.handle(
+      {
+        principal,
+        method,
+        url,
+        headers,
+        body: body === undefined ? undefined : Readable.from([Buffer.from(body)]),
+        clientIp: '127.0.0.1',
+      },
+      '00000000-0000-7000-8000-000000000001',
+    );
+  return { svc, call, callTo, send, emitted, forwarded, bodies, leases, asked, approvals };
+}
+
+const APPROVAL = '00000000-0000-7000-8000-0000000000aa';
+
+function pendingReply(extra: Partial<ApprovalReply> = {}): ApprovalReply {
+  return {
+    requestId: 'x',
+    approvalId: APPROVAL,
+    state: 'pending',
+    expiresAt: '2030-01-01T00:00:00.000Z',
+    url: `https://approvals.example/approvals/${APPROVAL}`,
+    ...extra,
+  };
+}
+
+function review(): PolicyDecision {
+  return {
+    ...allow('review'),
+    ruleId: 'needs-a-person',
+    approval: { approverGroups: ['approvers'], required: 1, expiresInSeconds: 600 },
+  };
+}
+
+function forwardedOf(h: Handled): Forwarded {
+  if (h.kind !== 'forwarded') throw new Error(`expected a forwarded request, got ${h.kind}`);
+  return h;
 }
 
 function allow(decision: PolicyDecision['decision'] = 'allow'): PolicyDecision {
@@ -85,7 +148,7 @@ async function refusal(p: Promise<unknown>): Promise<GatewayError> {
 describe('ProxyService fails closed', () => {
   it('forwards only after the decision is on the audit stream', async () => {
     const t = setup({});
-    const fwd = await t.call();
+    const fwd = forwardedOf(await t.call());
     expect(t.forwarded).toEqual(['/items']);
     expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided']);
     fwd.done({ bytesOut: 2, aborted: false });
@@ -114,13 +177,14 @@ describe('ProxyService fails closed', () => {
     expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.failed']);
   });
 
-  it.each(['deny', 'review'] as const)('refuses a %s decision with 403 and records it', async (decision) => {
+  it.each(['deny', 'review'] as const)('refuses a %s decision without approvers with 403', async (decision) => {
     const t = setup({ decide: async () => allow(decision) });
     const err = await refusal(t.call());
     expect(err.status).toBe(403);
     expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(t.forwarded).toEqual([]);
     expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.denied']);
+    if (decision === 'review') expect(err.publicMessage).toMatch(/names no approvers/);
   });
 
   it('refuses with 503 and never forwards when the vault does not answer for a credentialed connection', async () => {
@@ -160,5 +224,109 @@ describe('ProxyService fails closed', () => {
     expect(t.emitted.at(-1)).toMatchObject({ type: 'operation.failed', data: { stage: 'masking', status: 403 } });
     const json = setup({ decide: blocking, contentType: 'application/json' });
     await expect(json.call()).resolves.toMatchObject({ upstream: { status: 200 } });
+  });
+});
+
+describe('ProxyService holds a review decision for approval', () => {
+  it('forwards the exact held body once approved, with each audit event once', async () => {
+    const t = setup({ decide: async () => review() });
+    const fwd = forwardedOf(await t.send('POST', '/c/demo/items?dry=0', '{"n":1}'));
+    expect(t.forwarded).toEqual(['/items']);
+    expect(t.bodies).toEqual(['{"n":1}']);
+    fwd.done({ bytesOut: 2, aborted: false });
+    expect(t.emitted.map((e) => e.type)).toEqual([
+      'operation.intercepted',
+      'operation.decided',
+      'operation.held',
+      'operation.completed',
+    ]);
+    const [req] = t.asked;
+    expect(req).toMatchObject({
+      protocol: 'http',
+      connection: 'demo',
+      ruleId: 'needs-a-person',
+      rules: { approverGroups: ['approvers'] },
+      operation: { kind: 'http', method: 'POST', path: '/items' },
+      detail: 'POST /items?dry=0\n\n{"n":1}',
+    });
+    expect(req.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('binds the approval to the body: another body is another fingerprint', async () => {
+    const t = setup({ decide: async () => review() });
+    await t.send('POST', '/c/demo/items', '{"n":1}');
+    await t.send('POST', '/c/demo/items', '{"n":2}');
+    await t.send('POST', '/c/demo/items', '{"n":1}');
+    const [a, b, c] = t.asked.map((r) => r.fingerprint);
+    expect(a).not.toBe(b);
+    expect(a).toBe(c);
+  });
+
+  it('refuses a body over the limit with 413 before asking for an approval', async () => {
+    const t = setup({ decide: async () => review(), maxBody: 4 });
+    const err = await refusal(t.send('POST', '/c/demo/items', '12345'));
+    expect(err.status).toBe(413);
+    expect(err.publicMessage).toMatch(/at most 4 bytes/);
+    expect(t.asked).toHaveLength(0);
+    expect(t.emitted.at(-1)).toMatchObject({ type: 'operation.failed', data: { stage: 'approval', status: 413 } });
+    const declared = setup({ decide: async () => review(), maxBody: 4 });
+    const early = await refusal(declared.send('POST', '/c/demo/items', '1', { 'content-length': '5' }));
+    expect(early.status).toBe(413);
+  });
+
+  it.each(['denied', 'expired', 'cancelled'] as const)('refuses with 403 when the approval was %s', async (state) => {
+    const t = setup({
+      decide: async () => review(),
+      hold: { result: { kind: 'refused', approvalId: APPROVAL, state } },
+    });
+    const err = await refusal(t.send('DELETE', '/c/demo/items/1'));
+    expect(err.status).toBe(403);
+    expect(err.publicMessage).toContain(`approval ${APPROVAL}`);
+    expect(err.publicMessage).toContain(state);
+    expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual([
+      'operation.intercepted',
+      'operation.decided',
+      'operation.held',
+      'operation.denied',
+    ]);
+    expect(t.emitted.at(-1)).toMatchObject({ data: { approvalId: APPROVAL, approvalState: state } });
+  });
+
+  it('answers pending with the approval when nobody decided in time, and records nothing after the hold', async () => {
+    const first = pendingReply();
+    const t = setup({ decide: async () => review(), hold: { first, result: { kind: 'pending', reply: first } } });
+    const handled = await t.send('DELETE', '/c/demo/items/1');
+    expect(handled).toEqual({
+      kind: 'pending',
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      approvalId: APPROVAL,
+      url: first.url,
+      expiresAt: first.expiresAt,
+      retryAfterSeconds: 7,
+    });
+    expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.held']);
+  });
+
+  it('refuses with 503 when the approval service does not answer', async () => {
+    const t = setup({
+      decide: async () => review(),
+      hold: { error: new ApprovalUnavailableError({ cause: new MessagingError('timeout', 'no answer') }) },
+    });
+    const err = await refusal(t.send('DELETE', '/c/demo/items/1'));
+    expect(err.status).toBe(503);
+    expect(err.code).toBe('approval_unavailable');
+    expect(err.publicMessage).toBe('the approval service did not answer; request refused');
+    expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.failed']);
+    expect(t.emitted.at(-1)).toMatchObject({ data: { stage: 'approval', status: 503 } });
+  });
+
+  it('never asks for an approval when the audit trail is unavailable', async () => {
+    const t = setup({ decide: async () => review(), auditFails: true });
+    const err = await refusal(t.send('DELETE', '/c/demo/items/1'));
+    expect(err.code).toBe('audit_unavailable');
+    expect(t.asked).toHaveLength(0);
   });
 });

@@ -1,24 +1,32 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   ConnectionNameSchema,
   uuidv7,
+  type ApprovalRequest,
+  type ApprovalRules,
   type AuditEventDraft,
   type HttpOperation,
   type Principal,
   type PolicyDecision,
 } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
+import { httpApprovalDetail } from '../approval-client/approval-detail';
+import { ApprovalClient } from '../approval-client/approval.client';
+import { ApprovalUnavailableError, approvalRefusalReason, heldDraft, type HoldResult } from '../approval-client/hold';
+import { httpOperationFingerprint } from '../approval-client/operation-fingerprint';
 import { AuditService } from '../audit/audit.service';
+import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { ConnectionRegistry } from '../connections/connection.registry';
 import type { Masker } from '@airlock/masking';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
+import { BodyTooLargeError, readBodyWithin } from './held-body';
 import { ambiguousPathReason, splitGatewayUrl } from './http-path';
-import { UpstreamClient, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
+import { UpstreamClient, sendsBody, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
 export interface IncomingOperation {
   principal: Principal;
@@ -27,22 +35,49 @@ export interface IncomingOperation {
   headers: IncomingHttpHeaders;
   body?: Readable;
   clientIp: string;
+  /** Aborts when the agent hangs up: a request held for approval stops waiting. */
+  signal?: AbortSignal;
 }
 
 export interface Forwarded {
+  kind: 'forwarded';
   requestId: string;
   upstream: UpstreamResponse;
   /** Call once the response has been written (or aborted) to record the outcome. */
   done(outcome: { bytesOut: number; aborted: boolean }): void;
 }
 
+/**
+ * A request held for approval that nobody decided on while the agent waited: the agent is told
+ * to come back (202). The retry is held again and goes through once the approval service answers
+ * `approved` for the same operation.
+ */
+export interface PendingApproval {
+  kind: 'pending';
+  requestId: string;
+  approvalId: string;
+  url?: string;
+  expiresAt: string;
+  retryAfterSeconds: number;
+}
+
+export type Handled = Forwarded | PendingApproval;
+
 type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
 
+/** Where the operation goes upstream, as the approval covers it. */
+interface Target {
+  connection: string;
+  path: string;
+  query: string;
+}
+
 /**
- * One intercepted HTTP operation: route it, ask policy, audit the decision, forward it. Every
- * path out of here either forwards with the decision already on the audit stream or throws a
- * GatewayError whose audit events are already on their way: nothing reaches the upstream
- * unaudited, and nothing is allowed when a dependency does not answer.
+ * One intercepted HTTP operation: route it, ask policy, audit the decision, hold it for a person
+ * when policy says review, forward it. Every path out of here either forwards with the decision
+ * already on the audit stream, answers a held request as still pending (its operation.held event
+ * recorded), or throws a GatewayError whose audit events are already on their way: nothing
+ * reaches the upstream unaudited, and nothing is allowed when a dependency does not answer.
  */
 @Injectable()
 export class ProxyService {
@@ -55,9 +90,11 @@ export class ProxyService {
     private readonly upstream: UpstreamClient,
     private readonly leases: LeaseClient,
     private readonly masking: ResponseMasking,
+    private readonly approvals: ApprovalClient,
+    @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
   ) {}
 
-  async handle(op: IncomingOperation, sessionId: string): Promise<Forwarded> {
+  async handle(op: IncomingOperation, sessionId: string): Promise<Handled> {
     const requestId = uuidv7();
     try {
       return await this.intercept(op, sessionId, requestId);
@@ -67,7 +104,7 @@ export class ProxyService {
     }
   }
 
-  private async intercept(op: IncomingOperation, sessionId: string, requestId: string): Promise<Forwarded> {
+  private async intercept(op: IncomingOperation, sessionId: string, requestId: string): Promise<Handled> {
     const started = performance.now();
     const parts = splitGatewayUrl(op.url);
     const env: Envelope = {
@@ -131,15 +168,17 @@ export class ProxyService {
     }
 
     const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: decidedData(decision, cached) };
-    if (decision.decision !== 'allow') {
-      // `review` needs the approval workflow; until a person can approve, it is refused like a deny.
+    // Audit events not on the stream yet: published with the outcome, or before anything goes upstream.
+    const unsent: AuditEventDraft[] = [intercepted, decided];
+    const approval = decision.decision === 'review' ? decision.approval : undefined;
+    if (decision.decision === 'deny' || (decision.decision === 'review' && !approval)) {
       const reason = refusalReason(decision);
       const denied: AuditEventDraft = {
         ...env,
         type: 'operation.denied',
         data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
       };
-      await this.emitOrFail(intercepted, decided, denied);
+      await this.emitOrFail(...unsent, denied);
       throw new GatewayError(403, 'denied', reason);
     }
 
@@ -153,7 +192,7 @@ export class ProxyService {
       );
       throw await this.refuse(
         env,
-        [intercepted, decided],
+        unsent,
         'internal',
         new GatewayError(
           500,
@@ -164,9 +203,17 @@ export class ProxyService {
       );
     }
 
-    let target: UpstreamTarget;
+    let body = op.body;
+    if (approval) {
+      const target: Target = { connection: name, path: parts.path, query: parts.query };
+      const held = await this.hold(op, env, operation, target, decision, approval, unsent.splice(0));
+      if (held.kind === 'pending') return held;
+      body = held.body;
+    }
+
+    let upstreamTarget: UpstreamTarget;
     if (open) {
-      target = { upstream: open.upstream, agentCredentialHeaders: [], identityEncoding: masker !== undefined };
+      upstreamTarget = { upstream: open.upstream, agentCredentialHeaders: [], identityEncoding: masker !== undefined };
     } else {
       let lease: ActiveLease;
       try {
@@ -174,9 +221,9 @@ export class ProxyService {
       } catch (err) {
         const { stage, error } = leaseFailure(name, err);
         this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
-        throw await this.refuse(env, [intercepted, decided], stage, error);
+        throw await this.refuse(env, unsent, stage, error);
       }
-      target = {
+      upstreamTarget = {
         upstream: lease.upstream,
         agentCredentialHeaders: lease.agentCredentialHeaders,
         credential: lease.secret,
@@ -184,12 +231,18 @@ export class ProxyService {
       };
     }
     // Fail closed: the decision is on the audit stream before a byte goes upstream.
-    await this.emitOrFail(intercepted, decided);
+    if (unsent.length > 0) await this.emitOrFail(...unsent);
 
     const upstreamStarted = performance.now();
     let upstream: UpstreamResponse;
     try {
-      upstream = await this.upstream.forward(target, { ...op, path: parts.path, query: parts.query, requestId });
+      upstream = await this.upstream.forward(upstreamTarget, {
+        ...op,
+        body,
+        path: parts.path,
+        query: parts.query,
+        requestId,
+      });
     } catch (err) {
       this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'upstream request failed');
       const failure = new GatewayError(
@@ -242,6 +295,7 @@ export class ProxyService {
       counts = masked.counts;
     }
     return {
+      kind: 'forwarded',
       requestId,
       upstream,
       done: ({ bytesOut, aborted }) => {
@@ -262,6 +316,110 @@ export class ProxyService {
         }
       },
     };
+  }
+
+  /**
+   * Holds a request policy sent for review until a person decides or the agent's wait runs out.
+   * The body is read into memory first: the approval covers exactly those bytes, and they are
+   * what goes upstream afterwards. `unsent` (intercepted, decided) is published before the
+   * approval is asked for, so the trail shows the decision before the hold.
+   */
+  private async hold(
+    op: IncomingOperation,
+    env: Envelope,
+    operation: HttpOperation,
+    target: Target,
+    decision: PolicyDecision,
+    rules: ApprovalRules,
+    unsent: AuditEventDraft[],
+  ): Promise<{ kind: 'approved'; body?: Readable } | PendingApproval> {
+    const limit = this.config.APPROVAL_MAX_BODY_BYTES;
+    let body: Buffer | undefined;
+    if (op.body && sendsBody(op.method)) {
+      try {
+        body = await readBodyWithin(op.body, limit, headerValue(op.headers['content-length']));
+      } catch (err) {
+        const error =
+          err instanceof BodyTooLargeError
+            ? new GatewayError(
+                413,
+                'payload_too_large',
+                `a request held for approval may carry at most ${limit} bytes of body; this one is larger`,
+                { cause: err },
+              )
+            : new GatewayError(400, 'bad_request', 'the request body could not be read', { cause: err });
+        throw await this.refuse(env, unsent, 'approval', error);
+      }
+    }
+    await this.emitOrFail(...unsent);
+
+    const exact = { method: op.method, path: target.path, query: target.query, body };
+    const request: ApprovalRequest = {
+      requestId: env.requestId,
+      sessionId: env.sessionId,
+      principal: op.principal,
+      connection: target.connection,
+      protocol: 'http',
+      operation,
+      fingerprint: httpOperationFingerprint(exact),
+      ruleId: decision.ruleId,
+      reason: decision.reason,
+      rules,
+      detail: httpApprovalDetail(exact),
+    };
+    let result: HoldResult;
+    try {
+      result = await this.approvals.hold(request, {
+        deadline: (_first, now) => now + this.config.APPROVAL_HTTP_WAIT_MS,
+        signal: op.signal,
+        onHeld: (reply) => this.emitOrFail(heldDraft(env, reply)),
+      });
+    } catch (err) {
+      if (!(err instanceof ApprovalUnavailableError)) throw err;
+      this.logger.warn(
+        { requestId: env.requestId, err: err.cause instanceof Error ? err.cause.message : String(err.cause) },
+        'approval service did not answer: refusing',
+      );
+      throw await this.refuse(
+        env,
+        [],
+        'approval',
+        new GatewayError(503, 'approval_unavailable', 'the approval service did not answer; request refused', {
+          cause: err,
+        }),
+      );
+    }
+    switch (result.kind) {
+      case 'approved':
+        return { kind: 'approved', body: body === undefined ? op.body : Readable.from([body], { objectMode: false }) };
+      case 'refused': {
+        const reason = approvalRefusalReason(result.approvalId, result.state);
+        await this.emitOrFail({
+          ...env,
+          type: 'operation.denied',
+          data: {
+            reason,
+            ruleId: decision.ruleId,
+            policyVersion: decision.policyVersion,
+            approvalId: result.approvalId,
+            approvalState: result.state,
+          },
+        });
+        throw new GatewayError(403, 'denied', reason);
+      }
+      case 'pending':
+      case 'aborted':
+        // The operation.held event ends the trail of a request answered 202 (or whose agent hung up):
+        // its retry is an operation of its own. The approval stays pending for that retry.
+        return {
+          kind: 'pending',
+          requestId: env.requestId,
+          approvalId: result.reply.approvalId,
+          url: result.reply.url,
+          expiresAt: result.reply.expiresAt,
+          retryAfterSeconds: this.config.APPROVAL_RETRY_AFTER_S,
+        };
+    }
   }
 
   /** Records a refusal (what was already known, then the failure) and returns the error to throw. */

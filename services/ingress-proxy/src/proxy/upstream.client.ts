@@ -18,6 +18,11 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
+/** Whether a request of this method carries its body upstream (GET and HEAD never do). */
+export function sendsBody(method: string): boolean {
+  return method !== 'GET' && method !== 'HEAD';
+}
+
 /** Where a request goes, and with which credential. */
 export interface UpstreamTarget {
   upstream: URL;
@@ -78,7 +83,7 @@ export class UpstreamClient implements OnApplicationShutdown {
     headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${req.clientIp}` : req.clientIp;
     headers['x-request-id'] = req.requestId;
     if (target.identityEncoding) headers['accept-encoding'] = 'identity';
-    const hasBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'HEAD';
+    const hasBody = req.body !== undefined && sendsBody(req.method);
     if (!hasBody) delete headers['content-length'];
     if (target.credential) {
       await injectCredential(target.credential, headers, {

@@ -4,13 +4,13 @@ import { Topics } from '@airlock/contracts';
 import { KAFKA, RequestReplyClient } from '@airlock/messaging';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 
-/** The ingress instance's one request/reply client: policy decisions and vault leases. */
+/** The ingress instance's one request/reply client: policy decisions, vault leases and approvals. */
 @Injectable()
 export class IngressRpc extends RequestReplyClient implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(KAFKA) kafka: Kafka, @Inject(INGRESS_CONFIG) config: IngressConfig) {
     super(kafka, {
       groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-replies-${config.INSTANCE_ID}`,
-      topics: [Topics.PolicyEvaluate, Topics.VaultLease],
+      topics: [Topics.PolicyEvaluate, Topics.VaultLease, Topics.ApprovalRequest],
     });
   }
 

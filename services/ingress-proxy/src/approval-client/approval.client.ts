@@ -1,0 +1,106 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import {
+  ApprovalCancelSchema,
+  Topics,
+  parseContract,
+  type ApprovalCancel,
+  type ApprovalDecided,
+  type ApprovalReply,
+  type ApprovalRequest,
+} from '@airlock/contracts';
+import { KAFKA, MessagingError } from '@airlock/messaging';
+import { INGRESS_CONFIG, type IngressConfig } from '../config';
+import { CLOCK, type Clock } from '../credentials/lease.client';
+import { IngressRpc } from '../rpc/ingress-rpc';
+import { ApprovalWaiters } from './approval-waiters';
+import { holdForApproval, type HoldOptions, type HoldResult } from './hold';
+
+/**
+ * The ingress side of the approval workflow: asks the approval service about held operations
+ * (request/reply, answered at once), learns decisions from `airlock.approval.decided` (every
+ * instance reads every decision: its consumer group is its own), and withdraws approvals nobody
+ * waits for any more on `airlock.approval.cancel`.
+ */
+@Injectable()
+export class ApprovalClient implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ApprovalClient.name);
+  private readonly producer: Producer;
+  private readonly waiters: ApprovalWaiters;
+
+  constructor(
+    private readonly rpc: IngressRpc,
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.waiters = new ApprovalWaiters({ now });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.waiters.releaseAll();
+    await this.producer.disconnect();
+  }
+
+  /** Throws MessagingError when the approval service does not answer in time: the caller refuses. */
+  async request(req: ApprovalRequest): Promise<ApprovalReply> {
+    const reply = await this.rpc.request(Topics.ApprovalRequest, req.sessionId, req, this.config.APPROVAL_TIMEOUT_MS);
+    if (reply.requestId !== req.requestId) {
+      throw new MessagingError('contract', 'the approval service answered a different request');
+    }
+    return reply;
+  }
+
+  /** The next decision of an approval; null when none came within `withinMs` or `signal` aborted. */
+  waitFor(
+    approvalId: string,
+    withinMs: number,
+    signal?: AbortSignal,
+    skip?: ApprovalDecided,
+  ): Promise<ApprovalDecided | null> {
+    return this.waiters.wait(approvalId, withinMs, signal, skip);
+  }
+
+  /** `airlock.approval.decided`. */
+  decided(e: ApprovalDecided): void {
+    this.waiters.decided(e);
+  }
+
+  /** Holds an operation policy sent for review until it may run, is refused, or the wait ends (see holdForApproval). */
+  hold(req: ApprovalRequest, opts: HoldOptions): Promise<HoldResult> {
+    return holdForApproval(
+      {
+        request: (r) => this.request(r),
+        waitFor: (id, ms, signal, skip) => this.waitFor(id, ms, signal, skip),
+        now: this.now,
+      },
+      req,
+      opts,
+    );
+  }
+
+  /** Withdraws a pending approval; rejects when the broker did not take it. */
+  async cancel(e: ApprovalCancel): Promise<void> {
+    const event = parseContract(Topics.ApprovalCancel, ApprovalCancelSchema, e);
+    const timeout = this.config.APPROVAL_TIMEOUT_MS;
+    try {
+      await this.producer.send({
+        topic: Topics.ApprovalCancel,
+        acks: -1,
+        timeout,
+        messages: [{ key: event.approvalId, value: JSON.stringify(event) }],
+      });
+    } catch (cause) {
+      throw new MessagingError('broker', `could not publish on ${Topics.ApprovalCancel}`, { cause });
+    }
+    this.logger.log({ approvalId: event.approvalId, requestId: event.requestId }, 'approval cancelled');
+  }
+}
