@@ -68,7 +68,13 @@ if [ ! -f "$KEK_FILE" ]; then
   (umask 077 && node -e 'process.stdout.write(JSON.stringify({ current: "local-1", keys: { "local-1": require("crypto").randomBytes(32).toString("base64") } }))' >"$KEK_FILE")
 fi
 HTTP_PORT=8084 VAULT_KEK_FILE="$KEK_FILE" start credential-vault node dist/services/credential-vault/src/main.js
-HTTP_PORT=8082 start approval node dist/services/approval/src/main.js
+# The approval service signs the links in its notifications with a local key, made once.
+LINK_KEY_FILE="$ROOT/.local/approval/link-key"
+if [ ! -f "$LINK_KEY_FILE" ]; then
+  mkdir -p "$(dirname "$LINK_KEY_FILE")"
+  (umask 077 && openssl rand -base64 32 >"$LINK_KEY_FILE")
+fi
+HTTP_PORT=8082 APPROVAL_LINK_KEY=$(cat "$LINK_KEY_FILE") start approval node dist/services/approval/src/main.js
 # The PostgreSQL listener needs TLS (agents send their token as the password): a local
 # self-signed certificate, made once.
 PG_TLS_DIR="$ROOT/.local/ingress"
@@ -117,6 +123,8 @@ curl -fsS -o /dev/null -X POST http://127.0.0.1:8084/connections -H "Authorizati
 curl -fsS -o /dev/null -X PUT http://127.0.0.1:8084/connections/demo-db/secret -H "Authorization: Bearer $ADMIN_TOKEN" \
   -H 'content-type: application/json' -d "{\"username\":\"airlock_demo\",\"password\":\"$DEMO_PW\"}"
 
+APPROVER_TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
+  --sub approver-demo --groups approvers --aud airlock --ttl 43200)
 AUDITOR_TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
   --sub auditor-demo --groups airlock-auditors --aud airlock --ttl 43200)
 
@@ -140,13 +148,21 @@ A token for agent "agent-demo" (group "agents", valid 12 hours):
 An administrator token (group "airlock-admins") for the vault's admin API:
   export ADMIN_TOKEN=$ADMIN_TOKEN
 
+An approver token (group "approvers") for the approval API:
+  export APPROVER_TOKEN=$APPROVER_TOKEN
+
 An auditor token (group "airlock-auditors") for the recorder's replay, search and verify API:
   export AUDITOR_TOKEN=$AUDITOR_TOKEN
 
 Try it:
   curl -s http://127.0.0.1:8080/c/demo/items -H "Authorization: Bearer \$TOKEN"          # allowed
-  curl -s -X DELETE http://127.0.0.1:8080/c/demo/items/1 -H "Authorization: Bearer \$TOKEN"  # denied by policy
+  curl -s -X DELETE http://127.0.0.1:8080/c/demo/items -H "Authorization: Bearer \$TOKEN"    # denied by policy
   curl -s http://127.0.0.1:8080/c/demo/items                                              # no token: 401
+  # held for a person: waits up to 30 s for a decision, then answers 202 with the approval's id
+  curl -s -X DELETE http://127.0.0.1:8080/c/demo/items/1 -H "Authorization: Bearer \$TOKEN" &
+  curl -s http://127.0.0.1:8082/approvals -H "Authorization: Bearer \$APPROVER_TOKEN"        # pending approvals
+  curl -s -X POST http://127.0.0.1:8082/approvals/<id>/approve -H "Authorization: Bearer \$APPROVER_TOKEN" \
+    -H 'content-type: application/json' -d '{"comment":"fine"}'
   # a connection whose credential the agent never holds (the vault injects it on the way upstream):
   curl -s -X POST http://127.0.0.1:8084/connections -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' \\
     -d '{"name":"vaulted","protocol":"http","upstream":"http://127.0.0.1:18080","credentialKind":"bearer"}'

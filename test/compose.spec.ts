@@ -77,7 +77,7 @@ const APP_SERVICES: Record<
   policy: { port: 8081, env: ['POLICY_FILE'], dependsOn: KAFKA_READY },
   approval: {
     port: 8082,
-    env: ['DATABASE_URL', 'REDIS_URL'],
+    env: ['DATABASE_URL', 'REDIS_URL', 'OIDC_ISSUERS', 'OIDC_AUDIENCE', 'APPROVAL_LINK_KEY', 'APPROVAL_PUBLIC_URL'],
     dependsOn: { ...KAFKA_READY, postgres: 'service_healthy', redis: 'service_healthy' },
   },
   recorder: {

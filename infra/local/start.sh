@@ -291,7 +291,8 @@ pidfile "$REDIS_PID_FILE"
 logfile "$REDIS_LOG"
 dir "$REDIS_DATA"
 appendonly yes
-appendfsync everysec
+# Every queued notification is on disk before Redis answers: a crash loses no job.
+appendfsync always
 # BullMQ requires that keys are never evicted.
 maxmemory-policy noeviction
 EOF

@@ -24,6 +24,8 @@ export interface SystemOptions {
   pgUpstreamCaFile?: string;
   /** More settings for the ingress (e.g. INGRESS_WORKERS). */
   ingressEnv?: Record<string, string>;
+  /** More settings for the approval service (e.g. SLACK_WEBHOOK_URL, SMTP_URL, EMAIL_TO). */
+  approvalEnv?: Record<string, string>;
 }
 
 /**
@@ -90,8 +92,13 @@ export class TestSystem {
     });
     this.approval = new ServiceProcess('approval', pApproval, {
       ...common,
+      ...identity,
       DATABASE_URL: this.db.url,
       REDIS_URL: infra.REDIS_URL,
+      APPROVAL_LINK_KEY: randomBytes(32).toString('base64'),
+      // Queues of their own: a test's jobs never meet another run's workers.
+      APPROVAL_QUEUE_PREFIX: `airlock-${this.groupPrefix}`,
+      ...opts.approvalEnv,
     });
     let pg: Record<string, string> = {};
     if (opts.postgres) {
@@ -152,6 +159,25 @@ export class TestSystem {
     headers.set('authorization', `Bearer ${init.token ?? (await this.token('admin-e2e', ['airlock-admins']))}`);
     if (init.body) headers.set('content-type', 'application/json');
     const res = await fetch(`${this.vault.url}${path}`, { ...init, headers });
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body, text };
+  }
+
+  /** A call to the approval service's API as `token` (an approver's, say). */
+  async approvalApi(
+    path: string,
+    init: RequestInit & { token: string },
+  ): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${init.token}`);
+    if (init.body) headers.set('content-type', 'application/json');
+    const res = await fetch(path.startsWith('http') ? path : `${this.approval.url}${path}`, { ...init, headers });
     const text = await res.text();
     let body: Record<string, unknown> = {};
     try {

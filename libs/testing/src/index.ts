@@ -11,4 +11,7 @@ export * from './upstream/sigv4-checking-proxy';
 export * from './harness/seeded-random';
 export * from './harness/audit-traffic';
 export * from './harness/local-kafka';
+export * from './harness/local-redis';
 export * from './harness/pg-upstream';
+export * from './sinks/slack-sink';
+export * from './sinks/smtp-sink';

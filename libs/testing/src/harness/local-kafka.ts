@@ -31,20 +31,25 @@ export class LocalKafka {
   }
 
   /** Runs infra/local/start.sh (idempotent: only what is down is started) and waits for it. */
-  static async start(): Promise<void> {
-    const root = repoRoot();
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('bash', [join(root, 'infra', 'local', 'start.sh')], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.once('error', reject);
-      child.once('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`infra/local/start.sh exited with ${code}:\n${output.slice(-3000)}`)),
-      );
-    });
+  static start(): Promise<void> {
+    return startLocalInfra();
   }
+}
+
+/** Runs infra/local/start.sh, which starts whatever of Kafka, PostgreSQL and Redis is down, and waits for it. */
+export async function startLocalInfra(): Promise<void> {
+  const root = repoRoot();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [join(root, 'infra', 'local', 'start.sh')], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`infra/local/start.sh exited with ${code}:\n${output.slice(-3000)}`)),
+    );
+  });
 }
