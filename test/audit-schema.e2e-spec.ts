@@ -11,7 +11,7 @@ import {
   type AuditEventType,
 } from '@airlock/contracts';
 import { Client } from 'pg';
-import { PgUpstreamDatabase, repoRoot, waitFor } from '@airlock/testing';
+import { PgUpstreamDatabase, SlackSink, repoRoot, waitFor } from '@airlock/testing';
 import { TestSystem } from './support/system';
 
 /**
@@ -66,9 +66,11 @@ describe('audit events as stored match the published JSON Schema', () => {
     sys.call(path, { token, headers: { 'x-airlock-session-id': session } });
 
   let upstreamDb: PgUpstreamDatabase;
+  let slack: SlackSink;
 
   beforeAll(async () => {
-    await sys.start({ postgres: true });
+    slack = await SlackSink.start();
+    await sys.start({ postgres: true, approvalEnv: { SLACK_WEBHOOK_URL: slack.url } });
     sys.upstream.planted = { password: planted };
     upstreamDb = await PgUpstreamDatabase.create('airlock_schema_up');
   }, 180000);
@@ -76,6 +78,7 @@ describe('audit events as stored match the published JSON Schema', () => {
   afterAll(async () => {
     await sys.stop();
     await upstreamDb?.drop();
+    await slack?.stop();
   }, 60000);
 
   async function pgSession(database: string): Promise<Client> {
@@ -113,6 +116,24 @@ describe('audit events as stored match the published JSON Schema', () => {
     expect(masked.text).not.toContain(planted);
     expect((await agent('/c/demo/secrets/db-password')).status).toBe(403);
     expect((await agent('/c/down/anything')).status).toBe(502);
+
+    // Held for review: approvers are told on Slack, one approves, the request goes through.
+    const held = sys.call('/c/demo/held/items/schema', {
+      method: 'DELETE',
+      headers: { 'x-airlock-session-id': session },
+    });
+    const admin = await sys.token('admin-e2e', ['airlock-admins']);
+    const approval = await waitFor('the pending approval', async () => {
+      const list = await sys.approvalApi('/approvals', { token: admin });
+      return (list.body.approvals as { id: string; detail: string }[]).find((a) => a.detail.includes('/schema'));
+    });
+    await waitFor('the Slack message', () => slack.messages.length > 0);
+    const approved = await sys.approvalApi(`/approvals/${approval.id}/approve`, {
+      method: 'POST',
+      token: await sys.token('approver-e2e', ['approvers']),
+    });
+    expect(approved.status).toBe(200);
+    expect((await held).status).toBe(200);
 
     // PostgreSQL: a session with an allowed, a refused and a failing statement; a connection the vault does not know.
     await sys.addPgConnection('pgdb', upstreamDb);

@@ -155,37 +155,16 @@ export class TestSystem {
     path: string,
     init: RequestInit & { token?: string } = {},
   ): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${init.token ?? (await this.token('admin-e2e', ['airlock-admins']))}`);
-    if (init.body) headers.set('content-type', 'application/json');
-    const res = await fetch(`${this.vault.url}${path}`, { ...init, headers });
-    const text = await res.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body, text };
+    const token = init.token ?? (await this.token('admin-e2e', ['airlock-admins']));
+    return jsonCall(`${this.vault.url}${path}`, { ...init, token });
   }
 
-  /** A call to the approval service's API as `token` (an approver's, say). */
-  async approvalApi(
+  /** A call to the approval service's API (a path, or a link's whole URL) as `token` (an approver's, say). */
+  approvalApi(
     path: string,
     init: RequestInit & { token: string },
   ): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${init.token}`);
-    if (init.body) headers.set('content-type', 'application/json');
-    const res = await fetch(path.startsWith('http') ? path : `${this.approval.url}${path}`, { ...init, headers });
-    const text = await res.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body, text };
+    return jsonCall(path.startsWith('http') ? path : `${this.approval.url}${path}`, init);
   }
 
   /** A PostgreSQL connection in the vault, leading to `up` with its role's credential. */
@@ -213,4 +192,23 @@ export class TestSystem {
     await Promise.allSettled([this.idp?.stop(), this.upstream?.stop()]);
     await this.db?.drop();
   }
+}
+
+/** A JSON call with a bearer token; the body is parsed when it is JSON. */
+async function jsonCall(
+  url: string,
+  init: RequestInit & { token: string },
+): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${init.token}`);
+  if (init.body) headers.set('content-type', 'application/json');
+  const res = await fetch(url, { ...init, headers });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body, text };
 }

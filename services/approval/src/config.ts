@@ -30,6 +30,15 @@ export const ApprovalConfigSchema = BaseConfigSchema.extend({
   APPROVAL_LINK_KEY: z
     .string()
     .refine((s) => Buffer.from(s, 'base64').length >= 32, 'APPROVAL_LINK_KEY must be base64 of at least 32 bytes'),
+  /** An approved one-time approval lets its operation run only this long after the approval. */
+  APPROVAL_USE_WITHIN_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(3600),
+  /** How often pending approvals are queued again (notifications, expiry) in case Redis lost them or was down. */
+  APPROVAL_RESWEEP_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** Members of this group see failed notifications and every approval. */
   APPROVAL_ADMIN_GROUP: z.string().min(1).default('airlock-admins'),
   /** Broker acknowledgement deadline for audit and decision events. */

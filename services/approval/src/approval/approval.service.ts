@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { uuidv7, type ApprovalCancel, type ApprovalReply, type ApprovalRequest } from '@airlock/contracts';
 import { CLOCK, type Clock } from '../clock';
 import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
@@ -23,8 +23,10 @@ interface RequestOutcome {
  * covered by an earlier approval, or pending a new one), and a requester that gives up cancels.
  */
 @Injectable()
-export class ApprovalService {
+export class ApprovalService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ApprovalService.name);
+  private resweepTimer?: NodeJS.Timeout;
+  private sweeping = false;
 
   constructor(
     private readonly repository: ApprovalRepository,
@@ -51,7 +53,8 @@ export class ApprovalService {
       this.answer(tx, req, live, now),
     );
     for (const e of outcome.expired) await this.transitions.announce(e);
-    if (outcome.created) await this.schedule(outcome.created);
+    // The reply does not wait for Redis: the sweep queues whatever could not be queued now.
+    if (outcome.created) void this.schedule(outcome.created);
     return outcome.reply;
   }
 
@@ -64,6 +67,7 @@ export class ApprovalService {
     const { overdue, decision } = decideRequest(
       live.map((approval) => ({ approval, ...candidateOf(approval) })),
       now,
+      this.config.APPROVAL_USE_WITHIN_SECONDS * 1000,
     );
     const expired: StoredApproval[] = [];
     for (const { approval } of overdue) {
@@ -108,7 +112,8 @@ export class ApprovalService {
   /**
    * Notifications and the expiry job go out after the commit, so a worker never looks for an
    * approval that is not there yet. If Redis fails here, the approval still stands: approvers
-   * find it in the API, and it expires on the next read past its time.
+   * find it in the API, it expires on the next read past its time, and the next sweep queues
+   * its jobs.
    */
   private async schedule(a: ApprovalEntity): Promise<void> {
     const deadline = this.config.AUDIT_TIMEOUT_MS;
@@ -119,10 +124,40 @@ export class ApprovalService {
     await Promise.all(
       jobs.map(([what, start]) =>
         within(deadline, start()).catch((err: unknown) => {
-          this.logger.error({ approvalId: a.id, err: (err as Error).message }, `${what} of a new approval not queued`);
+          this.logger.error(
+            { approvalId: a.id, err: (err as Error).message },
+            `${what} of a pending approval not queued; queued again by the next sweep`,
+          );
         }),
       ),
     );
+  }
+
+  onApplicationBootstrap(): void {
+    this.resweepTimer = setInterval(() => void this.resweep(), this.config.APPROVAL_RESWEEP_MS);
+    this.resweepTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.resweepTimer);
+  }
+
+  /**
+   * Queues again the notifications and expiry of every pending approval. Queueing is idempotent
+   * (one job id per approval and channel, a delivery record per notification sent), so this only
+   * fills what a Redis outage at creation, or a Redis that lost its data, left out.
+   */
+  async resweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const pending = await this.repository.list({ states: ['pending'], approverGroups: 'all', limit: 1000 });
+      for (const { approval } of pending) await this.schedule(approval);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'pending approvals could not be queued again');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** Cancels the requester's pending approval; anything else (unknown, decided, someone else's) is logged and ignored. */

@@ -36,6 +36,12 @@ describe('answering a request for an operation', () => {
     expect(decideRequest([{ ...once, state: 'used' }], T0).decision.kind).toBe('create');
   });
 
+  it('lets a one-time approval lapse when nobody came back for it in time', () => {
+    const once = { ...approved(), decidedAt: T0 - 10_000 };
+    expect(decideRequest([once], T0, 10_001).decision.kind).toBe('use');
+    expect(decideRequest([once], T0, 10_000).decision.kind).toBe('create');
+  });
+
   it('prefers a grant window to spending a one-time approval', () => {
     const once = approved();
     const g = approved(T0 + 1000);

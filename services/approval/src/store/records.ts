@@ -1,5 +1,6 @@
 import type { Principal } from '@airlock/contracts';
 import type { ApprovalRecord } from '../approval/approval-state';
+import type { Candidate } from '../approval/request-decision';
 import { publicUrl, type ApprovalConfig } from '../config';
 import type { ApprovalVoteEntity } from './approval-vote.entity';
 import type { ApprovalEntity } from './approval.entity';
@@ -19,11 +20,12 @@ export function voterOf(v: ApprovalVoteEntity): Principal {
 }
 
 /** Its state and times, in epoch ms as the state machine counts them. */
-export function candidateOf(a: ApprovalEntity): Pick<ApprovalRecord, 'state' | 'expiresAt' | 'grantUntil'> {
+export function candidateOf(a: ApprovalEntity): Candidate {
   return {
     state: a.state,
     expiresAt: a.expiresAt.getTime(),
     ...(a.grantUntil ? { grantUntil: a.grantUntil.getTime() } : {}),
+    ...(a.decidedAt ? { decidedAt: a.decidedAt.getTime() } : {}),
   };
 }
 

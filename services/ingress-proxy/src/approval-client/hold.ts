@@ -4,6 +4,7 @@ import type {
   ApprovalRequest,
   ApprovalState,
   AuditEventDraft,
+  PolicyDecision,
 } from '@airlock/contracts';
 
 /** The approval service could not be asked (no answer in time, broker down, a bad reply): refuse. */
@@ -151,5 +152,20 @@ export function heldDraft(env: Omit<AuditEventDraft, 'type' | 'data'>, reply: Ap
       expiresAt: reply.expiresAt,
       ...(reply.grantUntil ? { grantUntil: reply.grantUntil } : {}),
     },
+  };
+}
+
+/** The operation.denied event of an operation whose approval was denied, expired or cancelled. */
+export function approvalDeniedDraft(
+  env: Omit<AuditEventDraft, 'type' | 'data'>,
+  decision: Pick<PolicyDecision, 'ruleId' | 'policyVersion'>,
+  approvalId: string,
+  state: ApprovalState,
+  reason: string,
+): AuditEventDraft {
+  return {
+    ...env,
+    type: 'operation.denied',
+    data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion, approvalId, approvalState: state },
   };
 }

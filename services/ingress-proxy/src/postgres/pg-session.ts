@@ -38,6 +38,7 @@ import { sqlApprovalDetail } from '../approval-client/approval-detail';
 import {
   ApprovalUnavailableError,
   approvalRefusalReason,
+  approvalDeniedDraft,
   heldDraft,
   type HoldOptions,
   type HoldResult,
@@ -681,17 +682,7 @@ export class PgSession {
     state: ApprovalState,
     reason: string,
   ): Verdict {
-    this.services.emitAfter({
-      ...env,
-      type: 'operation.denied',
-      data: {
-        reason,
-        ruleId: decision.ruleId,
-        policyVersion: decision.policyVersion,
-        approvalId,
-        approvalState: state,
-      },
-    });
+    this.services.emitAfter(approvalDeniedDraft(env, decision, approvalId, state, reason));
     this.denied++;
     return { ctx: null, refusal: new PgGatewayError(SqlState.InsufficientPrivilege, `refused: ${reason}`, 'policy') };
   }

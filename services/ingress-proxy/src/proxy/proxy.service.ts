@@ -14,7 +14,13 @@ import {
 import { MessagingError } from '@airlock/messaging';
 import { httpApprovalDetail } from '../approval-client/approval-detail';
 import { ApprovalClient } from '../approval-client/approval.client';
-import { ApprovalUnavailableError, approvalRefusalReason, heldDraft, type HoldResult } from '../approval-client/hold';
+import {
+  ApprovalUnavailableError,
+  approvalDeniedDraft,
+  approvalRefusalReason,
+  heldDraft,
+  type HoldResult,
+} from '../approval-client/hold';
 import { httpOperationFingerprint } from '../approval-client/operation-fingerprint';
 import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
@@ -394,17 +400,7 @@ export class ProxyService {
         return { kind: 'approved', body: body === undefined ? op.body : Readable.from([body], { objectMode: false }) };
       case 'refused': {
         const reason = approvalRefusalReason(result.approvalId, result.state);
-        await this.emitOrFail({
-          ...env,
-          type: 'operation.denied',
-          data: {
-            reason,
-            ruleId: decision.ruleId,
-            policyVersion: decision.policyVersion,
-            approvalId: result.approvalId,
-            approvalState: result.state,
-          },
-        });
+        await this.emitOrFail(approvalDeniedDraft(env, decision, result.approvalId, result.state, reason));
         throw new GatewayError(403, 'denied', reason);
       }
       case 'pending':
