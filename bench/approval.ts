@@ -11,7 +11,10 @@
  * Slack message arrives, an approver approves it through the API, the held request completes.
  * Prints p50/p95/p99/max and writes bench/results/approval.md.
  *
- *   node dist/bench/approval.js [N=500] [CONCURRENCY=1]
+ *   node dist/bench/approval.js [N=500] [CONCURRENCY=1] [NOTIFY_MAX_PER_SECOND=20]
+ *
+ * NOTIFY_MAX_PER_SECOND is the approval service's limiter of notifications (20 by default, far
+ * above what one Slack webhook accepts); raise it to see what the pipeline does unthrottled.
  *
  * Needs the local infrastructure (infra/local/start.sh) and a build (npm run build).
  */
@@ -26,6 +29,7 @@ import { TestSystem } from '../test/support/system';
 
 const N = Number(process.argv[2] ?? 500);
 const CONCURRENCY = Number(process.argv[3] ?? 1);
+const RATE = process.argv[4] ?? '20';
 
 interface Sample {
   notifyMs: number;
@@ -68,7 +72,7 @@ async function main(): Promise<void> {
   try {
     await sys.start({
       ingressEnv: { APPROVAL_HTTP_WAIT_MS: '60000', LOG_LEVEL: 'warn' },
-      approvalEnv: { SLACK_WEBHOOK_URL: slack.url, LOG_LEVEL: 'warn' },
+      approvalEnv: { SLACK_WEBHOOK_URL: slack.url, LOG_LEVEL: 'warn', NOTIFY_MAX_PER_SECOND: RATE },
     });
     await consumer.connect();
     await consumer.subscribe({ topic: Topics.Audit, fromBeginning: false });
@@ -132,9 +136,9 @@ async function main(): Promise<void> {
     const report = [
       '# Approval latency',
       '',
-      `${samples.length} approvals, ${CONCURRENCY} at a time, ${wallS.toFixed(1)} s; ${cpus().length} cores shared by ` +
-        'Kafka, PostgreSQL, Redis, the five services and this client. `node dist/bench/approval.js ' +
-        `${N} ${CONCURRENCY}\`, ${new Date().toISOString().slice(0, 10)}.`,
+      `${samples.length} approvals, ${CONCURRENCY} at a time, ${wallS.toFixed(1)} s, notifications limited to ${RATE}/s; ` +
+        `${cpus().length} cores shared by Kafka, PostgreSQL, Redis, the five services and this client. ` +
+        `\`node dist/bench/approval.js ${N} ${CONCURRENCY} ${RATE}\`, ${new Date().toISOString().slice(0, 10)}.`,
       '',
       '| interval | p50 ms | p95 ms | p99 ms | max ms | mean ms | goal p99 ≤ 250 ms |',
       '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -149,7 +153,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${report}\n`);
     const dir = join(repoRoot(), 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, CONCURRENCY === 1 ? 'approval.md' : `approval-c${CONCURRENCY}.md`), report);
+    const name = CONCURRENCY === 1 ? 'approval' : `approval-c${CONCURRENCY}${RATE === '20' ? '' : `-r${RATE}`}`;
+    writeFileSync(join(dir, `${name}.md`), report);
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await sys.stop();

@@ -61,6 +61,8 @@ export const ApprovalConfigSchema = BaseConfigSchema.extend({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'APPROVAL_QUEUE_PREFIX is 1-64 of [A-Za-z0-9_.:-]')
     .default('airlock'),
+  /** Notifications sent per second at most, by all workers together. */
+  NOTIFY_MAX_PER_SECOND: z.coerce.number().int().min(1).max(10000).default(20),
   /** Run the BullMQ workers (notifications, expiry) in this process. */
   APPROVAL_WORKERS: flag('true'),
 });

@@ -115,6 +115,7 @@ describe('approval notification workers', () => {
       NOTIFY_ATTEMPTS: 8,
       NOTIFY_BACKOFF_MS: 200,
       NOTIFY_TIMEOUT_MS: 3000,
+      NOTIFY_MAX_PER_SECOND: 20,
       APPROVAL_QUEUE_PREFIX: prefix,
     };
     const notices = new Map<string, ApprovalNotice>();

@@ -28,6 +28,7 @@ export type NotificationSettings = Pick<
   | 'NOTIFY_ATTEMPTS'
   | 'NOTIFY_BACKOFF_MS'
   | 'NOTIFY_TIMEOUT_MS'
+  | 'NOTIFY_MAX_PER_SECOND'
   | 'APPROVAL_QUEUE_PREFIX'
 >;
 

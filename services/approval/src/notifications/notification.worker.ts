@@ -13,13 +13,6 @@ import { connectionReporter, bullRedis, closeRedis } from './redis';
 import type { NotificationSender } from './sender';
 import { SlackSender } from './slack';
 
-/**
- * A floor under the manual rate limit. BullMQ only holds back other workers (other replicas of
- * this service) for a 429's Retry-After when the queue has a limiter; this one is loose enough
- * never to slow notifications by itself (Slack takes about one message a second per webhook).
- */
-const LIMITER = { max: 20, duration: 1000 };
-
 /** Notifications one process sends at once; each mostly waits on the network. */
 const CONCURRENCY = 4;
 
@@ -84,7 +77,9 @@ export class NotificationWorkers implements OnApplicationBootstrap, OnApplicatio
         connection: redis,
         prefix: this.settings.APPROVAL_QUEUE_PREFIX,
         concurrency: CONCURRENCY,
-        limiter: LIMITER,
+        // BullMQ holds back other workers (other replicas of this service) for a 429's Retry-After
+        // only when the queue has a limiter: NOTIFY_MAX_PER_SECOND is that limiter.
+        limiter: { max: this.settings.NOTIFY_MAX_PER_SECOND, duration: 1000 },
         // A job that stalls (its worker died mid-send) runs again once; the delivery record
         // stops a second send if the first one got through.
         maxStalledCount: 1,
