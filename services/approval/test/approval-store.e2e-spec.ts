@@ -123,6 +123,7 @@ describe('the approval store', () => {
       APPROVAL_ADMIN_GROUP: 'airlock-admins',
       APPROVAL_LINK_KEY: linkKey,
       AUDIT_TIMEOUT_MS: 2000,
+      APPROVAL_USE_WITHIN_SECONDS: 3600,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: 8082,
     } as ApprovalConfig;
