@@ -4,3 +4,4 @@ export * from './headers';
 export * from './request-reply.client';
 export * from './audit.publisher';
 export * from './nest';
+export * from './kafka-producer';

@@ -1,6 +1,7 @@
 import type { HttpException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import type { FastifyReply } from 'fastify';
+import type { z } from 'zod';
 import { uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
 import type { HealthReport } from './health';
 
@@ -102,6 +103,53 @@ export class PublicError extends Error {
     super(publicMessage, options);
     this.name = new.target.name;
   }
+}
+
+/** Input that does not match its schema. */
+export class InvalidInputError extends PublicError {
+  constructor(message: string, code = 'bad_request') {
+    super(400, code, message);
+  }
+}
+
+/** An authenticated caller outside the group the operation requires. */
+export class ForbiddenError extends PublicError {
+  constructor(message: string, code = 'forbidden') {
+    super(403, code, message);
+  }
+}
+
+export class NotFoundError extends PublicError {
+  constructor(message: string) {
+    super(404, 'not_found', message);
+  }
+}
+
+export class ConflictError extends PublicError {
+  constructor(message: string) {
+    super(409, 'conflict', message);
+  }
+}
+
+/** A dependency did not answer; nothing was changed unless the message says otherwise. */
+export class UnavailableError extends PublicError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(503, code, message, options);
+  }
+}
+
+/**
+ * Checks input against a schema; a failure names every field at fault. Messages come from the
+ * schema, never from the input: a rejected secret is not echoed back.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, field?: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => {
+    const path = [...(field ? [field] : []), ...i.path.map(String)].join('.') || 'body';
+    return `${path}: ${i.message}`;
+  });
+  throw new InvalidInputError(issues.join('; '));
 }
 
 /** What a Kafka request handler's caller receives in the `kafka_nest-err` header. */

@@ -16,7 +16,7 @@ import { Transitions } from '../src/approval/transitions';
 import type { Clock } from '../src/clock';
 import type { ApprovalConfig } from '../src/config';
 import { APPROVAL_ENTITIES, APPROVAL_MIGRATIONS } from '../src/database';
-import { ApprovalError } from '../src/errors';
+import { PublicError } from '@airlock/runtime';
 import type { NotificationQueue } from '../src/notifications/notification.queue';
 import type { ApprovalAudit } from '../src/publishing/approval-audit.service';
 import type { DecisionPublisher } from '../src/publishing/decision.publisher';
@@ -69,7 +69,7 @@ describe('the approval store', () => {
     try {
       await work;
     } catch (err) {
-      if (err instanceof ApprovalError) return { status: err.status, code: err.code, message: err.publicMessage };
+      if (err instanceof PublicError) return { status: err.status, code: err.code, message: err.publicMessage };
       throw err;
     }
     throw new Error('expected a refusal');
@@ -233,7 +233,7 @@ describe('the approval store', () => {
         [alice, bob, carol].map((who) => approvers.decide(who, approvalId, 'approve', {}, 'api').catch((e) => e)),
       );
       const accepted = views.filter((v) => !(v instanceof Error));
-      const refused = views.filter((v) => v instanceof Error) as ApprovalError[];
+      const refused = views.filter((v) => v instanceof Error) as PublicError[];
       // Whoever came third found it approved already.
       expect(accepted).toHaveLength(2);
       expect(refused).toHaveLength(1);

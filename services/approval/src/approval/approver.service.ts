@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ApprovalState, Principal } from '@airlock/contracts';
 import { CLOCK, type Clock } from '../clock';
 import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
-import { ConflictError, ForbiddenError, GoneError, NotFoundError, type ApprovalError } from '../errors';
+import type { PublicError } from '@airlock/runtime';
+import { ConflictError, ForbiddenError, GoneError, NotFoundError } from '../errors';
 import { ApprovalVoteEntity, type VoteVia } from '../store/approval-vote.entity';
 import { ApprovalRepository, type ApprovalTx, type StoredApproval } from '../store/approval.repository';
 import { LinkTokens, type LinkAction } from '../store/link-tokens';
@@ -16,7 +17,7 @@ import { Transitions } from './transitions';
 export const LIST_LIMIT = 200;
 
 /** What a decision's transaction leaves to do once it is committed. */
-type DecisionOutcome = { decided: StoredApproval } | { refusal: ApprovalError; expired?: StoredApproval };
+type DecisionOutcome = { decided: StoredApproval } | { refusal: PublicError; expired?: StoredApproval };
 
 /**
  * The approvers' side of the workflow: what they may see, and their yes or no (through the API

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditEvent, AuditEventDraft } from '@airlock/contracts';
-import { AuditPublisher } from '@airlock/messaging';
+import { AuditPublisher, KafkaProducer } from '@airlock/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
-import { ApprovalProducer } from './approval-producer';
 
 /** The name every approval audit event carries in `source`. */
 export const AUDIT_SOURCE = 'approval';
@@ -13,11 +12,7 @@ export const AUDIT_SOURCE = 'approval';
 export class ApprovalAudit {
   private readonly publisher: AuditPublisher;
 
-  constructor(
-    producer: ApprovalProducer,
-    @Inject(APPROVAL_CONFIG) config: ApprovalConfig,
-    @Inject(CLOCK) clock: Clock,
-  ) {
+  constructor(producer: KafkaProducer, @Inject(APPROVAL_CONFIG) config: ApprovalConfig, @Inject(CLOCK) clock: Clock) {
     this.publisher = new AuditPublisher(producer.producer, { timeoutMs: config.AUDIT_TIMEOUT_MS, clock });
   }
 

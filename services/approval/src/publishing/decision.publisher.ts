@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ApprovalDecidedSchema, Topics, parseContract, type ApprovalDecided } from '@airlock/contracts';
-import { MessagingError } from '@airlock/messaging';
+import { KafkaProducer, MessagingError } from '@airlock/messaging';
 import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
-import { ApprovalProducer } from './approval-producer';
 
 /** Tells the waiting ingress (and the recorder), on `airlock.approval.decided`, how an approval ended. */
 @Injectable()
 export class DecisionPublisher {
   constructor(
-    private readonly producer: ApprovalProducer,
+    private readonly producer: KafkaProducer,
     @Inject(APPROVAL_CONFIG) private readonly config: Pick<ApprovalConfig, 'AUDIT_TIMEOUT_MS'>,
   ) {}
 

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { ApprovalError } from '../errors';
+import { PublicError } from '@airlock/runtime';
 import { LinkTokens, signLink, verifyLink, type LinkClaims } from './link-tokens';
 
 const key = randomBytes(32);
@@ -15,7 +15,7 @@ function refusal(fn: () => unknown): { status: number; code: string; message: st
   try {
     fn();
   } catch (err) {
-    if (err instanceof ApprovalError) return { status: err.status, code: err.code, message: err.publicMessage };
+    if (err instanceof PublicError) return { status: err.status, code: err.code, message: err.publicMessage };
     throw err;
   }
   throw new Error('expected a refusal');

@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { RotationPublisher } from './rotation.publisher';
 import { VaultAudit } from './vault-audit.service';
-import { VaultProducer } from './vault-producer';
+import { KafkaProducer } from '@airlock/messaging';
 
 /** What the vault publishes on Kafka besides lease replies: audit events and rotation events. */
 @Module({
-  providers: [VaultProducer, VaultAudit, RotationPublisher],
+  providers: [KafkaProducer, VaultAudit, RotationPublisher],
   exports: [VaultAudit, RotationPublisher],
 })
 export class PublishingModule {}

@@ -1,15 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Topics, VaultRotatedSchema, parseContract, type VaultRotated } from '@airlock/contracts';
-import { MessagingError } from '@airlock/messaging';
+import { KafkaProducer, MessagingError } from '@airlock/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { VAULT_CONFIG, type VaultStoreConfig } from '../config';
-import { VaultProducer } from './vault-producer';
 
 /** Tells every ingress, on `airlock.vault.rotated`, to drop its cached lease of a connection. */
 @Injectable()
 export class RotationPublisher {
   constructor(
-    private readonly producer: VaultProducer,
+    private readonly producer: KafkaProducer,
     @Inject(VAULT_CONFIG) private readonly config: VaultStoreConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditEvent, AuditEventDraft } from '@airlock/contracts';
-import { AuditPublisher } from '@airlock/messaging';
+import { AuditPublisher, KafkaProducer } from '@airlock/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { VAULT_CONFIG, type VaultStoreConfig } from '../config';
-import { VaultProducer } from './vault-producer';
 
 /** The name every vault audit event carries in `source`. */
 export const AUDIT_SOURCE = 'credential-vault';
@@ -13,7 +12,7 @@ export const AUDIT_SOURCE = 'credential-vault';
 export class VaultAudit {
   private readonly publisher: AuditPublisher;
 
-  constructor(producer: VaultProducer, @Inject(VAULT_CONFIG) config: VaultStoreConfig, @Inject(CLOCK) clock: Clock) {
+  constructor(producer: KafkaProducer, @Inject(VAULT_CONFIG) config: VaultStoreConfig, @Inject(CLOCK) clock: Clock) {
     this.publisher = new AuditPublisher(producer.producer, { timeoutMs: config.AUDIT_TIMEOUT_MS, clock });
   }
 

@@ -1,10 +1,13 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import { KAFKA } from '@airlock/messaging';
+import { KAFKA } from './nest';
 
-/** The approval service's one Kafka producer: audit events and decisions. */
+/**
+ * A service's one Kafka producer for the events it publishes (audit, rotations, decisions):
+ * connected when the module starts, disconnected when the application stops.
+ */
 @Injectable()
-export class ApprovalProducer implements OnModuleInit, OnApplicationShutdown {
+export class KafkaProducer implements OnModuleInit, OnApplicationShutdown {
   readonly producer: Producer;
 
   constructor(@Inject(KAFKA) kafka: Kafka) {
