@@ -4,6 +4,8 @@
 #   1b. recorder ingest: 500,000 audit events from Kafka into the chained PostgreSQL store;
 #   1c. PostgreSQL: pgbench -S direct, through pgbouncer (installed if missing) and through
 #       Airlock's PostgreSQL listener, and a 10-million-row SELECT (starts its own processes);
+#   1d. human approval: review decision to the Slack sink, approval to the held answer (starts its
+#       own processes), one at a time and 8 at a time;
 #   2. HTTP: direct to nginx, through an nginx reverse proxy, and through Airlock (whole system
 #      up, audit recorded), with one ingress worker and with INGRESS_WORKERS=2.
 # Usage: bench/run.sh   (DURATION, CONNECTIONS... as in bench/http.sh)
@@ -26,6 +28,11 @@ RECORDERS=2 node dist/bench/recorder-ingest.js 500000
 
 say "PostgreSQL proxy benchmark (pgbench -S: direct, pgbouncer, Airlock; a 10-million-row SELECT)"
 node dist/bench/pg-proxy.js
+
+say "Approval latency benchmark (500 approvals: review decision to Slack, approval to the held answer)"
+node dist/bench/approval.js 500 1
+node dist/bench/approval.js 500 8
+node dist/bench/approval.js 500 8 1000
 
 wait_recorder() {
   say "waiting for the recorder to catch up with the audit stream"
