@@ -52,6 +52,15 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
     .min(0)
     .max(256 * 1024 * 1024)
     .default(1024 * 1024),
+  /** Requests held for approval at once in one ingress process; more are refused (503) until some end. */
+  APPROVAL_MAX_HELD_REQUESTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Bytes of held request bodies together in one ingress process; past it, 503. */
+  APPROVAL_MAX_HELD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024 * 1024)
+    .default(256 * 1024 * 1024),
   ALLOW_INSECURE_JWKS: z
     .enum(['true', 'false'])
     .default('false')

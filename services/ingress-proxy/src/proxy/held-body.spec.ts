@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
-import { BodyTooLargeError, readBodyWithin } from './held-body';
+import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
 
 describe('readBodyWithin', () => {
   it('reads a body up to the limit, the limit included', async () => {
@@ -32,5 +32,22 @@ describe('readBodyWithin', () => {
     body.write('abc');
     body.destroy();
     await expect(reading).rejects.toThrow();
+  });
+});
+
+describe('the budget of held requests', () => {
+  it('bounds how many wait at once and their bodies together, and gets both back', () => {
+    const b = new HeldBudget(2, 10);
+    expect(b.enter()).toBe(true);
+    expect(b.keep(6)).toBe(true);
+    expect(b.enter()).toBe(true);
+    expect(b.enter()).toBe(false);
+    expect(b.keep(5)).toBe(false);
+    expect(b.keep(4)).toBe(true);
+    expect(b.held).toEqual({ requests: 2, bytes: 10 });
+    b.leave(6);
+    expect(b.held).toEqual({ requests: 1, bytes: 4 });
+    expect(b.enter()).toBe(true);
+    expect(b.keep(6)).toBe(true);
   });
 });

@@ -57,3 +57,42 @@ export function readBodyWithin(body: Readable, maxBytes: number, declaredLength?
     body.once('close', onClose);
   });
 }
+
+/**
+ * Bounds what requests held for approval keep in this process: how many wait at once, and the
+ * bytes of their bodies together. A person may take minutes to decide; without a bound, agents
+ * could pile up held requests until memory runs out.
+ */
+export class HeldBudget {
+  private requests = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly maxRequests: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Takes a place for one held request; false when every place is taken. */
+  enter(): boolean {
+    if (this.requests >= this.maxRequests) return false;
+    this.requests++;
+    return true;
+  }
+
+  /** Counts a held body; false (nothing counted) when the bodies together would pass the limit. */
+  keep(bytes: number): boolean {
+    if (this.bytes + bytes > this.maxBytes) return false;
+    this.bytes += bytes;
+    return true;
+  }
+
+  /** Gives back a place and the bytes it kept. */
+  leave(keptBytes: number): void {
+    this.requests--;
+    this.bytes -= keptBytes;
+  }
+
+  get held(): { requests: number; bytes: number } {
+    return { requests: this.requests, bytes: this.bytes };
+  }
+}

@@ -24,6 +24,7 @@ function setup(opts: {
   /** What the approval service answers first, and how the hold ends. */
   hold?: { first?: ApprovalReply; result?: HoldResult; error?: unknown };
   maxBody?: number;
+  maxHeld?: { requests?: number; bytes?: number };
 }) {
   const emitted: AuditEventDraft[] = [];
   const forwarded: string[] = [];
@@ -70,6 +71,8 @@ function setup(opts: {
     APPROVAL_HTTP_WAIT_MS: 1000,
     APPROVAL_RETRY_AFTER_S: 7,
     APPROVAL_MAX_BODY_BYTES: opts.maxBody ?? 1024,
+    APPROVAL_MAX_HELD_REQUESTS: opts.maxHeld?.requests ?? 100,
+    APPROVAL_MAX_HELD_BYTES: opts.maxHeld?.bytes ?? 1024 * 1024,
   } as IngressConfig;
   const svc = new ProxyService(
     registry as unknown as ConnectionRegistry,
@@ -272,6 +275,34 @@ describe('ProxyService holds a review decision for approval', () => {
     const declared = setup({ decide: async () => review(), maxBody: 4 });
     const early = await refusal(declared.send('POST', '/c/demo/items', '1', { 'content-length': '5' }));
     expect(early.status).toBe(413);
+  });
+
+  it('refuses with 503 when held bodies together would pass their bound, and gives the room back afterwards', async () => {
+    const t = setup({ decide: async () => review(), maxHeld: { bytes: 8 } });
+    const err = await refusal(t.send('POST', '/c/demo/items', '123456789'));
+    expect(err.status).toBe(503);
+    expect(err.code).toBe('approval_capacity');
+    expect(t.asked).toHaveLength(0);
+    expect(t.emitted.at(-1)).toMatchObject({ type: 'operation.failed', data: { stage: 'approval', status: 503 } });
+    // Bodies that fit are held one after the other: each gives its room back when its hold ends.
+    for (let i = 0; i < 3; i++)
+      expect(await t.send('POST', '/c/demo/items', '12345678')).toMatchObject({ kind: 'forwarded' });
+  });
+
+  it('refuses with 503 while as many requests as allowed are held', async () => {
+    const t = setup({ decide: async () => review(), maxHeld: { requests: 1 } });
+    let release!: () => void;
+    t.approvals.hold.mockImplementationOnce(
+      () => new Promise<HoldResult>((r) => (release = () => r({ kind: 'approved', approvalId: APPROVAL }))),
+    );
+    const first = t.send('DELETE', '/c/demo/items/1');
+    await new Promise((r) => setImmediate(r));
+    const second = await refusal(t.send('DELETE', '/c/demo/items/2'));
+    expect(second.status).toBe(503);
+    expect(second.code).toBe('approval_capacity');
+    release();
+    expect(await first).toMatchObject({ kind: 'forwarded' });
+    expect(await t.send('DELETE', '/c/demo/items/3')).toMatchObject({ kind: 'forwarded' });
   });
 
   it.each(['denied', 'expired', 'cancelled'] as const)('refuses with 403 when the approval was %s', async (state) => {

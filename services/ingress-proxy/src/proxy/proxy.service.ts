@@ -30,7 +30,7 @@ import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
-import { BodyTooLargeError, readBodyWithin } from './held-body';
+import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
 import { ambiguousPathReason, splitGatewayUrl } from './http-path';
 import { UpstreamClient, sendsBody, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
@@ -88,6 +88,7 @@ interface Target {
 @Injectable()
 export class ProxyService {
   private readonly logger = new Logger(ProxyService.name);
+  private readonly heldBudget: HeldBudget;
 
   constructor(
     private readonly connections: ConnectionRegistry,
@@ -98,7 +99,9 @@ export class ProxyService {
     private readonly masking: ResponseMasking,
     private readonly approvals: ApprovalClient,
     @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
-  ) {}
+  ) {
+    this.heldBudget = new HeldBudget(config.APPROVAL_MAX_HELD_REQUESTS, config.APPROVAL_MAX_HELD_BYTES);
+  }
 
   async handle(op: IncomingOperation, sessionId: string): Promise<Handled> {
     const requestId = uuidv7();
@@ -339,6 +342,25 @@ export class ProxyService {
     rules: ApprovalRules,
     unsent: AuditEventDraft[],
   ): Promise<{ kind: 'approved'; body?: Readable } | PendingApproval> {
+    if (!this.heldBudget.enter()) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
+    const kept = { bytes: 0 };
+    try {
+      return await this.holdWithin(kept, op, env, operation, target, decision, rules, unsent);
+    } finally {
+      this.heldBudget.leave(kept.bytes);
+    }
+  }
+
+  private async holdWithin(
+    kept: { bytes: number },
+    op: IncomingOperation,
+    env: Envelope,
+    operation: HttpOperation,
+    target: Target,
+    decision: PolicyDecision,
+    rules: ApprovalRules,
+    unsent: AuditEventDraft[],
+  ): Promise<{ kind: 'approved'; body?: Readable } | PendingApproval> {
     const limit = this.config.APPROVAL_MAX_BODY_BYTES;
     let body: Buffer | undefined;
     if (op.body && sendsBody(op.method)) {
@@ -356,6 +378,8 @@ export class ProxyService {
             : new GatewayError(400, 'bad_request', 'the request body could not be read', { cause: err });
         throw await this.refuse(env, unsent, 'approval', error);
       }
+      if (!this.heldBudget.keep(body.length)) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
+      kept.bytes = body.length;
     }
     await this.emitOrFail(...unsent);
 
@@ -450,6 +474,14 @@ export class ProxyService {
       });
     }
   }
+}
+
+function heldCapacityError(): GatewayError {
+  return new GatewayError(
+    503,
+    'approval_capacity',
+    'too many requests are waiting for approval on this gateway; request refused, retry later',
+  );
 }
 
 function truncate(s: string): string {
