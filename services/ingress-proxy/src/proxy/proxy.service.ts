@@ -215,7 +215,14 @@ export class ProxyService {
     let body = op.body;
     if (approval) {
       const target: Target = { connection: name, path: parts.path, query: parts.query };
-      const held = await this.hold(op, env, operation, target, decision, approval, unsent.splice(0));
+      if (!this.heldBudget.enter()) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
+      const kept = { bytes: 0 };
+      let held: Awaited<ReturnType<ProxyService['hold']>>;
+      try {
+        held = await this.hold(kept, op, env, operation, target, decision, approval, unsent.splice(0));
+      } finally {
+        this.heldBudget.leave(kept.bytes);
+      }
       if (held.kind === 'pending') return held;
       body = held.body;
     }
@@ -331,27 +338,10 @@ export class ProxyService {
    * Holds a request policy sent for review until a person decides or the agent's wait runs out.
    * The body is read into memory first: the approval covers exactly those bytes, and they are
    * what goes upstream afterwards. `unsent` (intercepted, decided) is published before the
-   * approval is asked for, so the trail shows the decision before the hold.
+   * approval is asked for, so the trail shows the decision before the hold. The body's size goes
+   * into `kept`, for the caller to give back to the budget of held requests.
    */
   private async hold(
-    op: IncomingOperation,
-    env: Envelope,
-    operation: HttpOperation,
-    target: Target,
-    decision: PolicyDecision,
-    rules: ApprovalRules,
-    unsent: AuditEventDraft[],
-  ): Promise<{ kind: 'approved'; body?: Readable } | PendingApproval> {
-    if (!this.heldBudget.enter()) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
-    const kept = { bytes: 0 };
-    try {
-      return await this.holdWithin(kept, op, env, operation, target, decision, rules, unsent);
-    } finally {
-      this.heldBudget.leave(kept.bytes);
-    }
-  }
-
-  private async holdWithin(
     kept: { bytes: number },
     op: IncomingOperation,
     env: Envelope,
