@@ -2,7 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
-import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
+import { KAFKA, KafkaProducer, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
 import { ApprovalEventsHandler } from './approval-client/approval-events.handler';
 import { ApprovalClient } from './approval-client/approval.client';
@@ -42,6 +42,7 @@ export class AppModule {
         ConnectionRegistry,
         AuditService,
         IngressRpc,
+        KafkaProducer,
         PolicyClient,
         { provide: CLOCK, useValue: Date.now },
         LeaseClient,

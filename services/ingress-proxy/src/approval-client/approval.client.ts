@@ -1,5 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import {
   ApprovalCancelSchema,
   Topics,
@@ -9,7 +8,7 @@ import {
   type ApprovalReply,
   type ApprovalRequest,
 } from '@airlock/contracts';
-import { KAFKA, MessagingError } from '@airlock/messaging';
+import { KafkaProducer, MessagingError } from '@airlock/messaging';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { CLOCK, type Clock } from '../credentials/lease.client';
 import { IngressRpc } from '../rpc/ingress-rpc';
@@ -23,31 +22,21 @@ import { holdForApproval, type HoldOptions, type HoldResult } from './hold';
  * waits for any more on `airlock.approval.cancel`.
  */
 @Injectable()
-export class ApprovalClient implements OnModuleInit, OnApplicationShutdown {
+export class ApprovalClient implements OnApplicationShutdown {
   private readonly logger = new Logger(ApprovalClient.name);
-  private readonly producer: Producer;
   private readonly waiters: ApprovalWaiters;
 
   constructor(
     private readonly rpc: IngressRpc,
-    @Inject(KAFKA) kafka: Kafka,
+    private readonly events: KafkaProducer,
     @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
-    this.producer = kafka.producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
     this.waiters = new ApprovalWaiters({ now });
   }
 
-  async onModuleInit(): Promise<void> {
-    await this.producer.connect();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.waiters.releaseAll();
-    await this.producer.disconnect();
   }
 
   /** Throws MessagingError when the approval service does not answer in time: the caller refuses. */
@@ -92,7 +81,7 @@ export class ApprovalClient implements OnModuleInit, OnApplicationShutdown {
     const event = parseContract(Topics.ApprovalCancel, ApprovalCancelSchema, e);
     const timeout = this.config.APPROVAL_TIMEOUT_MS;
     try {
-      await this.producer.send({
+      await this.events.producer.send({
         topic: Topics.ApprovalCancel,
         acks: -1,
         timeout,
