@@ -148,6 +148,10 @@ export class RequestReplyClient {
       }, deadlineMs);
       this.pending.set(correlationId, { topic, resolve: resolve as (v: unknown) => void, reject, timer });
     });
+    // The answer or the deadline may settle the call while the request is still being produced,
+    // before the caller holds the promise: marked as handled here, the rejection still reaches
+    // the caller, and Node does not take it for an unhandled one (which ends the process).
+    result.catch(() => undefined);
     try {
       await this.producer.send({
         topic,
