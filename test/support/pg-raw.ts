@@ -82,6 +82,22 @@ export class RawPgClient {
     }
   }
 
+  /** Every message up to the ReadyForQuery after a DataRow that holds `text`. */
+  async untilText(text: string): Promise<Frame[]> {
+    const out: Frame[] = [];
+    let seen = false;
+    for (;;) {
+      const f = await this.next();
+      out.push(f);
+      if (f.type === BackendType.DataRow && f.body.includes(text)) seen = true;
+      if (seen && f.type === BackendType.ReadyForQuery) return out;
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     this.socket.destroy();
   }

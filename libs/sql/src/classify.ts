@@ -3,10 +3,18 @@ import { fingerprintSync, normalizeSync, parseSync, scanSync } from 'libpg-query
 import type { SqlStatement } from '@airlock/contracts';
 import { ClassificationLimitError, analyzeStatement } from './analyze';
 import { parserTokens } from './parser';
+import { sessionEffects, type SessionEffects } from './session-effects';
 
 /** What the gateway knows about one query text. */
 export type Classification =
-  | { parsed: true; statements: SqlStatement[]; fingerprint: string; normalized: string }
+  | {
+      parsed: true;
+      statements: SqlStatement[];
+      fingerprint: string;
+      normalized: string;
+      /** What the text does to the session state the gateway follows; absent when nothing. */
+      effects?: SessionEffects;
+    }
   | { parsed: false; error: string; fingerprint: string; normalized: string };
 
 /** The contract's bounds on an operation's text and statement list. */
@@ -30,18 +38,26 @@ export function classifySql(sql: string): Classification {
     return unparsed(sql, parserMessage(err));
   }
   let statements: SqlStatement[];
+  let effects: SessionEffects | undefined;
   try {
     if (stmts.length > OPERATION_LIMITS.statements) {
       throw new ClassificationLimitError(`text holds more than ${OPERATION_LIMITS.statements} statements`);
     }
     statements = stmts.map(analyzeStatement);
+    effects = sessionEffects(stmts);
   } catch (err) {
     if (err instanceof ClassificationLimitError) return unparsed(sql, err.message);
     // A tree deep enough to exhaust the stack is refused rather than half-classified.
     if (err instanceof RangeError) return unparsed(sql, 'statement is nested too deeply to classify');
     throw err;
   }
-  return { parsed: true, statements, fingerprint: fingerprint(sql), normalized: normalized(sql, tokens) };
+  return {
+    parsed: true,
+    statements,
+    fingerprint: fingerprint(sql),
+    normalized: normalized(sql, tokens),
+    ...(effects ? { effects } : {}),
+  };
 }
 
 function unparsed(sql: string, error: string): Classification {

@@ -39,6 +39,13 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
     .max(1024 * 1024 * 1024)
     .default(64 * 1024 * 1024),
   PG_MAX_SESSIONS: z.coerce.number().int().min(1).max(100000).default(1000),
+  /** The longest statement text (Query or Parse) the gateway classifies; longer ones are refused with 54000. */
+  PG_MAX_STATEMENT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   /** Deadline of one question to the approval service (it answers at once; people decide later). */
   APPROVAL_TIMEOUT_MS: ms(2000),
   /** How long an HTTP request policy sent for review is held before the agent gets 202 and retries. */

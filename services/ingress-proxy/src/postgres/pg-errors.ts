@@ -17,6 +17,10 @@ export const SqlState = {
   InFailedTransaction: '25P02',
   ServiceUnavailable: '08001',
   InternalError: 'XX000',
+  InvalidStatementName: '26000',
+  InvalidCursorName: '34000',
+  ProgramLimitExceeded: '54000',
+  InvalidParameterValue: '22023',
   /** The class of warnings: notices the gateway sends itself. */
   Warning: '01000',
 } as const;

@@ -25,7 +25,7 @@ import {
   encodeReadyForQuery,
   passwordFromMessage,
 } from '@airlock/pg-wire';
-import { SqlClassifier, loadSqlParser } from '@airlock/sql';
+import { DEFAULT_SEARCH_PATH, SqlClassifier, loadSqlParser, parseSearchPath } from '@airlock/sql';
 import { ApprovalClient } from '../approval-client/approval.client';
 import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
@@ -96,6 +96,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
         this.sessions.delete(s.id);
         this.byCancelKey.delete(cancelKeyOf(s.cancelKey));
       },
+      maxStatementBytes: config.PG_MAX_STATEMENT_BYTES,
     };
   }
 
@@ -258,11 +259,26 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     }
 
     const secret = lease.secret;
+    // The session starts with a search_path the gateway knows: the client's, or the default
+    // (never one a role or database setting would pick behind the gateway's back).
+    const searchPath = settings.passed.search_path
+      ? parseSearchPath(settings.passed.search_path, secret.username)
+      : DEFAULT_SEARCH_PATH;
+    if (!searchPath) {
+      throw new PgGatewayError(SqlState.InvalidParameterValue, 'search_path is not a list of schema names', 'routing', {
+        fatal: true,
+      });
+    }
     let upstream;
     try {
       const addr = upstreamAddress(lease.upstream);
       upstream = await connectUpstream(
-        { ...addr, user: secret.username, password: secret.password, params: settings.passed },
+        {
+          ...addr,
+          user: secret.username,
+          password: secret.password,
+          params: { ...settings.passed, search_path: settings.passed.search_path ?? DEFAULT_SEARCH_PATH.join(', ') },
+        },
         { timeoutMs: this.config.PG_UPSTREAM_CONNECT_TIMEOUT_MS, ca: this.upstreamCa },
       );
     } catch (err) {
@@ -292,6 +308,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       lease,
       this.sessionServices,
       cancelKey,
+      searchPath,
     );
     try {
       await this.audit.emit({

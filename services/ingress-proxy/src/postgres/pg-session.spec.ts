@@ -181,6 +181,7 @@ async function setup(opts: { answers?: Array<ApprovalReply | Error> } = {}) {
       ),
     cancelApproval: (c) => void cancels.push(c),
     onClose: () => undefined,
+    maxStatementBytes: 1024 * 1024,
   };
   const lease = {
     leaseId: '00000000-0000-7000-8000-000000000003',
@@ -207,6 +208,7 @@ async function setup(opts: { answers?: Array<ApprovalReply | Error> } = {}) {
     lease,
     services,
     { processId: 2, secretKey: Buffer.alloc(4) },
+    ['public'],
   );
   session.start([]);
   const client = agent(agentSide);

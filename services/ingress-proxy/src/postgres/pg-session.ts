@@ -16,6 +16,7 @@ import type { Masker } from '@airlock/masking';
 import {
   BackendType,
   decodeCommandComplete,
+  decodeDataRow,
   decodeErrorFields,
   decodeFrontend,
   decodeParameterStatus,
@@ -33,7 +34,7 @@ import {
   type FrontendMessage,
   type MessageReader,
 } from '@airlock/pg-wire';
-import type { Classification } from '@airlock/sql';
+import type { Classification, SearchPath } from '@airlock/sql';
 import { sqlApprovalDetail } from '../approval-client/approval-detail';
 import {
   ApprovalUnavailableError,
@@ -51,6 +52,13 @@ import type { ColumnOrigin } from './column-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import type { UpstreamConnection } from './pg-upstream';
 import { CredentialScrubber, ResultMasker, maskServerMessage } from './row-masking';
+import {
+  SEARCH_PATH_PROBE,
+  SearchPathTracker,
+  UntrackedSearchPathError,
+  qualifiedStatements,
+} from './search-path-tracker';
+import { ServerNames, type PendingChange, type Target } from './server-names';
 import { FlowGate, SerialPump } from './serial-pump';
 import { StatementContext, splitCommandTag, type Envelope } from './statement-audit';
 
@@ -90,6 +98,8 @@ export interface PgSessionServices {
   /** Withdraws a pending approval nobody waits for any more; a failure is logged, never thrown. */
   cancelApproval(cancel: ApprovalCancel): void;
   onClose(session: PgSession): void;
+  /** The longest statement text (Query or Parse), in bytes, the session accepts. */
+  maxStatementBytes: number;
 }
 
 interface Prepared {
@@ -99,28 +109,41 @@ interface Prepared {
 }
 
 interface Portal {
-  statement: Prepared | undefined;
+  statement: Prepared;
   params: Array<string | null>;
   fields?: FieldDescription[];
   resultFormats: number[];
 }
 
-/** What the server will answer next, in the order the messages went upstream. */
+/**
+ * What the server will answer next, in the order the messages went upstream. `changes` are the
+ * name changes (SQL PREPARE, DEALLOCATE, ...) a statement makes, settled when it ends.
+ */
 type Expectation =
-  | { kind: 'query'; ctx: StatementContext | null; result: ResultMasker | null }
+  | { kind: 'query'; ctx: StatementContext | null; result: ResultMasker | null; changes: PendingChange[] }
   | { kind: 'refusal'; error: PgGatewayError; ctx: StatementContext | null; simple: boolean }
-  | { kind: 'parse' }
-  | { kind: 'bind' }
-  | { kind: 'close' }
+  | { kind: 'parse'; change: PendingChange }
+  | { kind: 'bind'; change: PendingChange }
+  | { kind: 'close'; change: PendingChange }
   | { kind: 'sync' }
   | { kind: 'describe'; target: 'S' | 'P'; name: string; internal: boolean; portal?: Portal; prepared?: Prepared }
-  | { kind: 'execute'; ctx: StatementContext | null; result: ResultMasker | null; portal: Portal | undefined };
+  | {
+      kind: 'execute';
+      ctx: StatementContext | null;
+      result: ResultMasker | null;
+      portal: Portal | undefined;
+      changes: PendingChange[];
+    }
+  /** The gateway's own search_path question; nothing of its answer reaches the client. */
+  | { kind: 'probe'; answer: { setting: string; user: string } | null; release: Buffer | null };
 
 const READ_ONLY = new Set(['read', 'session', 'transaction']);
 
 interface Verdict {
   ctx: StatementContext | null;
   refusal?: PgGatewayError;
+  /** The allowed statement's classification: what it changes in the session once it runs. */
+  classification?: Classification;
 }
 
 /** One statement message on its way to policy. */
@@ -176,8 +199,9 @@ export class PgSession {
   readonly id = uuidv7();
   private readonly env: Omit<Envelope, 'requestId'>;
   private readonly expectations: Expectation[] = [];
-  private readonly prepared = new Map<string, Prepared>();
-  private readonly portals = new Map<string, Portal>();
+  /** Prepared statements and portals as the server holds them (see ServerNames). */
+  private readonly names = new ServerNames<Prepared, Portal>();
+  private readonly searchPath: SearchPathTracker;
   private toUpstream: Buffer[] = [];
   private toClient: Buffer[] = [];
   private readonly clientGate: FlowGate;
@@ -191,6 +215,8 @@ export class PgSession {
   private closed = false;
   private txStatus: 'I' | 'T' | 'E' = 'I';
   private held: Held | null = null;
+  /** The server reported an error in the extended protocol and discards messages until the next Sync. */
+  private serverSkipping = false;
 
   constructor(
     private readonly client: Socket,
@@ -201,9 +227,11 @@ export class PgSession {
     private readonly lease: ActiveLease,
     private readonly services: PgSessionServices,
     readonly cancelKey: { processId: number; secretKey: Buffer },
+    startupSearchPath: SearchPath,
   ) {
     this.env = { sessionId: this.id, actor: principal, connection, protocol: 'postgres', source: 'ingress-proxy' };
     const secret = lease.secret.kind === 'postgres-password' ? lease.secret : undefined;
+    this.searchPath = new SearchPathTracker(startupSearchPath, secret?.username ?? '');
     this.scrubber = new CredentialScrubber(secret ? [secret.password, secret.username] : []);
     this.clientGate = new FlowGate(client);
     this.upstreamGate = new FlowGate(upstream.socket);
@@ -288,47 +316,46 @@ export class PgSession {
     }
     switch (msg.type) {
       case 'Query':
+        if (this.tooLong(msg.sql, true)) return;
         return this.query(msg.sql, frame);
       case 'Parse': {
-        this.prepared.set(msg.name, { sql: msg.sql, classification: this.services.classify(msg.sql) });
-        this.expect({ kind: 'parse' });
+        if (this.tooLong(msg.sql, false)) return;
+        const change = this.names.parse(msg.name, { sql: msg.sql, classification: this.services.classify(msg.sql) });
+        this.expect({ kind: 'parse', change });
         this.up(frame.raw);
         return;
       }
-      case 'Bind': {
-        const statement = this.prepared.get(msg.statement);
-        this.portals.set(msg.portal, {
-          statement,
-          params: msg.params.map((p, i) => paramText(p, msg.paramFormats, i)),
-          fields: statement?.fields && withFormats(statement.fields, msg.resultFormats),
-          resultFormats: msg.resultFormats,
+      case 'Bind':
+        return this.known('S', msg.statement, (statement) => {
+          const change = this.names.bind(msg.portal, {
+            statement,
+            params: msg.params.map((p, i) => paramText(p, msg.paramFormats, i)),
+            fields: statement.fields && withFormats(statement.fields, msg.resultFormats),
+            resultFormats: msg.resultFormats,
+          });
+          this.expect({ kind: 'bind', change });
+          this.up(frame.raw);
         });
-        this.expect({ kind: 'bind' });
-        this.up(frame.raw);
-        return;
-      }
-      case 'Describe': {
-        this.expect({
-          kind: 'describe',
-          target: msg.target,
-          name: msg.name,
-          internal: false,
-          portal: msg.target === 'P' ? this.portals.get(msg.name) : undefined,
-          prepared: msg.target === 'S' ? this.prepared.get(msg.name) : undefined,
+      case 'Describe':
+        if (msg.target === 'S') {
+          return this.known('S', msg.name, (prepared) => {
+            this.expect({ kind: 'describe', target: 'S', name: msg.name, internal: false, prepared });
+            this.up(frame.raw);
+          });
+        }
+        return this.known('P', msg.name, (portal) => {
+          this.expect({ kind: 'describe', target: 'P', name: msg.name, internal: false, portal });
+          this.up(frame.raw);
         });
-        this.up(frame.raw);
-        return;
-      }
       case 'Execute':
-        return this.execute(msg.portal, frame);
+        return this.known('P', msg.portal, (portal) => this.execute(portal, msg.portal, frame));
       case 'Close': {
-        if (msg.target === 'S') this.prepared.delete(msg.name);
-        else this.portals.delete(msg.name);
-        this.expect({ kind: 'close' });
+        this.expect({ kind: 'close', change: this.names.close(msg.target, msg.name) });
         this.up(frame.raw);
         return;
       }
       case 'Sync':
+        this.names.sync();
         this.expect({ kind: 'sync' });
         this.up(frame.raw);
         return;
@@ -377,19 +404,62 @@ export class PgSession {
       this.refuse(verdict.refusal, verdict.ctx, true);
       return;
     }
-    this.expect({ kind: 'query', ctx: verdict.ctx, result: null });
+    this.expect({ kind: 'query', ctx: verdict.ctx, result: null, changes: this.sent(verdict.classification) });
     this.up(frame.raw);
   }
 
-  private execute(portalName: string, frame: Frame): void | Promise<void> {
-    const portal = this.portals.get(portalName);
-    const statement = portal?.statement;
-    if (!portal || !statement) {
-      // Unknown to us means unknown to the server too: it answers with its own error.
-      this.expect({ kind: 'execute', ctx: null, result: null, portal });
-      this.up(frame.raw);
-      return;
-    }
+  /**
+   * Runs `then` with the statement or portal the server will hold under `name` when it reaches
+   * this message; waits for the server's answer when an earlier change of it is still open. A
+   * name the gateway holds nothing for is refused, never forwarded: whatever the server might
+   * hold under it was not decided.
+   */
+  private known<T extends Target>(
+    target: T,
+    name: string,
+    then: (value: T extends 'S' ? Prepared : Portal) => void | Promise<void>,
+  ): void | Promise<void> {
+    const found = target === 'S' ? this.names.statement(name) : this.names.portal(name);
+    if ('wait' in found) return found.wait.then(() => this.known(target, name, then));
+    if (found.known) return then(found.value as T extends 'S' ? Prepared : Portal);
+    const error =
+      target === 'S'
+        ? new PgGatewayError(
+            SqlState.InvalidStatementName,
+            `prepared statement "${name.slice(0, 63)}" does not exist`,
+            'routing',
+          )
+        : new PgGatewayError(SqlState.InvalidCursorName, `portal "${name.slice(0, 63)}" does not exist`, 'routing');
+    this.refuse(error, null, false);
+  }
+
+  /** A statement text over the limit is refused before it is parsed. */
+  private tooLong(sql: string, simple: boolean): boolean {
+    const max = this.services.maxStatementBytes;
+    if (sql.length <= max / 3 || Buffer.byteLength(sql, 'utf8') <= max) return false;
+    if (simple) this.statements++;
+    this.refuse(
+      new PgGatewayError(
+        SqlState.ProgramLimitExceeded,
+        `statement is longer than the gateway accepts (${max} bytes)`,
+        'routing',
+      ),
+      null,
+      simple,
+    );
+    return true;
+  }
+
+  /** What an allowed statement going upstream changes in the session state the gateway follows. */
+  private sent(c: Classification | undefined): PendingChange[] {
+    const effects = c?.parsed ? c.effects : undefined;
+    if (!effects) return [];
+    this.searchPath.sent(effects.searchPath);
+    return [...this.names.dropBySql('S', effects.statements), ...this.names.dropBySql('P', effects.portals)];
+  }
+
+  private execute(portal: Portal, portalName: string, frame: Frame): void | Promise<void> {
+    const statement = portal.statement;
     this.statements++;
     const verdict = this.decide(statement.classification, statement.sql, 'extended', portal.params);
     if (verdict instanceof Promise) return verdict.then((v) => this.sendExecute(v, portal, portalName, frame));
@@ -402,7 +472,8 @@ export class PgSession {
       return;
     }
     const send = (result: ResultMasker | null): void => {
-      this.expect({ kind: 'execute', ctx: verdict.ctx, result, portal });
+      const changes = this.sent(verdict.classification);
+      this.expect({ kind: 'execute', ctx: verdict.ctx, result, portal, changes });
       this.up(frame.raw);
     };
     if (!portal.fields) {
@@ -433,16 +504,23 @@ export class PgSession {
     params: Array<string | null> | undefined,
   ): Verdict | Promise<Verdict> {
     const env: Envelope = { ...this.env, requestId: uuidv7() };
-    const operation: PostgresOperation = {
-      kind: 'postgres',
-      via,
-      sql: c.normalized,
-      fingerprint: c.fingerprint,
-      parsed: c.parsed,
-      statements: c.parsed ? c.statements : [],
-      paramCount: params?.length ?? 0,
-      ...(params && params.length > 0 ? { params } : {}),
-    };
+    let paths: SearchPath[];
+    try {
+      paths = this.searchPath.pathsFor(c.parsed ? c.effects?.searchPath : undefined);
+    } catch (err) {
+      if (!(err instanceof UntrackedSearchPathError)) throw err;
+      paths = this.searchPath.pathsFor(undefined);
+      const operation = this.operation(c, via, params, paths);
+      const error = new PgGatewayError(
+        SqlState.InsufficientPrivilege,
+        `refused: ${err.message}; set search_path with constants (SET search_path = ...)`,
+        'policy',
+      );
+      this.services.emitAfter(interceptedDraft(env, operation), this.failedDraft(env, error));
+      this.denied++;
+      return { ctx: null, refusal: error };
+    }
+    const operation = this.operation(c, via, params, paths);
     const asked: Asked = { c, sql, env, operation };
     const hit = this.services.cachedDecision(operation, env);
     if (hit) return this.decided(asked, hit.decision, true);
@@ -464,6 +542,25 @@ export class PgSession {
         return { ctx: null, refusal: error };
       },
     );
+  }
+
+  /** The operation policy judges: table names qualified as the server will resolve them. */
+  private operation(
+    c: Classification,
+    via: 'simple' | 'extended',
+    params: Array<string | null> | undefined,
+    paths: SearchPath[],
+  ): PostgresOperation {
+    return {
+      kind: 'postgres',
+      via,
+      sql: c.normalized,
+      fingerprint: c.fingerprint,
+      parsed: c.parsed,
+      statements: qualifiedStatements(c, paths),
+      paramCount: params?.length ?? 0,
+      ...(params && params.length > 0 ? { params } : {}),
+    };
   }
 
   private decided(asked: Asked, decision: PolicyDecision, cached: boolean): Verdict | Promise<Verdict> {
@@ -494,11 +591,11 @@ export class PgSession {
       // Nothing a read-only statement does needs to be on the stream first: it is audited in one
       // event when it ends (statement.completed with the operation and the decision).
       ctx.foldInto(auditedOperation(operation), recorded);
-      return { ctx };
+      return { ctx, classification: c };
     }
     // A statement that can change anything runs only once its audit is on the stream.
     return this.auditFirst(env, [interceptedDraft(env, operation), decided]).then(
-      (error): Verdict => (error ? { ctx: null, refusal: error } : { ctx }),
+      (error): Verdict => (error ? { ctx: null, refusal: error } : { ctx, classification: c }),
     );
   }
 
@@ -622,7 +719,7 @@ export class PgSession {
     }
     switch (result.kind) {
       case 'approved':
-        return { ctx };
+        return { ctx, classification: asked.c };
       case 'refused':
         return this.approvalRefused(
           env,
@@ -735,6 +832,10 @@ export class PgSession {
 
   private fromUpstream(frame: Frame): void | Promise<void> {
     const head = this.expectations[0];
+    if (head?.kind === 'probe') {
+      this.probeAnswer(head, frame);
+      return;
+    }
     switch (frame.type) {
       case BackendType.DataRow:
         this.dataRow(head, frame);
@@ -747,6 +848,7 @@ export class PgSession {
         const tag = frame.type === BackendType.CommandComplete ? decodeCommandComplete(frame.body) : '';
         if (head?.kind === 'execute') {
           this.expectations.shift();
+          this.settle(head, 'confirm');
           if (head.ctx) this.finishStatement(head.ctx, tag, frame.type === BackendType.PortalSuspended);
         } else if (head?.kind === 'query') {
           if (head.ctx) this.finishStatement(head.ctx, tag, false);
@@ -760,10 +862,14 @@ export class PgSession {
         // Everything up to the Sync or Query this answers is settled now (skipped after an error).
         while (this.expectations.length > 0) {
           const e = this.expectations.shift()!;
+          if (e.kind === 'query') this.settle(e, 'confirm');
           if (e.kind === 'sync' || e.kind === 'query' || (e.kind === 'refusal' && e.simple)) break;
           this.skipped(e);
         }
-        this.down(frame.raw);
+        // Outside a transaction block the server holds no portal of the protocol any more.
+        if (this.txStatus === 'I') this.names.transactionEnded();
+        // The client hears the session is ready once the gateway knows its search_path again.
+        if (!this.probeIfIdle(frame.raw)) this.down(frame.raw);
         return;
       }
       case BackendType.ErrorResponse:
@@ -776,10 +882,25 @@ export class PgSession {
       }
       case BackendType.ParseComplete:
       case BackendType.BindComplete:
-      case BackendType.CloseComplete:
-        if (head && (head.kind === 'parse' || head.kind === 'bind' || head.kind === 'close')) this.expectations.shift();
+      case BackendType.CloseComplete: {
+        const kind =
+          frame.type === BackendType.ParseComplete
+            ? 'parse'
+            : frame.type === BackendType.BindComplete
+              ? 'bind'
+              : 'close';
+        if (head?.kind !== kind) {
+          throw new PgGatewayError(
+            SqlState.ProtocolViolation,
+            'the server confirmed a message the gateway did not send',
+            'upstream',
+          );
+        }
+        this.expectations.shift();
+        this.settle(head, 'confirm');
         this.down(frame.raw);
         return;
+      }
       case BackendType.NoData:
         if (head?.kind === 'describe') {
           this.expectations.shift();
@@ -926,21 +1047,27 @@ export class PgSession {
       head.result = null;
     } else if (head && head.kind !== 'sync') {
       this.expectations.shift();
+      this.settle(head, 'fail');
       if (head.kind === 'execute' && head.ctx) this.services.emitAfter(head.ctx.completion('ERROR', 0, sqlstate));
       this.dropUntilSync();
     }
     this.down(masked);
   }
 
-  /** After an error in the extended protocol the server skips everything until Sync. */
+  /**
+   * After an error in the extended protocol the server skips everything until Sync: also what
+   * the gateway sends later, when the client's Sync is not upstream yet (a decision still out).
+   */
   private dropUntilSync(): void {
     while (this.expectations.length > 0 && this.expectations[0].kind !== 'sync') {
       this.skipped(this.expectations.shift()!);
     }
+    if (this.expectations.length === 0) this.serverSkipping = true;
   }
 
   /** An expectation that will get no answer: its statement, if any, is audited as not completed. */
   private skipped(e: Expectation, reason = 'not run: an earlier message of the pipeline failed'): void {
+    this.settle(e, 'skip');
     if ((e.kind === 'execute' || e.kind === 'refusal' || e.kind === 'query') && e.ctx && !e.ctx.finished) {
       this.services.emitAfter(e.ctx.failure('upstream', reason, SqlState.InFailedTransaction));
     }
@@ -979,9 +1106,85 @@ export class PgSession {
     return this.scrubber.scrubText(value, {});
   }
 
+  /**
+   * Settles the name changes an expectation carries. Changes made by SQL (DEALLOCATE, PREPARE,
+   * ...) count as done whatever the outcome: the gateway then holds less than the server, never
+   * something else.
+   */
+  private settle(e: Expectation, outcome: 'confirm' | 'fail' | 'skip'): void {
+    switch (e.kind) {
+      case 'parse':
+      case 'bind':
+      case 'close':
+        this.names[outcome](e.change);
+        return;
+      case 'query':
+      case 'execute':
+        for (const c of e.changes.splice(0)) this.names.confirm(c);
+        return;
+    }
+  }
+
+  /**
+   * When the session is idle and its search_path may have changed, asks the server for it; the
+   * client's ReadyForQuery (`release`) is passed on with the answer. False when it did not ask.
+   */
+  private probeIfIdle(release: Buffer | null): boolean {
+    if (this.expectations.length > 0 || this.txStatus !== 'I' || !this.searchPath.wantsProbe || this.closed) {
+      return false;
+    }
+    this.searchPath.probeSent();
+    this.expect({ kind: 'probe', answer: null, release });
+    this.up(encodeQuery(SEARCH_PATH_PROBE));
+    this.flushUpstream();
+    return true;
+  }
+
+  private probeAnswer(head: Extract<Expectation, { kind: 'probe' }>, frame: Frame): void {
+    switch (frame.type) {
+      case BackendType.DataRow: {
+        const [setting, user] = decodeDataRow(frame.body);
+        head.answer = setting && user ? { setting: setting.toString('utf8'), user: user.toString('utf8') } : null;
+        return;
+      }
+      case BackendType.ReadyForQuery:
+        this.expectations.shift();
+        this.txStatus = decodeReadyForQuery(frame.body);
+        this.searchPath.probeAnswered(head.answer);
+        if (head.release && !this.probeIfIdle(head.release)) this.down(head.release);
+        return;
+      case BackendType.ErrorResponse:
+        head.answer = null;
+        this.services.logger.warn({ sessionId: this.id }, 'the search_path question failed');
+        return;
+      case BackendType.NoticeResponse:
+      case BackendType.ParameterStatus:
+      case BackendType.NotificationResponse:
+        // Not an answer to the question: handled as at any other time.
+        this.expectations.shift();
+        try {
+          void this.fromUpstream(frame);
+        } finally {
+          this.expectations.unshift(head);
+        }
+        return;
+      default:
+        // RowDescription, CommandComplete: the question's own answer, kept from the client.
+        return;
+    }
+  }
+
   /* ------------------------------------------------------------------ plumbing */
 
   private expect(e: Expectation): void {
+    if (this.serverSkipping) {
+      // The server will discard the message unanswered, up to the next Sync.
+      if (e.kind !== 'sync') {
+        this.skipped(e);
+        return;
+      }
+      this.serverSkipping = false;
+    }
     this.expectations.push(e);
   }
 

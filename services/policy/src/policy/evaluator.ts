@@ -172,7 +172,8 @@ function compileSql(sql: NonNullable<PolicyRule['sql']>): CompiledSql {
   return {
     classes: sql.classes && new Set(sql.classes),
     commands: sql.commands && new Set(sql.commands),
-    tables: sql.tables?.map(compileNamePattern),
+    // The ingress names every table schema-qualified; a pattern without a schema means public.
+    tables: sql.tables?.map((t) => compileNamePattern(t.includes('.') ? t : `public.${t}`)),
     functions: sql.functions?.map(compileNamePattern),
     risks: sql.risks,
     unparsed: sql.unparsed === true,
