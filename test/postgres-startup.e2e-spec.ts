@@ -120,6 +120,18 @@ describe('PostgreSQL start-up checks', () => {
     return r.n;
   }
 
+  /** statement.failed events of session starts refused for `subject` (no session: the gateway's own answer). */
+  function refusedStarts(subject: string, sqlstate: string): Promise<Array<{ stage: string; reason: string }>> {
+    return waitFor(`statement.failed ${sqlstate} of ${subject} in the audit store`, async () => {
+      const rows = await sys.db.query<{ event: { data: { stage: string; reason: string } } }>(
+        `SELECT event FROM audit_event WHERE type = 'statement.failed' AND protocol = 'postgres'
+          AND event #>> '{actor,subject}' = $1 AND event #>> '{data,sqlstate}' = $2`,
+        [subject, sqlstate],
+      );
+      return rows.length > 0 ? rows.map((r) => r.event.data) : undefined;
+    });
+  }
+
   beforeAll(async () => {
     await sys.start({
       postgres: true,
@@ -202,6 +214,10 @@ describe('PostgreSQL start-up checks', () => {
       intervalMs: 500,
     });
     await c.end();
+    expect((await refusedStarts('fresh-startup', '57P03'))[0]).toMatchObject({
+      stage: 'policy',
+      reason: expect.stringMatching(/^the policy service .*session refused$/),
+    });
   });
 
   it('caps sessions per principal and per connection with 53300, and frees a slot when a session ends', async () => {
@@ -229,6 +245,12 @@ describe('PostgreSQL start-up checks', () => {
       return undefined;
     });
     await Promise.all(back.map((c) => c.end()));
+    // (The polls above may have been refused too while slots were still coming back.)
+    expect(await refusedStarts('agent-startup', '53300')).toContainEqual({
+      stage: 'routing',
+      reason: 'too many sessions for agent-startup: at most 2 at once through this gateway',
+      sqlstate: '53300',
+    });
   });
 
   it('refuses an oversized password message from its header, before reading its body', async () => {
