@@ -2,3 +2,16 @@ export { loadSqlParser } from './parser';
 export { classifySql, type Classification } from './classify';
 export { SqlClassifier } from './classifier';
 export { DEFAULT_SEARCH_PATH, parseSearchPath, qualifyTables, tableCandidates, type SearchPath } from './search-path';
+export {
+  UNRESOLVED_RULE,
+  VIEW_DEPTH,
+  VIEW_SEARCH_PATH,
+  parseStatements,
+  referencedRelations,
+  statementDataFlow,
+  type DataFlowContext,
+  type MaskedColumns,
+  type RelationInfo,
+  type RelationSource,
+  type StatementFlow,
+} from './data-flow';

@@ -33,6 +33,7 @@ import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient } from '../policy-client/policy-client.service';
 import { ColumnCatalog } from './column-catalog';
+import { RelationCatalog } from './relation-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
 import type { Envelope } from './statement-audit';
@@ -56,6 +57,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   private handshakes = 0;
   private readonly classifier = new SqlClassifier();
   private readonly catalog: ColumnCatalog;
+  private readonly relations: RelationCatalog;
   private readonly upstreamCa: Buffer | undefined;
   private readonly sessionServices: PgSessionServices;
 
@@ -70,6 +72,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   ) {
     this.upstreamCa = config.PG_UPSTREAM_CA_FILE ? readFileSync(config.PG_UPSTREAM_CA_FILE) : undefined;
     this.catalog = new ColumnCatalog(config.PG_UPSTREAM_CONNECT_TIMEOUT_MS, this.upstreamCa);
+    this.relations = new RelationCatalog(this.catalog);
     this.sessionServices = {
       logger: this.logger,
       classify: (sql) => this.classifier.classify(sql),
@@ -78,6 +81,10 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       masker: (rules) => this.masking.masker(rules),
       resolveColumns: (lease, refs) => this.catalog.resolve(lease, refs),
       cachedColumns: (lease, refs) => this.catalog.cached(lease, refs),
+      relations: (lease) => ({
+        cached: (names) => this.relations.cached(lease, names),
+        load: (names) => this.relations.load(lease, names),
+      }),
       emit: (...drafts) => this.audit.emit(...drafts),
       emitAfter: (...drafts) => this.audit.emitAfter(...drafts),
       auditHealthy: () => this.audit.healthy,

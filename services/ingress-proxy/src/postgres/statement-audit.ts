@@ -1,6 +1,7 @@
 import type { AuditEventDraft, AuditEventOf, PostgresOperation } from '@airlock/contracts';
 import type { MaskCounts, Masker } from '@airlock/masking';
 import type { FailureStage } from '../errors';
+import type { TextMaskPlan } from './masking-plan';
 
 export type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
 
@@ -16,6 +17,8 @@ export class StatementContext {
   /** Statements of a simple Query that have completed so far. */
   completed = 0;
   finished = false;
+  /** How masked columns flow through the statement's text, when policy masks columns. */
+  maskPlan: TextMaskPlan | undefined;
   /**
    * For a read-only statement audited in one event: the operation and decision, carried by the
    * first outcome event of the context (and only by it).

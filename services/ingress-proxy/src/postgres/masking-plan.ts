@@ -1,0 +1,146 @@
+import type { Masker } from '@airlock/masking';
+import {
+  UNRESOLVED_RULE,
+  parseStatements,
+  referencedRelations,
+  statementDataFlow,
+  type MaskedColumns,
+  type RelationSource,
+  type SearchPath,
+  type StatementFlow,
+} from '@airlock/sql';
+import type { FieldDescription } from '@airlock/pg-wire';
+import { PgGatewayError, SqlState } from './pg-errors';
+
+/**
+ * How the masked columns of a policy flow through one query text (one or several statements):
+ * which result columns carry masked data, and which statements use it to choose rows or copy it.
+ */
+export class TextMaskPlan {
+  constructor(readonly statements: readonly StatementFlow[]) {}
+
+  /** True when some statement reads a masked column anywhere: its server errors are then withheld. */
+  get touchesMasked(): boolean {
+    return this.statements.some(
+      (s) => s.rest.length > 0 || s.searched.length > 0 || s.written.length > 0 || s.outputs.some((o) => o.length > 0),
+    );
+  }
+
+  /** The rules of masked data that statements use to choose or order rows. */
+  get searched(): string[] {
+    return [...new Set(this.statements.flatMap((s) => s.searched))];
+  }
+
+  /** The rules of masked data that statements write into tables. */
+  get written(): string[] {
+    return [...new Set(this.statements.flatMap((s) => s.written))];
+  }
+
+  /**
+   * The rule that masks each column of the `index`th result of the text (null: none by data flow).
+   * A result the analysis does not line up with is masked whole.
+   */
+  resultRules(index: number, fields: readonly FieldDescription[]): Array<string | null> {
+    const s = this.statements[index];
+    if (!s) return fields.map(() => UNRESOLVED_RULE);
+    if (s.rest.length === 0 && s.outputs.length !== fields.length) {
+      // The server describes other columns than the analysis found: nothing can be matched by position.
+      const any = s.outputs.find((o) => o.length > 0)?.[0];
+      return fields.map(() => any ?? UNRESOLVED_RULE);
+    }
+    return fields.map((_, i) => (s.outputs[i] ?? s.rest)[0] ?? null);
+  }
+}
+
+/** What the planner needs from the relation catalog. */
+export interface RelationLookup {
+  cached(names: readonly string[]): RelationSource | null;
+  load(names: readonly string[]): Promise<RelationSource>;
+}
+
+const UNKNOWN_RELATIONS: RelationSource = { relation: () => undefined };
+const TREE_CACHE_LIMIT = 2000;
+const trees = new Map<string, unknown[] | null>();
+
+function treesOf(sql: string): unknown[] | null {
+  let t = trees.get(sql);
+  if (t === undefined) {
+    t = parseStatements(sql);
+    if (trees.size >= TREE_CACHE_LIMIT) trees.clear();
+    trees.set(sql, t);
+  }
+  return t;
+}
+
+function maskedColumns(masker: Masker): MaskedColumns {
+  return {
+    columnRule: (schema, table, column) => masker.columnRuleFor(schema, table, column),
+    fieldRule: (column) => masker.fieldRuleFor(column),
+  };
+}
+
+/**
+ * Plans a text's masking from its parse tree. Without a turn of the event loop when the catalog
+ * already knows every relation it names; when the catalog cannot answer, every relation is
+ * unknown and the plan masks (and refuses) accordingly.
+ */
+export function planText(
+  sql: string,
+  masker: Masker,
+  searchPath: SearchPath,
+  relations: RelationLookup,
+  onCatalogError: (err: unknown) => void,
+): TextMaskPlan | Promise<TextMaskPlan> {
+  const stmts = treesOf(sql);
+  if (stmts === null) {
+    const unknown: StatementFlow = { outputs: [], rest: [UNRESOLVED_RULE], searched: [UNRESOLVED_RULE], written: [] };
+    return new TextMaskPlan([unknown]);
+  }
+  const names = [...new Set(stmts.flatMap((s) => referencedRelations(s, searchPath)))];
+  const analyse = (source: RelationSource): TextMaskPlan => {
+    const ctx = { masked: maskedColumns(masker), searchPath, relations: source };
+    return new TextMaskPlan(stmts.map((s) => statementDataFlow(s, ctx)));
+  };
+  const known = names.length === 0 ? UNKNOWN_RELATIONS : relations.cached(names);
+  if (known) return analyse(known);
+  return relations.load(names).then(analyse, (err: unknown) => {
+    onCatalogError(err);
+    return analyse(UNKNOWN_RELATIONS);
+  });
+}
+
+/** How a masking rule is named to the client. */
+function describeRule(rule: string): string {
+  if (rule.startsWith('column:')) return `column ${rule.slice('column:'.length)}`;
+  if (rule.startsWith('field:')) return `columns named ${rule.slice('field:'.length)}`;
+  if (rule === UNRESOLVED_RULE) return 'a column the gateway could not resolve';
+  return rule;
+}
+
+/**
+ * The refusal of a statement that uses masked data other than to return it masked: searching it
+ * (WHERE, JOIN, GROUP BY, HAVING, ORDER BY, ...) unless policy allows that, or copying it into a
+ * table, which policy cannot allow.
+ */
+export function maskedUseRefusal(plan: TextMaskPlan, allowSearch: boolean): PgGatewayError | null {
+  const written = plan.written;
+  if (written.length > 0) {
+    return new PgGatewayError(
+      SqlState.InsufficientPrivilege,
+      `refused: the statement writes masked data (${written.map(describeRule).join(', ')}) into a table`,
+      'masking',
+    );
+  }
+  const searched = plan.searched;
+  if (searched.length > 0 && !allowSearch) {
+    return new PgGatewayError(
+      SqlState.InsufficientPrivilege,
+      `refused: the statement uses masked ${searched.map(describeRule).join(', ')} in WHERE, JOIN, GROUP BY, HAVING, ORDER BY or another clause that chooses rows, which would reveal its values`,
+      'masking',
+      {
+        hint: 'Masked columns can be returned (masked) but not searched; a policy rule can allow it with allowMaskedSearch.',
+      },
+    );
+  }
+  return null;
+}
