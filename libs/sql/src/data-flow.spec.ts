@@ -165,6 +165,9 @@ describe('statementDataFlow: outputs', () => {
     expect(star.outputs).toEqual([]);
     expect(star.rest).toEqual([UNRESOLVED_RULE]);
     expect(flow(`FETCH ALL FROM c`).rest).toEqual([UNRESOLVED_RULE]);
+    // No relation of that name when the catalog was asked: it may have been created since.
+    expect(flow(`SELECT a FROM created_later`).outputs).toEqual([[UNRESOLVED_RULE]]);
+    expect(flow(`SELECT 1 FROM created_later WHERE a = 1`).searched).toEqual([UNRESOLVED_RULE]);
     expect(flow(`EXECUTE p`).rest).toEqual([UNRESOLVED_RULE]);
     expect(flow(`SELECT public.my_fn()`).outputs).toEqual([[UNRESOLVED_RULE]]);
     expect(flow(`SELECT my_fn(id) FROM orders`).outputs).toEqual([[UNRESOLVED_RULE]]);
@@ -301,5 +304,11 @@ describe('referencedRelations', () => {
       ].sort(),
     );
     expect(referencedRelations(parse(`SELECT * FROM customers`), VIEW_SEARCH_PATH)).toEqual([]);
+    // Only what the analysis follows: not the table a statement creates or maintains.
+    expect(referencedRelations(parse(`CREATE TABLE t (a int)`), ['public'])).toEqual([]);
+    expect(referencedRelations(parse(`VACUUM t`), ['public'])).toEqual([]);
+    expect(referencedRelations(parse(`SELECT a INTO t FROM u`), ['public'])).toEqual(['public.u']);
+    expect(referencedRelations(parse(`CREATE TABLE t AS SELECT a FROM u`), ['public'])).toEqual(['public.u']);
+    expect(referencedRelations(parse(`EXPLAIN SELECT a FROM u`), ['public'])).toEqual(['public.u']);
   });
 });

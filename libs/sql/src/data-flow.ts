@@ -32,7 +32,10 @@ export type RelationInfo =
 
 /** The relations the analysis may look up, by `schema.name`. */
 export interface RelationSource {
-  /** The relation; null when there is none of that name; undefined when it is not known. */
+  /**
+   * The relation; null when there is none of that name (when the catalog was asked: a name that
+   * no candidate resolves to is unresolved); undefined when it is not known.
+   */
   relation(qualified: string): RelationInfo | null | undefined;
 }
 
@@ -568,7 +571,9 @@ class Flow {
       if (shape) extra.push(s);
       else shape = s;
     }
-    if (!shape) return { cols: [], rest: unknown ? UNRESOLVED : CLEAN };
+    // No such relation when the catalog was asked: the statement fails, or the relation was created
+    // since (maybe earlier in the same text); either way nothing about it is known.
+    if (!shape) return { cols: [], rest: UNRESOLVED };
     // Any candidate might be the one the server picks: each column carries what it carries in any of them.
     for (const other of extra) {
       shape = {
@@ -827,6 +832,30 @@ export function statementDataFlow(node: unknown, ctx: DataFlowContext): Statemen
  */
 export function referencedRelations(node: unknown, searchPath: SearchPath): string[] {
   const out = new Set<string>();
+  const top = unwrap(node);
+  if (!top) return [];
+  // Only the statements the analysis follows, and only the relations they read or return from:
+  // asking about a table a CREATE is about to make would record that it does not exist.
+  let start: unknown;
+  switch (top[0]) {
+    case 'SelectStmt':
+      start = { ...top[1], intoClause: undefined };
+      break;
+    case 'InsertStmt':
+    case 'UpdateStmt':
+    case 'DeleteStmt':
+    case 'MergeStmt':
+      start = top[1];
+      break;
+    case 'ExplainStmt':
+    case 'DeclareCursorStmt':
+    case 'PrepareStmt':
+    case 'CreateTableAsStmt':
+    case 'CopyStmt':
+      return top[1].query === undefined ? [] : referencedRelations(top[1].query, searchPath);
+    default:
+      return [];
+  }
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) {
       for (const x of v) walk(x);
@@ -847,7 +876,7 @@ export function referencedRelations(node: unknown, searchPath: SearchPath): stri
       else walk(child);
     }
   };
-  walk(node);
+  walk(start);
   return [...out];
 }
 

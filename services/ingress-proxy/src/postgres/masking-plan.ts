@@ -91,15 +91,24 @@ export function planText(
   relations: RelationLookup,
   onCatalogError: (err: unknown) => void,
 ): TextMaskPlan | Promise<TextMaskPlan> {
+  const unknown = (): TextMaskPlan =>
+    new TextMaskPlan([{ outputs: [], rest: [UNRESOLVED_RULE], searched: [UNRESOLVED_RULE], written: [] }]);
   const stmts = treesOf(sql);
-  if (stmts === null) {
-    const unknown: StatementFlow = { outputs: [], rest: [UNRESOLVED_RULE], searched: [UNRESOLVED_RULE], written: [] };
-    return new TextMaskPlan([unknown]);
+  if (stmts === null) return unknown();
+  let names: string[];
+  try {
+    names = [...new Set(stmts.flatMap((s) => referencedRelations(s, searchPath)))];
+  } catch {
+    // A tree too deep to walk: nothing about it can be followed.
+    return unknown();
   }
-  const names = [...new Set(stmts.flatMap((s) => referencedRelations(s, searchPath)))];
   const analyse = (source: RelationSource): TextMaskPlan => {
     const ctx = { masked: maskedColumns(masker), searchPath, relations: source };
-    return new TextMaskPlan(stmts.map((s) => statementDataFlow(s, ctx)));
+    try {
+      return new TextMaskPlan(stmts.map((s) => statementDataFlow(s, ctx)));
+    } catch {
+      return unknown();
+    }
   };
   const known = names.length === 0 ? UNKNOWN_RELATIONS : relations.cached(names);
   if (known) return analyse(known);

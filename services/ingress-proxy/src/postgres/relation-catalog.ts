@@ -18,6 +18,8 @@ interface Cached {
 }
 
 const TTL_MS = 5 * 60_000;
+/** A name found to stand for no relation is asked again soon: it may be created (a stale answer masks more, never less). */
+const MISSING_TTL_MS = 5_000;
 const MAX_RELATIONS = 10_000;
 /** Relation kinds whose rows come from a query: views and materialized views. */
 const VIEW_KINDS = new Set(['v', 'm']);
@@ -109,7 +111,8 @@ export class RelationCatalog {
         WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       [schemas, rels],
     );
-    const expiresAt = this.now() + TTL_MS;
+    const now = this.now();
+    const expiresAt = now + TTL_MS;
     const found = new Map<string, Cached>();
     for (const r of rows) {
       const q = `${r.nspname}.${r.relname}`;
@@ -126,7 +129,10 @@ export class RelationCatalog {
     }
     for (const q of names) {
       if (this.relations.size >= MAX_RELATIONS) this.relations.clear();
-      this.relations.set(`${lease.connection}:${q}`, found.get(q) ?? { info: null, uses: [], expiresAt });
+      this.relations.set(
+        `${lease.connection}:${q}`,
+        found.get(q) ?? { info: null, uses: [], expiresAt: now + MISSING_TTL_MS },
+      );
     }
   }
 }
