@@ -150,6 +150,21 @@ describe('PostgreSQL masking by data flow', () => {
     }
   });
 
+  it('plans each result of a text of several statements', async () => {
+    const c = await pgClient('pgdb');
+    const results = (await c.query(
+      `SELECT name AS v FROM customers WHERE id = 1; SET application_name = 'x'; SELECT ssn || '' AS v FROM customers`,
+    )) as unknown as Array<{ rows: Array<{ v: unknown }> }>;
+    seen.push(JSON.stringify(results.map((r) => r.rows)));
+    expect(results[0].rows).toEqual([{ v: 'Ada' }]);
+    expect(results[2].rows.map((r) => r.v)).toEqual([
+      '[MASKED:column:public.customers.ssn]',
+      '[MASKED:column:public.customers.ssn]',
+    ]);
+    const refused = await failure(c.query(`SELECT 1; SELECT id FROM customers WHERE ssn > '0'`));
+    expect(refused.code).toBe('42501');
+  });
+
   it('leaves columns that carry no masked data as they are', async () => {
     const c = await pgClient('pgdb');
     const r = await c.query(`SELECT id, upper(name) AS n, (SELECT ssn FROM people p WHERE p.id = c.id) AS other

@@ -289,11 +289,14 @@ class Flow {
 
   private select(s: Ast, outer: Level[]): Shape {
     if (s.op && s.op !== 'SETOP_NONE') {
-      const l = this.select(isObject(s.larg) ? s.larg : {}, outer);
-      const r = this.select(isObject(s.rarg) ? s.rarg : {}, outer);
+      const l = this.query('SelectStmt', isObject(s.larg) ? s.larg : {}, outer);
+      const r = this.query('SelectStmt', isObject(s.rarg) ? s.rarg : {}, outer);
+      const merged = mergeSetShapes(l, r);
+      // INTERSECT, EXCEPT and UNION without ALL compare rows: how many come back says which values matched.
+      if (s.op !== 'SETOP_UNION' || s.all !== true) this.search(shapeTaint(merged));
       const level: Level = { rels: [], items: [] };
-      this.clauses(s, [level, ...outer], l);
-      return mergeSetShapes(l, r);
+      this.clauses(s, [level, ...outer], merged);
+      return merged;
     }
     if (Array.isArray(s.valuesLists)) {
       const cols: Col[] = [];
