@@ -58,6 +58,11 @@ export interface StatementFlow {
   searched: string[];
   /** Rules of masked data the statement writes into a table (INSERT ... SELECT, UPDATE SET, SELECT INTO). */
   written: string[];
+  /**
+   * True when a number in the text names an output column (`ORDER BY 2`): the flow then depends
+   * on that number, and must not be reused for a text that differs from this one only in numbers.
+   */
+  positional?: true;
 }
 
 /** Views inside views are followed this deep; deeper ones are not resolved. */
@@ -162,6 +167,7 @@ function columnOf(rel: Rel, name: string): Taint | undefined {
 
 class Flow {
   private readonly searched = new Set<string>();
+  private positional = false;
   private readonly written = new Set<string>();
   /** CTEs visible at the current point, innermost last. */
   private readonly ctes: Array<Map<string, Shape>> = [];
@@ -180,6 +186,7 @@ class Flow {
       rest: [...(shape.rest ?? CLEAN)],
       searched: [...this.searched],
       written: [...this.written],
+      ...(this.positional ? { positional: true as const } : {}),
     };
   }
 
@@ -339,6 +346,7 @@ class Flow {
     const target = u && u[0] === 'SortBy' ? u[1].node : node;
     const t = unwrap(target);
     if (t && t[0] === 'A_Const' && isObject(t[1].ival)) {
+      this.positional = true;
       const i = Number(t[1].ival.ival ?? 0) - 1;
       return output.cols[i]?.taint ?? output.rest ?? CLEAN;
     }

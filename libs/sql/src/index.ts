@@ -15,3 +15,4 @@ export {
   type RelationSource,
   type StatementFlow,
 } from './data-flow';
+export { shapeOf } from './shape';

@@ -19,9 +19,11 @@ const relations: Record<string, RelationInfo> = {
 };
 const source: RelationSource = { relation: (q) => relations[q] ?? null };
 
-function lookup(cached: boolean, fails = false): RelationLookup & { loads: number } {
+function lookup(cached: boolean, fails = false): RelationLookup & { loads: number; gen: number } {
   const l = {
     loads: 0,
+    gen: 0,
+    generation: () => l.gen,
     cached: () => (cached ? source : null),
     load: () => {
       l.loads++;
@@ -105,6 +107,28 @@ describe('planText', () => {
     const plain = planText(`SELECT id FROM orders WHERE id = 1`, masker, ['public'], lookup(true), () => undefined);
     expect(maskedUseRefusal(plain as TextMaskPlan, false)).toBeNull();
     expect((plain as TextMaskPlan).touchesMasked).toBe(false);
+  });
+
+  it('keeps plans per text and per shape, but not across positions, and not once the catalog learnt more', () => {
+    const l = lookup(true);
+    const plan = (sql: string) => planText(sql, masker, ['public'], l, () => undefined) as TextMaskPlan;
+    const first = plan(`SELECT name, upper(ssn) FROM customers WHERE id = 1`);
+    expect(plan(`SELECT name, upper(ssn) FROM customers WHERE id = 1`)).toBe(first);
+    expect(plan(`SELECT name, upper(ssn) FROM customers WHERE id = 2`)).toBe(first);
+    // A number the grammar reads as a position is not a constant: ORDER BY 2 searches ssn, ORDER BY 1 does not.
+    expect(plan(`SELECT name, ssn FROM customers ORDER BY 1`).searched).toEqual([]);
+    expect(plan(`SELECT name, ssn FROM customers ORDER BY 2`).searched).toEqual([SSN]);
+    // (The shape's sibling of ORDER BY 2 is ORDER BY 1: both plan alike, yet ORDER BY 3 does not.)
+    expect(plan(`SELECT name, id, ssn FROM customers ORDER BY 2`).searched).toEqual([]);
+    expect(plan(`SELECT name, id, ssn FROM customers ORDER BY 3`).searched).toEqual([SSN]);
+    l.gen++;
+    const again = plan(`SELECT name, upper(ssn) FROM customers WHERE id = 1`);
+    expect(again).not.toBe(first);
+    expect(again.resultRules(0, [field('name'), field('upper')])).toEqual([null, SSN]);
+    // Another search path is another plan.
+    expect(
+      planText(`SELECT name, upper(ssn) FROM customers WHERE id = 1`, masker, ['hr'], l, () => undefined),
+    ).not.toBe(again);
   });
 
   it('treats text that does not parse as unresolved', () => {

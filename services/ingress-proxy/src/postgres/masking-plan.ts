@@ -3,6 +3,7 @@ import {
   UNRESOLVED_RULE,
   parseStatements,
   referencedRelations,
+  shapeOf,
   statementDataFlow,
   type MaskedColumns,
   type RelationSource,
@@ -56,21 +57,21 @@ export class TextMaskPlan {
 export interface RelationLookup {
   cached(names: readonly string[]): RelationSource | null;
   load(names: readonly string[]): Promise<RelationSource>;
+  /** Changes whenever the catalog learns anything: plans made before may be out of date. */
+  generation(): number;
 }
 
 const UNKNOWN_RELATIONS: RelationSource = { relation: () => undefined };
-const TREE_CACHE_LIMIT = 2000;
-const trees = new Map<string, unknown[] | null>();
 
-function treesOf(sql: string): unknown[] | null {
-  let t = trees.get(sql);
-  if (t === undefined) {
-    t = parseStatements(sql);
-    if (trees.size >= TREE_CACHE_LIMIT) trees.clear();
-    trees.set(sql, t);
-  }
-  return t;
+interface CachedPlan {
+  plan: TextMaskPlan;
+  names: readonly string[];
+  generation: number;
 }
+
+const PLAN_CACHE_LIMIT = 5000;
+/** Plans by masker (one per set of policy masking rules), then by search path and text or shape. */
+const plans = new WeakMap<Masker, Map<string, CachedPlan>>();
 
 function maskedColumns(masker: Masker): MaskedColumns {
   return {
@@ -79,10 +80,39 @@ function maskedColumns(masker: Masker): MaskedColumns {
   };
 }
 
+function unresolvedPlan(): TextMaskPlan {
+  return new TextMaskPlan([{ outputs: [], rest: [UNRESOLVED_RULE], searched: [UNRESOLVED_RULE], written: [] }]);
+}
+
+/** The parse trees of a text and the relations they name; null when nothing about it can be followed. */
+function prepare(sql: string, searchPath: SearchPath): { stmts: unknown[]; names: string[] } | null {
+  const stmts = parseStatements(sql);
+  if (stmts === null) return null;
+  try {
+    return { stmts, names: [...new Set(stmts.flatMap((s) => referencedRelations(s, searchPath)))] };
+  } catch {
+    // A tree too deep to walk.
+    return null;
+  }
+}
+
+function analyse(stmts: unknown[], masker: Masker, searchPath: SearchPath, source: RelationSource): TextMaskPlan {
+  const ctx = { masked: maskedColumns(masker), searchPath, relations: source };
+  try {
+    return new TextMaskPlan(stmts.map((s) => statementDataFlow(s, ctx)));
+  } catch {
+    return unresolvedPlan();
+  }
+}
+
 /**
  * Plans a text's masking from its parse tree. Without a turn of the event loop when the catalog
  * already knows every relation it names; when the catalog cannot answer, every relation is
  * unknown and the plan masks (and refuses) accordingly.
+ *
+ * Plans are kept per text, and per shape (texts that differ only in numeric constants, see
+ * shapeOf) once a sibling text of the shape plans the same: `pgbench -S`-style traffic is parsed
+ * and analysed once. A kept plan is used only while the catalog has learnt nothing since.
  */
 export function planText(
   sql: string,
@@ -91,31 +121,53 @@ export function planText(
   relations: RelationLookup,
   onCatalogError: (err: unknown) => void,
 ): TextMaskPlan | Promise<TextMaskPlan> {
-  const unknown = (): TextMaskPlan =>
-    new TextMaskPlan([{ outputs: [], rest: [UNRESOLVED_RULE], searched: [UNRESOLVED_RULE], written: [] }]);
-  const stmts = treesOf(sql);
-  if (stmts === null) return unknown();
-  let names: string[];
-  try {
-    names = [...new Set(stmts.flatMap((s) => referencedRelations(s, searchPath)))];
-  } catch {
-    // A tree too deep to walk: nothing about it can be followed.
-    return unknown();
+  let byText = plans.get(masker);
+  if (!byText) {
+    byText = new Map();
+    plans.set(masker, byText);
   }
-  const analyse = (source: RelationSource): TextMaskPlan => {
-    const ctx = { masked: maskedColumns(masker), searchPath, relations: source };
-    try {
-      return new TextMaskPlan(stmts.map((s) => statementDataFlow(s, ctx)));
-    } catch {
-      return unknown();
+  const cache = byText;
+  const prefix = `${searchPath.join(',')}\0`;
+  const generation = relations.generation();
+  const usable = (hit: CachedPlan | undefined): hit is CachedPlan =>
+    hit !== undefined && hit.generation === generation && relations.cached(hit.names) !== null;
+  const exact = cache.get(prefix + sql);
+  if (usable(exact)) return exact.plan;
+  const shape = shapeOf(sql);
+  const shapeKey = shape && shape.numbers > 0 ? prefix + shape.key : undefined;
+  const byShape = shapeKey === undefined ? undefined : cache.get(shapeKey);
+  if (usable(byShape)) return byShape.plan;
+
+  const prepared = prepare(sql, searchPath);
+  if (prepared === null) return unresolvedPlan();
+  const { stmts, names } = prepared;
+  const keep = (plan: TextMaskPlan, source: RelationSource, at: number): TextMaskPlan => {
+    if (cache.size >= PLAN_CACHE_LIMIT) cache.clear();
+    cache.set(prefix + sql, { plan, names, generation: at });
+    if (shape && shapeKey && !plan.statements.some((st) => st.positional)) {
+      const sibling = prepare(shape.sibling, searchPath);
+      if (sibling && sameNames(sibling.names, names)) {
+        const other = analyse(sibling.stmts, masker, searchPath, source);
+        if (JSON.stringify(other.statements) === JSON.stringify(plan.statements)) {
+          cache.set(shapeKey, { plan, names, generation: at });
+        }
+      }
     }
+    return plan;
   };
   const known = names.length === 0 ? UNKNOWN_RELATIONS : relations.cached(names);
-  if (known) return analyse(known);
-  return relations.load(names).then(analyse, (err: unknown) => {
-    onCatalogError(err);
-    return analyse(UNKNOWN_RELATIONS);
-  });
+  if (known) return keep(analyse(stmts, masker, searchPath, known), known, generation);
+  return relations.load(names).then(
+    (source) => keep(analyse(stmts, masker, searchPath, source), source, relations.generation()),
+    (err: unknown) => {
+      onCatalogError(err);
+      return analyse(stmts, masker, searchPath, UNKNOWN_RELATIONS);
+    },
+  );
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
 }
 
 /** How a masking rule is named to the client. */

@@ -84,6 +84,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       relations: (lease) => ({
         cached: (names) => this.relations.cached(lease, names),
         load: (names) => this.relations.load(lease, names),
+        generation: () => this.relations.generation,
       }),
       emit: (...drafts) => this.audit.emit(...drafts),
       emitAfter: (...drafts) => this.audit.emitAfter(...drafts),

@@ -40,6 +40,12 @@ interface Row {
  */
 export class RelationCatalog {
   private readonly relations = new Map<string, Cached>();
+  private learnt = 0;
+
+  /** Changes whenever an answer from the catalog is stored. */
+  get generation(): number {
+    return this.learnt;
+  }
 
   constructor(
     private readonly side: Pick<ColumnCatalog, 'sideQuery'>,
@@ -127,6 +133,7 @@ export class RelationCatalog {
         expiresAt,
       });
     }
+    this.learnt++;
     for (const q of names) {
       if (this.relations.size >= MAX_RELATIONS) this.relations.clear();
       this.relations.set(
