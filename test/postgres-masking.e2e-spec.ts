@@ -150,6 +150,18 @@ describe('PostgreSQL masking by data flow', () => {
     }
   });
 
+  it.each([
+    `SELECT row_to_json(c) FROM customers c WHERE id = 1`,
+    `SELECT c::text FROM customers c WHERE id = 1`,
+    `SELECT string_agg(ssn, ',') FROM customers`,
+    `SELECT tax_ref FROM customer_refs WHERE id = 1`,
+  ])('returns no SSN to psql for %s', async (sql) => {
+    const r = await psql('pgdb', sql);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/MASKED:/);
+    expect(findIn('psql', r.stdout, needles)).toEqual([]);
+  });
+
   it('plans each result of a text of several statements', async () => {
     const c = await pgClient('pgdb');
     const results = (await c.query(
