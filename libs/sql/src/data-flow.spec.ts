@@ -275,6 +275,42 @@ describe('statementDataFlow: searches', () => {
     expect([...flow(sql).searched].sort()).toEqual(rules);
   });
 
+  it('finds a masked column in any clause that chooses rows, in any expression (generated)', () => {
+    const exprs = [
+      (e: string) => `upper(${e})`,
+      (e: string) => `(${e} || 'x')`,
+      (e: string) => `coalesce(${e}, 'a')`,
+      (e: string) => `CASE WHEN ${e} IS NULL THEN 'a' ELSE 'b' END`,
+      (e: string) => `(SELECT ${e})`,
+      (e: string) => `length(${e})::text`,
+      (e: string) => `ROW(${e})::text`,
+    ];
+    const clauses = [
+      (e: string) => `SELECT c.id FROM customers c WHERE ${e} LIKE '0%'`,
+      (e: string) => `SELECT c.id FROM customers c ORDER BY ${e}`,
+      (e: string) => `SELECT count(*) FROM customers c GROUP BY ${e}`,
+      (e: string) => `SELECT count(*) FROM customers c GROUP BY c.id HAVING max(${e}) > '1'`,
+      (e: string) => `SELECT o.id FROM orders o JOIN customers c ON ${e} = o.note`,
+      (e: string) => `SELECT o.id FROM orders o WHERE EXISTS (SELECT 1 FROM customers c WHERE ${e} = o.note)`,
+      (e: string) => `SELECT DISTINCT ON (${e}) c.id FROM customers c`,
+      (e: string) => `DELETE FROM customers c WHERE ${e} > '5'`,
+      (e: string) => `WITH x AS (SELECT c.id FROM customers c WHERE ${e} > '5') SELECT id FROM x`,
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom('ssn', 'c.ssn', '(c).ssn', 'c::text'),
+        fc.array(fc.integer({ min: 0, max: exprs.length - 1 }), { maxLength: 4 }),
+        fc.integer({ min: 0, max: clauses.length - 1 }),
+        (root, wraps, clause) => {
+          let e = root;
+          for (const w of wraps) e = exprs[w](e);
+          return flow(clauses[clause](e)).searched.includes(SSN);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('reports masked data written elsewhere', () => {
     expect(flow(`INSERT INTO orders (note) SELECT ssn FROM customers`).written).toEqual([SSN]);
     expect(flow(`UPDATE orders SET note = (SELECT ssn FROM customers LIMIT 1)`).written).toEqual([SSN]);
