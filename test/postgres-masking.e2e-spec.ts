@@ -94,6 +94,20 @@ describe('PostgreSQL masking by data flow', () => {
     allowMaskedSearch: true
 `,
     );
+    appendFileSync(
+      sys.policyFile,
+      `
+  - id: pg-ddl-masked
+    description: views may be created on this connection; social security numbers are masked
+    effect: allow
+    connections: [pgddl]
+    principals:
+      - groups: [agents]
+    sql:
+      classes: [read, ddl, session, transaction]
+    masking: [column:public.customers.ssn]
+`,
+    );
     const reload = await fetch(`${sys.policy.url}/policy/reload`, { method: 'POST' });
     expect(await reload.json()).toMatchObject({ changed: true });
     db = await PgUpstreamDatabase.create('airlock_mask');
@@ -106,6 +120,7 @@ describe('PostgreSQL masking by data flow', () => {
     `);
     await sys.addPgConnection('pgdb', db);
     await sys.addPgConnection('pgsearch', db);
+    await sys.addPgConnection('pgddl', db);
     token = await sys.token();
   }, 240000);
 
@@ -215,6 +230,22 @@ describe('PostgreSQL masking by data flow', () => {
     expect(r.rows).toContainEqual({ id: 1, ssn: '[MASKED:column:public.customers.ssn]' });
     const p = await psql('pgsearch', `SELECT id FROM customers WHERE ssn = '${plantedSsn}'`);
     expect(p.stdout.trim()).toBe('1');
+  });
+
+  it('follows a view replaced through the gateway, at once', async () => {
+    const c = await pgClient('pgddl');
+    await c.query(`CREATE VIEW swapped AS SELECT id, name AS x FROM customers`);
+    expect((await c.query(`SELECT x FROM swapped WHERE id = 1`)).rows).toEqual([{ x: 'Ada' }]);
+    await c.query(`CREATE OR REPLACE VIEW swapped AS SELECT id, ssn AS x FROM customers`);
+    const r = await c.query(`SELECT x FROM swapped WHERE id = 1`);
+    seen.push(JSON.stringify(r.rows));
+    expect(r.rows).toEqual([{ x: '[MASKED:column:public.customers.ssn]' }]);
+    // In one text, the statement after the DDL is planned as unresolved: masked too.
+    const both = (await c.query(
+      `CREATE OR REPLACE VIEW swapped AS SELECT id, upper(ssn) AS x FROM customers; SELECT x FROM swapped`,
+    )) as unknown as Array<{ rows: Array<{ x: unknown }> }>;
+    seen.push(JSON.stringify(both.map((b) => b.rows)));
+    expect(both[1].rows.every((row) => String(row.x).startsWith('[MASKED:'))).toBe(true);
   });
 
   it('replaces the server error of a statement that reads a masked column, keeping its SQLSTATE', async () => {

@@ -302,7 +302,7 @@ describe('statementDataFlow: searches', () => {
         fc.array(fc.integer({ min: 0, max: exprs.length - 1 }), { maxLength: 4 }),
         fc.integer({ min: 0, max: clauses.length - 1 }),
         (root, wraps, clause) => {
-          let e = root;
+          let e: string = root;
           for (const w of wraps) e = exprs[w](e);
           return flow(clauses[clause](e)).searched.includes(SSN);
         },

@@ -24,6 +24,7 @@ function lookup(cached: boolean, fails = false): RelationLookup & { loads: numbe
     loads: 0,
     gen: 0,
     generation: () => l.gen,
+    forget: () => undefined,
     cached: () => (cached ? source : null),
     load: () => {
       l.loads++;
@@ -129,6 +130,26 @@ describe('planText', () => {
     expect(
       planText(`SELECT name, upper(ssn) FROM customers WHERE id = 1`, masker, ['hr'], l, () => undefined),
     ).not.toBe(again);
+  });
+
+  it('plans statements after DDL in the same text as unresolved', () => {
+    const plan = planText(
+      `CREATE OR REPLACE VIEW v AS SELECT ssn AS x FROM customers; SELECT x FROM v WHERE x > '1'`,
+      masker,
+      ['public'],
+      lookup(true),
+      () => undefined,
+    ) as TextMaskPlan;
+    expect(plan.resultRules(1, [field('x')])).toEqual(['unresolved-column']);
+    expect(maskedUseRefusal(plan, false)).not.toBeNull();
+    const before = planText(
+      `SELECT name FROM customers; CREATE TABLE t (a int)`,
+      masker,
+      ['public'],
+      lookup(true),
+      () => undefined,
+    );
+    expect((before as TextMaskPlan).resultRules(0, [field('name')])).toEqual([null]);
   });
 
   it('treats text that does not parse as unresolved', () => {

@@ -59,6 +59,8 @@ export interface RelationLookup {
   load(names: readonly string[]): Promise<RelationSource>;
   /** Changes whenever the catalog learns anything: plans made before may be out of date. */
   generation(): number;
+  /** Drops what is known of this upstream's relations (after DDL). */
+  forget(): void;
 }
 
 const UNKNOWN_RELATIONS: RelationSource = { relation: () => undefined };
@@ -141,6 +143,8 @@ export function planText(
   const prepared = prepare(sql, searchPath);
   if (prepared === null) return unresolvedPlan();
   const { stmts, names } = prepared;
+  // A statement after DDL in the same text runs on relations the catalog has not seen yet.
+  if (changesRelationsBeforeUse(stmts)) return analyse(stmts, masker, searchPath, UNKNOWN_RELATIONS);
   const keep = (plan: TextMaskPlan, source: RelationSource, at: number): TextMaskPlan => {
     if (cache.size >= PLAN_CACHE_LIMIT) cache.clear();
     cache.set(prefix + sql, { plan, names, generation: at });
@@ -164,6 +168,39 @@ export function planText(
       return analyse(stmts, masker, searchPath, UNKNOWN_RELATIONS);
     },
   );
+}
+
+/** Statements whose relations the analysis follows; anything else may create or change relations. */
+const FOLLOWED = new Set([
+  'SelectStmt',
+  'InsertStmt',
+  'UpdateStmt',
+  'DeleteStmt',
+  'MergeStmt',
+  'ExplainStmt',
+  'DeclareCursorStmt',
+  'PrepareStmt',
+  'CopyStmt',
+  'VariableShowStmt',
+  'VariableSetStmt',
+  'TransactionStmt',
+  'FetchStmt',
+  'ExecuteStmt',
+  'ClosePortalStmt',
+  'DeallocateStmt',
+]);
+
+function changesRelationsBeforeUse(stmts: unknown[]): boolean {
+  let changed = false;
+  for (const s of stmts) {
+    const type = s !== null && typeof s === 'object' ? Object.keys(s)[0] : undefined;
+    if (type !== undefined && FOLLOWED.has(type)) {
+      if (changed) return true;
+    } else {
+      changed = true;
+    }
+  }
+  return false;
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

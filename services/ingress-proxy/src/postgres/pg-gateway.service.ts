@@ -85,6 +85,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
         cached: (names) => this.relations.cached(lease, names),
         load: (names) => this.relations.load(lease, names),
         generation: () => this.relations.generation,
+        forget: () => this.relations.forget(lease),
       }),
       emit: (...drafts) => this.audit.emit(...drafts),
       emitAfter: (...drafts) => this.audit.emitAfter(...drafts),

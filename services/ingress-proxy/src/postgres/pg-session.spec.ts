@@ -165,6 +165,7 @@ async function setup(opts: { answers?: Array<ApprovalReply | Error> } = {}) {
       cached: () => null,
       load: () => Promise.resolve({ relation: () => undefined }),
       generation: () => 0,
+      forget: () => undefined,
     }),
     emit: async (...d) => void events.push(...d),
     emitAfter: (...d) => void events.push(...d),

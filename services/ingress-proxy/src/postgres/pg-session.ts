@@ -552,14 +552,17 @@ export class PgSession {
     }
     const literals = decision.auditLiterals ? sql : undefined;
     if (!masker?.masksByName) return new StatementContext(env, masker, literals);
+    const relations = this.services.relations(this.lease);
     const withPlan = (plan: TextMaskPlan): StatementContext | PgGatewayError => {
       const refusal = maskedUseRefusal(plan, decision.allowMaskedSearch === true);
       if (refusal) return refusal;
       const ctx = new StatementContext(env, masker, literals);
       ctx.maskPlan = plan;
+      // DDL may create, change or replace relations (CREATE OR REPLACE VIEW): what the catalog said before no longer holds.
+      if (!c.parsed || c.statements.some((s) => s.class === 'ddl')) ctx.onStatementEnd = () => relations.forget();
       return ctx;
     };
-    const plan = planText(sql, masker, this.searchPath(), this.services.relations(this.lease), (err) =>
+    const plan = planText(sql, masker, this.searchPath(), relations, (err) =>
       this.services.logger.warn(
         { sessionId: this.id, err: (err as Error).message },
         'relations unavailable from the catalog: masking what they give',

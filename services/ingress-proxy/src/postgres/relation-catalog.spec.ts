@@ -64,6 +64,18 @@ describe('RelationCatalog', () => {
     expect(catalog.cached(lease, ['public.v'])).toBeNull();
   });
 
+  it('forgets the relations of one connection after DDL, and says it learnt something', async () => {
+    const catalog = new RelationCatalog(fakeSide(rows));
+    await catalog.load(lease, ['public.customers']);
+    const other = { ...lease, connection: 'other' } as ActiveLease;
+    await catalog.load(other, ['public.customers']);
+    const before = catalog.generation;
+    catalog.forget(lease);
+    expect(catalog.generation).not.toBe(before);
+    expect(catalog.cached(lease, ['public.customers'])).toBeNull();
+    expect(catalog.cached(other, ['public.customers'])).not.toBeNull();
+  });
+
   it('keeps a view whose definition does not parse, without a definition', async () => {
     const side = fakeSide([{ nspname: 'public', relname: 'odd', relkind: 'v', def: 'not sql', cols: ['a'] }]);
     const source = await new RelationCatalog(side).load(lease, ['public.odd']);

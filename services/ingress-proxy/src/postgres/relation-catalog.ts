@@ -57,6 +57,13 @@ export class RelationCatalog {
     return this.missing(lease, names).length === 0 ? this.source(lease) : null;
   }
 
+  /** Drops everything known of one upstream connection's relations: DDL may have changed any of them. */
+  forget(lease: ActiveLease): void {
+    const prefix = `${lease.connection}:`;
+    for (const key of this.relations.keys()) if (key.startsWith(prefix)) this.relations.delete(key);
+    this.learnt++;
+  }
+
   /** Loads what the cache lacks (views' relations too, to a depth), then answers from the cache. */
   async load(lease: ActiveLease, names: readonly string[]): Promise<RelationSource> {
     for (let depth = 0; depth <= VIEW_DEPTH; depth++) {

@@ -19,6 +19,8 @@ export class StatementContext {
   finished = false;
   /** How masked columns flow through the statement's text, when policy masks columns. */
   maskPlan: TextMaskPlan | undefined;
+  /** Called each time one of the text's statements ends, however it ends (a DDL text forgets the catalog). */
+  onStatementEnd: (() => void) | undefined;
   /**
    * For a read-only statement audited in one event: the operation and decision, carried by the
    * first outcome event of the context (and only by it).
@@ -51,6 +53,7 @@ export class StatementContext {
   /** statement.failed for this statement (it did not run, or its session ended under it). */
   failure(stage: FailureStage, reason: string, sqlstate: string): AuditEventDraft {
     this.finished = true;
+    this.onStatementEnd?.();
     return { ...this.env, type: 'statement.failed', data: { stage, reason, sqlstate, ...this.takeFolded() } };
   }
 
@@ -73,6 +76,7 @@ export class StatementContext {
     };
     this.completed++;
     this.finished = true;
+    this.onStatementEnd?.();
     this.rows = 0;
     this.rowsMasked = 0;
     for (const k of Object.keys(this.counts)) delete this.counts[k];
