@@ -52,7 +52,17 @@ import { PgGatewayError, SqlState } from './pg-errors';
 import type { UpstreamConnection } from './pg-upstream';
 import { CredentialScrubber, ResultMasker, maskServerMessage } from './row-masking';
 import { FlowGate, SerialPump } from './serial-pump';
-import { StatementContext, splitCommandTag, type Envelope } from './statement-audit';
+import {
+  StatementContext,
+  auditedOperation,
+  interceptedDraft,
+  policyDeniedDraft,
+  sessionEndedDraft,
+  splitCommandTag,
+  statementFailedDraft,
+  statementOperation,
+  type Envelope,
+} from './statement-audit';
 
 /** A text the server refuses to parse: sent in place of a refused statement so that the server itself
  * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
@@ -154,16 +164,6 @@ function auditUnavailable(cause: unknown): PgGatewayError {
   return new PgGatewayError(SqlState.CannotConnectNow, 'the audit trail is unavailable; statement refused', 'audit', {
     cause,
   });
-}
-
-/** The operation as audited: bind parameter values are for policy's eyes only, the trail keeps their count. */
-function auditedOperation(operation: PostgresOperation): Omit<PostgresOperation, 'params'> {
-  const { params: _params, ...audited } = operation;
-  return audited;
-}
-
-function interceptedDraft(env: Envelope, operation: PostgresOperation): AuditEventDraft {
-  return { ...env, type: 'operation.intercepted', data: { operation: auditedOperation(operation) } };
 }
 
 /**
@@ -433,16 +433,7 @@ export class PgSession {
     params: Array<string | null> | undefined,
   ): Verdict | Promise<Verdict> {
     const env: Envelope = { ...this.env, requestId: uuidv7() };
-    const operation: PostgresOperation = {
-      kind: 'postgres',
-      via,
-      sql: c.normalized,
-      fingerprint: c.fingerprint,
-      parsed: c.parsed,
-      statements: c.parsed ? c.statements : [],
-      paramCount: params?.length ?? 0,
-      ...(params && params.length > 0 ? { params } : {}),
-    };
+    const operation: PostgresOperation = statementOperation(c, via, params);
     const asked: Asked = { c, sql, env, operation };
     const hit = this.services.cachedDecision(operation, env);
     if (hit) return this.decided(asked, hit.decision, true);
@@ -478,11 +469,10 @@ export class PgSession {
     const rules = decision.decision === 'review' ? decision.approval : undefined;
     if (decision.decision === 'deny' || (decision.decision === 'review' && !rules)) {
       const reason = refusalReason(decision);
-      return refused(new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'), {
-        ...env,
-        type: 'operation.denied',
-        data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
-      });
+      return refused(
+        new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'),
+        policyDeniedDraft(env, reason, decision),
+      );
     }
 
     const ctx = this.statementContext(asked, decision);
@@ -714,11 +704,7 @@ export class PgSession {
   }
 
   private failedDraft(env: Envelope, error: PgGatewayError): AuditEventDraft {
-    return {
-      ...env,
-      type: 'statement.failed',
-      data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
-    };
+    return statementFailedDraft(env, error);
   }
 
   /**
@@ -1079,17 +1065,14 @@ export class PgSession {
       this.client.end();
       setTimeout(() => this.client.destroy(), 1000).unref();
     }
-    this.services.emitAfter({
-      ...this.env,
-      requestId: uuidv7(),
-      type: 'session.ended',
-      data: {
+    this.services.emitAfter(
+      sessionEndedDraft(this.env, uuidv7(), {
         reason,
         durationMs: performance.now() - this.started,
         statements: this.statements,
         denied: this.denied,
-      },
-    });
+      }),
+    );
     this.services.onClose(this);
   }
 

@@ -2,10 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { AuditEventSchema, ContractViolation, Topics, parseContract } from '@airlock/contracts';
+import { ContractViolation, Topics, acceptAuditMessage } from '@airlock/contracts';
 import { KAFKA } from '@airlock/messaging';
 import { RECORDER_CONFIG, type RecorderConfig } from '../config';
-import { canonicalJson } from '../integrity/canonical-json';
 import { checkWriterRights } from '../store/store-setup';
 import { AuditRepository, type ReceivedAuditEvent } from './audit.repository';
 
@@ -209,36 +208,10 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
 }
 
 /**
- * Checks one message against the audit contract and puts it in canonical form. The store keeps
- * the message as it arrived (unknown fields included: the contract grows additively), and its
- * link hashes exactly that.
+ * Checks one message against the audit contract and puts it in canonical form (see
+ * acceptAuditMessage). The store keeps the message as it arrived (unknown fields included: the
+ * contract grows additively), and its link hashes exactly that.
  */
 export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
-  if (value === null) throw new ContractViolation(Topics.Audit, 'empty message');
-  const raw = value.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ContractViolation(Topics.Audit, 'not valid JSON');
-  }
-  // PostgreSQL's jsonb cannot hold U+0000; such an event could never be stored.
-  if (raw.includes('\\u0000') && holdsNul(parsed)) throw new ContractViolation(Topics.Audit, 'a string holds U+0000');
-  const event = parseContract(Topics.Audit, AuditEventSchema, parsed);
-  let canonical: string;
-  try {
-    canonical = canonicalJson(parsed);
-  } catch (err) {
-    throw new ContractViolation(Topics.Audit, (err as Error).message);
-  }
-  return { event, raw, canonical, offset };
-}
-
-function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (Array.isArray(value)) return value.some(holdsNul);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => k.includes('\0') || holdsNul(v));
-  }
-  return false;
+  return { ...acceptAuditMessage(value), offset };
 }
