@@ -212,6 +212,8 @@ describe('PostgreSQL through the gateway', () => {
 
     it('refuses an unbounded UPDATE, a hidden write and a dangerous function, and stays usable', async () => {
       await expect(c.query('UPDATE orders SET amount = 0')).rejects.toMatchObject({ code: '42501' });
+      // TRUNCATE empties the table: an unbounded write too, though a rule allows writes to orders.
+      await expect(c.query('TRUNCATE orders')).rejects.toMatchObject({ code: '42501' });
       await expect(
         c.query('WITH d AS (DELETE FROM customers WHERE id = 1 RETURNING *) SELECT * FROM d'),
       ).rejects.toMatchObject({

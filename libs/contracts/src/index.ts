@@ -8,3 +8,6 @@ export * from './validation';
 export * from './catalogue';
 export * from './json-schema';
 export * from './queues';
+export * from './canonical-json';
+export * from './audit-text';
+export * from './audit-message';

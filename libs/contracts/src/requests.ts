@@ -45,7 +45,7 @@ export const SqlRiskSchema = z
     'procedural-code',
   ])
   .describe(
-    'write-without-where: UPDATE or DELETE with no WHERE clause; hidden-write: a write inside what looks like a ' +
+    'write-without-where: UPDATE or DELETE with no WHERE clause, and TRUNCATE; hidden-write: a write inside what looks like a ' +
       'read (data-modifying CTE, SELECT INTO, a function that may write); dangerous-function: server file ' +
       'access, program execution, role or session-authorization changes, backend control; server-program: ' +
       'COPY ... PROGRAM; server-file: COPY to or from a server file; role-change: SET ROLE, SET SESSION ' +

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import {
   ConnectionNameSchema,
+  truncateText,
   uuidv7,
   type ApprovalRequest,
   type ApprovalRules,
@@ -31,6 +32,13 @@ import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
 import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
+import {
+  httpCompletedDraft,
+  httpDeniedDraft,
+  httpFailedDraft,
+  httpInterceptedDraft,
+  httpOperation,
+} from './http-audit';
 import { ambiguousPathReason, splitGatewayUrl } from './http-path';
 import { UpstreamClient, sendsBody, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
@@ -127,8 +135,8 @@ export class ProxyService {
     if (!parts) {
       throw await this.refuse(env, [], 'routing', new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'));
     }
-    const operation: HttpOperation = { kind: 'http', method: op.method, path: safePath(parts.path) };
-    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation } };
+    const operation: HttpOperation = httpOperation(op.method, parts.path);
+    const intercepted: AuditEventDraft = httpInterceptedDraft(env, operation);
     if (!ConnectionNameSchema.safeParse(parts.connection).success) {
       throw await this.refuse(env, [intercepted], 'routing', unknownConnection(parts.connection));
     }
@@ -182,11 +190,7 @@ export class ProxyService {
     const approval = decision.decision === 'review' ? decision.approval : undefined;
     if (decision.decision === 'deny' || (decision.decision === 'review' && !approval)) {
       const reason = refusalReason(decision);
-      const denied: AuditEventDraft = {
-        ...env,
-        type: 'operation.denied',
-        data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
-      };
+      const denied: AuditEventDraft = httpDeniedDraft(env, reason, decision);
       await this.emitOrFail(...unsent, denied);
       throw new GatewayError(403, 'denied', reason);
     }
@@ -269,11 +273,7 @@ export class ProxyService {
           cause: err,
         },
       );
-      this.audit.emitAfter({
-        ...env,
-        type: 'operation.failed',
-        data: { stage: 'upstream', reason: failure.publicMessage, status: 502 },
-      });
+      this.audit.emitAfter(httpFailedDraft(env, 'upstream', failure.publicMessage, 502));
       throw failure;
     }
     const upstreamMs = performance.now() - upstreamStarted;
@@ -297,11 +297,7 @@ export class ProxyService {
         : undefined;
     if (refusal) {
       upstream.body.destroy();
-      this.audit.emitAfter({
-        ...env,
-        type: 'operation.failed',
-        data: { stage: 'masking', reason: refusal.publicMessage, status: refusal.status },
-      });
+      this.audit.emitAfter(httpFailedDraft(env, 'masking', refusal.publicMessage, refusal.status));
       throw refusal;
     }
     if (masker) {
@@ -317,18 +313,20 @@ export class ProxyService {
       done: ({ bytesOut, aborted }) => {
         const durationMs = performance.now() - started;
         if (aborted) {
-          this.audit.emitAfter({
-            ...env,
-            type: 'operation.failed',
-            data: { stage: 'upstream', reason: 'response aborted before it was complete', status: upstream.status },
-          });
+          this.audit.emitAfter(
+            httpFailedDraft(env, 'upstream', 'response aborted before it was complete', upstream.status),
+          );
         } else {
           const masked = counts();
-          this.audit.emitAfter({
-            ...env,
-            type: 'operation.completed',
-            data: { status: upstream.status, durationMs, upstreamMs, bytesOut, ...(masked ? { masked } : {}) },
-          });
+          this.audit.emitAfter(
+            httpCompletedDraft(env, {
+              status: upstream.status,
+              durationMs,
+              upstreamMs,
+              bytesOut,
+              ...(masked ? { masked } : {}),
+            }),
+          );
         }
       },
     };
@@ -439,10 +437,7 @@ export class ProxyService {
     stage: FailureStage,
     error: GatewayError,
   ): Promise<GatewayError> {
-    const drafts: AuditEventDraft[] = [
-      ...before,
-      { ...env, type: 'operation.failed', data: { stage, reason: error.publicMessage, status: error.status } },
-    ];
+    const drafts: AuditEventDraft[] = [...before, httpFailedDraft(env, stage, error.publicMessage, error.status)];
     try {
       await this.audit.emit(...drafts);
     } catch (err) {
@@ -475,12 +470,7 @@ function heldCapacityError(): GatewayError {
 }
 
 function truncate(s: string): string {
-  return s.length > 63 ? `${s.slice(0, 63)}…` : s;
-}
-
-/** The audit contract wants a path starting with "/" and of bounded size. */
-function safePath(path: string): string {
-  return path.length > 8192 ? path.slice(0, 8192) : path;
+  return s.length > 63 ? `${truncateText(s, 63)}…` : s;
 }
 
 function unknownConnection(name: string): GatewayError {

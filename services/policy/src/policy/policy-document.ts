@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ApprovalRulesSchema, DecisionSchema, SqlClassSchema, SqlRiskSchema } from '@airlock/contracts';
 import { resolveMaskingRules } from '@airlock/masking';
+import { resolveSqlCommand } from '@airlock/sql';
 
 const PrincipalMatchSchema = z
   .object({
@@ -23,19 +24,41 @@ const HttpMatchSchema = z
   })
   .strict();
 
+/** One of `values`; anything else is an error that names the value and every valid one. */
+function oneOf<T extends string>(what: string, values: readonly T[]): z.ZodType<T> {
+  return z.custom<T>((v) => typeof v === 'string' && (values as readonly string[]).includes(v), {
+    error: (issue) => `unknown ${what} ${JSON.stringify(issue.input)}: expected one of ${values.join(', ')}`,
+  });
+}
+
+/**
+ * Command names as the classifier gives them (libs/sql SQL_COMMANDS), or the leading words of
+ * exactly one of them (TRUNCATE for TRUNCATE TABLE), which stand for it. A name that matches no
+ * statement would make its rule silently match nothing: it is an error instead.
+ */
+const SqlCommandsSchema = z
+  .array(z.string().regex(/^[A-Z]+( [A-Z]+)*$/, 'SQL commands are upper case, e.g. SELECT or DROP TABLE'))
+  .min(1)
+  .transform((names, ctx) => {
+    const commands: string[] = [];
+    for (const name of names) {
+      const r = resolveSqlCommand(name);
+      if ('error' in r) ctx.issues.push({ code: 'custom', message: r.error, input: name });
+      else if (!commands.includes(r.command)) commands.push(r.command);
+    }
+    return commands;
+  });
+
 /** Criteria on each SQL statement of a PostgreSQL operation; docs/policy-sql.md gives their semantics. */
 const SqlMatchSchema = z
   .object({
-    classes: z.array(SqlClassSchema).min(1).optional(),
-    commands: z
-      .array(z.string().regex(/^[A-Z]+( [A-Z]+)*$/, 'SQL commands are upper case, e.g. SELECT or DROP TABLE'))
-      .min(1)
-      .optional(),
+    classes: z.array(oneOf('SQL class', SqlClassSchema.options)).min(1).optional(),
+    commands: SqlCommandsSchema.optional(),
     /** Glob patterns: `*` within one part of a dotted name. */
     tables: z.array(z.string().min(1)).min(1).optional(),
     functions: z.array(z.string().min(1)).min(1).optional(),
     /** Any of these. */
-    risks: z.array(SqlRiskSchema).min(1).optional(),
+    risks: z.array(oneOf('SQL risk', SqlRiskSchema.options)).min(1).optional(),
     /** The rule applies only to texts the parser could not parse. */
     unparsed: z.boolean().optional(),
     /** JavaScript regular expression source, tested against each bind parameter value. */
