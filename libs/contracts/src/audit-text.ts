@@ -60,12 +60,16 @@ function storable(value: unknown): unknown {
     return out ?? value;
   }
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    // Every event passes here: no per-object allocation unless something is replaced.
+    const obj = value as Record<string, unknown>;
     let out: Record<string, unknown> | null = null;
-    for (const [k, v] of Object.entries(value)) {
+    for (const k in obj) {
+      if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const v = obj[k];
       const key = storableText(k);
-      const sv = storable(v);
+      const sv = typeof v === 'object' || typeof v === 'string' ? storable(v) : v;
       if (key !== k || sv !== v) {
-        out ??= { ...(value as Record<string, unknown>) };
+        out ??= { ...obj };
         if (key !== k) delete out[k];
         out[key] = sv;
       }
