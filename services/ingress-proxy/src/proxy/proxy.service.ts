@@ -257,6 +257,8 @@ export class ProxyService {
     try {
       upstream = await this.upstream.forward(upstreamTarget, {
         ...op,
+        // A partial read could cut a secret's recognisable start off, or begin a JSON body mid-document.
+        headers: decision.masking.length > 0 ? withoutPartialReads(op.headers) : op.headers,
         body,
         path: parts.path,
         query: parts.query,
@@ -510,6 +512,15 @@ function leaseFailure(name: string, err: unknown): { stage: FailureStage; error:
       ? 'the credential vault did not answer in time; request refused'
       : `no credential is available for connection "${name}"; request refused`;
   return { stage: 'vault', error: new GatewayError(503, 'credential_unavailable', message, { cause: err }) };
+}
+
+/** The agent's headers without the ones that ask for part of a resource. */
+function withoutPartialReads(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (headers.range === undefined && headers['if-range'] === undefined) return headers;
+  const rest = { ...headers };
+  delete rest.range;
+  delete rest['if-range'];
+  return rest;
 }
 
 function addCounts(a: Record<string, number>, b: Readonly<Record<string, number>>): Record<string, number> {

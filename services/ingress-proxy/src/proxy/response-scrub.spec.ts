@@ -185,4 +185,15 @@ describe('nothing the gateway injected comes back', () => {
     expect(cookies[0]).not.toContain(Buffer.from('Bearer tok-Zq81hs92kLp0').toString('base64'));
     expect(cookies[1]).toBe('theme=dark');
   });
+
+  it('drops Range and If-Range on a masked connection, keeps them on an unmasked one', async () => {
+    const masked = setup({ secret: SECRETS.bearer, masking: ['secrets'] });
+    await read(await masked.call({ range: 'bytes=7-', 'if-range': '"etag"', accept: 'application/json' }));
+    expect(masked.seen[0].range).toBeUndefined();
+    expect(masked.seen[0]['if-range']).toBeUndefined();
+    expect(masked.seen[0].accept).toBe('application/json');
+    const plain = setup({ secret: SECRETS.bearer });
+    await read(await plain.call({ range: 'bytes=7-' }));
+    expect(plain.seen[0].range).toBe('bytes=7-');
+  });
 });
