@@ -213,6 +213,36 @@ describe('human approval of held operations', () => {
       expect((await answer).status).toBe(403);
     });
 
+    it('refuses a token of a second trusted issuer that carries the admin, approver and auditor group names', async () => {
+      const path = `/held/items/${tag}-partner`;
+      const answer = held('DELETE', path);
+      const id = String((await pendingFor(path)).id);
+      const partner = await sys.partnerToken('partner-admin', ['airlock-admins', 'approvers', 'airlock-auditors']);
+      // The issuer is trusted: the token itself is good.
+      expect(
+        (await sys.call('/c/demo/items', { token: await sys.partnerToken('partner-agent', ['agents']) })).status,
+      ).toBe(200);
+      // None of its groups grants a role.
+      expect((await sys.approvalApi(`/approvals/${id}`, { token: partner })).status).toBe(403);
+      expect((await decide(id, 'approve', partner)).status).toBe(403);
+      const listed = await sys.approvalApi('/approvals?state=pending', { token: partner });
+      expect(listed.text).not.toContain(id);
+      expect((await sys.approvalApi('/notifications?state=failed', { token: partner })).status).toBe(403);
+      expect((await sys.admin('/connections', { token: partner })).status).toBe(403);
+      const audit = await fetch(`${sys.recorder.url}/audit/sessions`, {
+        headers: { authorization: `Bearer ${partner}` },
+      });
+      expect(audit.status).toBe(403);
+      // The same group names from the first issuer do grant them.
+      expect((await sys.admin('/connections')).status).toBe(200);
+      const auditor = await sys.token('auditor-1', ['airlock-auditors']);
+      expect(
+        (await fetch(`${sys.recorder.url}/audit/sessions`, { headers: { authorization: `Bearer ${auditor}` } })).status,
+      ).toBe(200);
+      expect((await decide(id, 'deny', approver)).status).toBe(200);
+      expect((await answer).status).toBe(403);
+    });
+
     it('refuses a denied request with 403 and never forwards it', async () => {
       const path = `/held/items/${tag}-2`;
       const answer = held('DELETE', path);
