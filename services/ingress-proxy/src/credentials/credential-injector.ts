@@ -52,6 +52,30 @@ export async function injectCredential(
   }
 }
 
+/**
+ * Every secret value {@link injectCredential} puts on a request for this credential: what must
+ * never come back to the agent, as they are and as they go on the wire (the response scrub also
+ * looks for the common encodings of each). An AWS access key id is
+ * an identifier, not a secret, and a basic username alone is none either.
+ */
+export function injectedSecrets(secret: LeaseSecret): string[] {
+  switch (secret.kind) {
+    case 'bearer':
+      return [secret.token];
+    case 'header':
+      return [secret.value];
+    case 'basic': {
+      // The pair is on the wire as base64: that form is a secret in its own right, whose own encodings count too.
+      const pair = `${secret.username}:${secret.password}`;
+      return [secret.password, pair, Buffer.from(pair).toString('base64')];
+    }
+    case 'aws-sigv4':
+      return secret.sessionToken ? [secret.secretAccessKey, secret.sessionToken] : [secret.secretAccessKey];
+    case 'postgres-password':
+      return [secret.password];
+  }
+}
+
 /** Headers that take part in the signature; the rest travel unsigned, which SigV4 allows. */
 const SIGNED = new Set(['content-type', 'content-md5', 'content-length']);
 

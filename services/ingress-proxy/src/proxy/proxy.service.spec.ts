@@ -55,6 +55,8 @@ function setup(opts: {
   const leases = { lease: jest.fn(opts.lease ?? (() => Promise.reject(new Error('no vault in this test')))) };
   const masking = {
     masker: () => undefined,
+    needles: () => undefined,
+    maskHeaders: (h: Record<string, string | string[]>) => ({ ...h }),
     blocksBinary: (rules: string[], ct?: string) => rules.includes('block-binary') && ct === 'application/octet-stream',
   };
   const asked: ApprovalRequest[] = [];
@@ -73,6 +75,7 @@ function setup(opts: {
     APPROVAL_MAX_BODY_BYTES: opts.maxBody ?? 1024,
     APPROVAL_MAX_HELD_REQUESTS: opts.maxHeld?.requests ?? 100,
     APPROVAL_MAX_HELD_BYTES: opts.maxHeld?.bytes ?? 1024 * 1024,
+    HTTP_SET_COOKIE_CONNECTIONS: [] as string[],
   } as IngressConfig;
   const svc = new ProxyService(
     registry as unknown as ConnectionRegistry,

@@ -26,7 +26,7 @@ import { httpOperationFingerprint } from '../approval-client/operation-fingerpri
 import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { ConnectionRegistry } from '../connections/connection.registry';
-import type { Masker } from '@airlock/masking';
+import type { CredentialNeedles, Masker } from '@airlock/masking';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
@@ -232,6 +232,7 @@ export class ProxyService {
     }
 
     let upstreamTarget: UpstreamTarget;
+    let needles: CredentialNeedles | undefined;
     if (open) {
       upstreamTarget = { upstream: open.upstream, agentCredentialHeaders: [], identityEncoding: masker !== undefined };
     } else {
@@ -243,11 +244,13 @@ export class ProxyService {
         this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
         throw await this.refuse(env, unsent, stage, error);
       }
+      needles = this.masking.needles(lease.secret);
       upstreamTarget = {
         upstream: lease.upstream,
         agentCredentialHeaders: lease.agentCredentialHeaders,
         credential: lease.secret,
-        identityEncoding: masker !== undefined,
+        // The credential is scrubbed from every response, which needs it uncompressed.
+        identityEncoding: true,
       };
     }
     // Fail closed: the decision is on the audit stream before a byte goes upstream.
@@ -258,6 +261,8 @@ export class ProxyService {
     try {
       upstream = await this.upstream.forward(upstreamTarget, {
         ...op,
+        // A partial read could cut a secret's recognisable start off, or begin a JSON body mid-document.
+        headers: decision.masking.length > 0 ? withoutPartialReads(op.headers) : op.headers,
         body,
         path: parts.path,
         query: parts.query,
@@ -288,7 +293,7 @@ export class ProxyService {
           'binary_blocked',
           `policy does not allow binary responses (${contentType}) on connection "${name}"`,
         )
-      : masker && encoding && encoding !== 'identity'
+      : (masker || needles) && encoding && encoding !== 'identity'
         ? new GatewayError(
             502,
             'unmaskable_response',
@@ -300,11 +305,21 @@ export class ProxyService {
       this.audit.emitAfter(httpFailedDraft(env, 'masking', refusal.publicMessage, refusal.status));
       throw refusal;
     }
-    if (masker) {
-      const masked = this.masking.mask(masker, upstream.body, contentType);
+    // Headers first: the body's counts are added to theirs once it has ended.
+    const headerCounts: Record<string, number> = {};
+    const headers = this.masking.maskHeaders(
+      upstream.headers,
+      { needles, masker, allowSetCookie: this.config.HTTP_SET_COOKIE_CONNECTIONS.includes(name) },
+      headerCounts,
+    );
+    upstream = { ...upstream, headers };
+    if (masker || (needles && !needles.empty)) {
+      const masked = this.masking.mask(masker, needles, upstream.body, contentType);
       delete upstream.headers['content-length'];
       upstream = { ...upstream, body: masked.body };
-      counts = masked.counts;
+      counts = () => addCounts(masked.counts(), headerCounts);
+    } else if (Object.keys(headerCounts).length > 0) {
+      counts = () => ({ ...headerCounts });
     }
     return {
       kind: 'forwarded',
@@ -487,6 +502,20 @@ function leaseFailure(name: string, err: unknown): { stage: FailureStage; error:
       ? 'the credential vault did not answer in time; request refused'
       : `no credential is available for connection "${name}"; request refused`;
   return { stage: 'vault', error: new GatewayError(503, 'credential_unavailable', message, { cause: err }) };
+}
+
+/** The agent's headers without the ones that ask for part of a resource. */
+function withoutPartialReads(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (headers.range === undefined && headers['if-range'] === undefined) return headers;
+  const rest = { ...headers };
+  delete rest.range;
+  delete rest['if-range'];
+  return rest;
+}
+
+function addCounts(a: Record<string, number>, b: Readonly<Record<string, number>>): Record<string, number> {
+  for (const [rule, n] of Object.entries(b)) a[rule] = (a[rule] ?? 0) + n;
+  return a;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
