@@ -31,7 +31,9 @@ import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
 import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
-import { ambiguousPathReason, splitGatewayUrl } from './http-path';
+import { auditedHttpOperation, canonicalOperation, type CanonicalRequest } from './canonical-operation';
+import { splitGatewayUrl } from './http-path';
+import { fingerprintHeaders } from './request-headers';
 import { UpstreamClient, sendsBody, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
 export interface IncomingOperation {
@@ -74,8 +76,7 @@ type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
 /** Where the operation goes upstream, as the approval covers it. */
 interface Target {
   connection: string;
-  path: string;
-  query: string;
+  request: CanonicalRequest;
 }
 
 /**
@@ -127,25 +128,45 @@ export class ProxyService {
     if (!parts) {
       throw await this.refuse(env, [], 'routing', new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'));
     }
-    const operation: HttpOperation = { kind: 'http', method: op.method, path: safePath(parts.path) };
-    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation } };
+    // Until the request is read, the trail shows what the agent sent.
+    const sent: HttpOperation = { kind: 'http', method: op.method, path: safePath(parts.path) };
+    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation: sent } };
     if (!ConnectionNameSchema.safeParse(parts.connection).success) {
       throw await this.refuse(env, [intercepted], 'routing', unknownConnection(parts.connection));
     }
     const name = parts.connection;
     env.connection = name;
     intercepted.connection = name;
-    const ambiguous = ambiguousPathReason(parts.path);
-    if (ambiguous) {
-      throw await this.refuse(
-        env,
-        [intercepted],
-        'routing',
-        new GatewayError(400, 'bad_path', `refused: ${ambiguous}`),
-      );
-    }
-    // Connections without a credential come from configuration; the others from the vault.
+    // Connections without a credential come from configuration; the others from the vault. The
+    // lease comes first: its credential kind (S3 or not) and declared credential headers decide how
+    // the request is read, and policy judges it as read.
     const open = this.connections.get(name);
+    let lease: ActiveLease | undefined;
+    let upstreamUrl: URL;
+    if (open) upstreamUrl = open.upstream;
+    else {
+      try {
+        lease = await this.leases.lease(name);
+      } catch (err) {
+        const { stage, error } = leaseFailure(name, err);
+        this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
+        throw await this.refuse(env, [intercepted], stage, error);
+      }
+      upstreamUrl = lease.upstream;
+    }
+    const aws = lease?.secret.kind === 'aws-sigv4';
+    const read = canonicalOperation(op.method, parts.path, parts.query, op.headers, {
+      settings: this.connections.settings(name),
+      agentCredentialHeaders: lease?.agentCredentialHeaders ?? [],
+      aws,
+      s3: lease?.secret.kind === 'aws-sigv4' && lease.secret.service === 's3',
+    });
+    if (!read.ok) {
+      throw await this.refuse(env, [intercepted], 'routing', new GatewayError(read.status, read.code, read.reason));
+    }
+    const request = read.request;
+    const operation = request.operation;
+    intercepted.data = { operation: auditedHttpOperation(operation) };
 
     let decision: PolicyDecision;
     let cached: boolean;
@@ -214,7 +235,7 @@ export class ProxyService {
 
     let body = op.body;
     if (approval) {
-      const target: Target = { connection: name, path: parts.path, query: parts.query };
+      const target: Target = { connection: name, request };
       if (!this.heldBudget.enter()) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
       const kept = { bytes: 0 };
       let held: Awaited<ReturnType<ProxyService['hold']>>;
@@ -227,36 +248,39 @@ export class ProxyService {
       body = held.body;
     }
 
-    let upstreamTarget: UpstreamTarget;
-    if (open) {
-      upstreamTarget = { upstream: open.upstream, agentCredentialHeaders: [], identityEncoding: masker !== undefined };
-    } else {
-      let lease: ActiveLease;
+    if (lease && approval) {
+      // A person may have taken minutes: the lease read before the hold may have run out since.
       try {
-        lease = await this.leases.lease(name);
+        const fresh = await this.leases.lease(name);
+        if (credentialShape(fresh) !== credentialShape(lease)) {
+          throw new Error('the connection changed its kind of credential while the request was held');
+        }
+        lease = fresh;
       } catch (err) {
         const { stage, error } = leaseFailure(name, err);
-        this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
         throw await this.refuse(env, unsent, stage, error);
       }
-      upstreamTarget = {
-        upstream: lease.upstream,
-        agentCredentialHeaders: lease.agentCredentialHeaders,
-        credential: lease.secret,
-        identityEncoding: masker !== undefined,
-      };
     }
+    const upstreamTarget: UpstreamTarget = {
+      upstream: upstreamUrl,
+      agentCredentialHeaders: lease?.agentCredentialHeaders ?? [],
+      ...(lease ? { credential: lease.secret } : {}),
+      identityEncoding: masker !== undefined,
+    };
     // Fail closed: the decision is on the audit stream before a byte goes upstream.
     if (unsent.length > 0) await this.emitOrFail(...unsent);
 
     const upstreamStarted = performance.now();
     let upstream: UpstreamResponse;
     try {
+      // The canonical request, not the agent's bytes: what policy judged.
       upstream = await this.upstream.forward(upstreamTarget, {
-        ...op,
+        method: op.method,
+        clientIp: op.clientIp,
+        headers: request.headers,
         body,
-        path: parts.path,
-        query: parts.query,
+        path: request.path,
+        query: request.query,
         requestId,
       });
     } catch (err) {
@@ -373,15 +397,16 @@ export class ProxyService {
     }
     await this.emitOrFail(...unsent);
 
-    const exact = { method: op.method, path: target.path, query: target.query, body };
+    const { path, query, headers } = target.request;
+    const exact = { method: op.method, path, query, body };
     const request: ApprovalRequest = {
       requestId: env.requestId,
       sessionId: env.sessionId,
       principal: op.principal,
       connection: target.connection,
       protocol: 'http',
-      operation,
-      fingerprint: httpOperationFingerprint(exact),
+      operation: auditedHttpOperation(operation),
+      fingerprint: httpOperationFingerprint({ ...exact, headers: fingerprintHeaders(headers) }),
       ruleId: decision.ruleId,
       reason: decision.reason,
       rules,
@@ -497,6 +522,11 @@ function leaseFailure(name: string, err: unknown): { stage: FailureStage; error:
       ? 'the credential vault did not answer in time; request refused'
       : `no credential is available for connection "${name}"; request refused`;
   return { stage: 'vault', error: new GatewayError(503, 'credential_unavailable', message, { cause: err }) };
+}
+
+/** What decides how a request is read: the kind of credential, and the AWS service. */
+function credentialShape(lease: ActiveLease): string {
+  return lease.secret.kind === 'aws-sigv4' ? `aws-sigv4:${lease.secret.service}` : lease.secret.kind;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
