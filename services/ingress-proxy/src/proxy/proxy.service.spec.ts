@@ -250,6 +250,20 @@ describe('ProxyService fails closed', () => {
     expect(err.status).toBe(404);
     expect(err.code).toBe('unknown_connection');
     expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.failed']);
+  });
+
+  it('denies a name the vault does not know like any other when policy denies it', async () => {
+    const t = setup({
+      decide: async () => allow('deny'),
+      lease: () =>
+        Promise.reject(
+          new MessagingError('remote', 'airlock.vault.lease answered with an error: unknown connection "nope"'),
+        ),
+    });
+    const err = await refusal(t.callTo('/c/nope/items'));
+    expect(err.status).toBe(403);
+    expect(err.code).toBe('denied');
   });
 
   it('reads the lease before policy (its kind decides how the request is read) and forwards nothing policy denies', async () => {

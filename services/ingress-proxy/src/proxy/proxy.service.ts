@@ -142,17 +142,23 @@ export class ProxyService {
     // the request is read, and policy judges it as read.
     const open = this.connections.get(name);
     let lease: ActiveLease | undefined;
-    let upstreamUrl: URL;
-    if (open) upstreamUrl = open.upstream;
-    else {
+    let unknownToVault: GatewayError | undefined;
+    if (!open) {
       try {
         lease = await this.leases.lease(name);
       } catch (err) {
         const { stage, error } = leaseFailure(name, err);
-        this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
-        throw await this.refuse(env, [intercepted], stage, error);
+        if (stage !== 'routing') {
+          this.logger.warn(
+            { requestId, connection: name, err: (err as Error).message },
+            'no credential lease: refusing',
+          );
+          throw await this.refuse(env, [intercepted], stage, error);
+        }
+        // A name the vault does not know: policy still answers first, so that a name policy keeps
+        // from the agent is denied like any other, and only an allowed one is answered 404.
+        unknownToVault = error;
       }
-      upstreamUrl = lease.upstream;
     }
     const aws = lease?.secret.kind === 'aws-sigv4';
     const read = canonicalOperation(op.method, parts.path, parts.query, op.headers, {
@@ -211,6 +217,10 @@ export class ProxyService {
       await this.emitOrFail(...unsent, denied);
       throw new GatewayError(403, 'denied', reason);
     }
+
+    if (unknownToVault) throw await this.refuse(env, unsent, 'routing', unknownToVault);
+    const upstreamUrl = lease?.upstream ?? open?.upstream;
+    if (!upstreamUrl) throw new Error(`connection ${name} has no upstream`);
 
     let masker: Masker | undefined;
     try {
