@@ -149,7 +149,7 @@ describe('HTTP path: one canonical request', () => {
         operation: { s3?: unknown; query?: unknown; headers?: unknown };
       };
       expect(intercepted.operation.s3).toEqual({ operation: 'DeleteObjects', bucket: 'open' });
-      expect(intercepted.operation.query).toEqual([{ name: 'delete' }]);
+      expect(intercepted.operation.query).toBeUndefined();
       expect(intercepted.operation.headers).toBeUndefined();
     });
 

@@ -57,7 +57,10 @@ export const HttpOperationSchema = z.object({
     .array(HttpQueryParamSchema)
     .max(256)
     .optional()
-    .describe('The query parameters, decoded, in the order sent upstream; absent when there is no query.'),
+    .describe(
+      'The query parameters, decoded, in the order sent upstream; absent when there is no query. For policy ' +
+        'only: never in audit events.',
+    ),
   caseSensitive: z
     .boolean()
     .optional()

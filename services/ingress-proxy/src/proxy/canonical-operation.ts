@@ -79,8 +79,8 @@ export function canonicalOperation(
   return { ok: true, request: { operation, path: path.value, query: query.value.text, headers } };
 }
 
-/** The operation as audit events carry it: without header values. */
-export function auditedHttpOperation(operation: HttpOperation): Omit<HttpOperation, 'headers'> {
-  const { headers: _headers, ...audited } = operation;
+/** The operation as audit events carry it: without the query and header values (docs/siem.md). */
+export function auditedHttpOperation(operation: HttpOperation): Omit<HttpOperation, 'headers' | 'query'> {
+  const { headers: _headers, query: _query, ...audited } = operation;
   return audited;
 }
