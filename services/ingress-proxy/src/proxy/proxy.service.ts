@@ -408,7 +408,7 @@ export class ProxyService {
     await this.emitOrFail(...unsent);
 
     const { path, query, headers } = target.request;
-    const exact = { method: op.method, path, query, body };
+    const exact = { method: op.method, path, query, headers: fingerprintHeaders(headers), body };
     const request: ApprovalRequest = {
       requestId: env.requestId,
       sessionId: env.sessionId,
@@ -416,7 +416,7 @@ export class ProxyService {
       connection: target.connection,
       protocol: 'http',
       operation: auditedHttpOperation(operation),
-      fingerprint: httpOperationFingerprint({ ...exact, headers: fingerprintHeaders(headers) }),
+      fingerprint: httpOperationFingerprint(exact),
       ruleId: decision.ruleId,
       reason: decision.reason,
       rules,
