@@ -310,16 +310,26 @@ function s3Matches(c: CompiledS3, op: HttpOperation, exact: boolean, allow: bool
   return true;
 }
 
+/**
+ * A path segment in the ingress's canonical form for S3: unreserved characters, sub-delimiters,
+ * ":", "@" and ";" as they are, everything else percent-encoded in upper case.
+ */
+function pathSegment(s: string): string {
+  return encodeURIComponent(s).replace(/%(24|26|2B|2C|3A|3B|3D|40)/g, (_m, h: string) =>
+    String.fromCharCode(parseInt(h, 16)),
+  );
+}
+
 /** The read of a copy source, as policy judges it: a GetObject of that object. */
 function copySourceRead(
   op: HttpOperation,
   source: NonNullable<NonNullable<HttpOperation['s3']>['copySource']>,
 ): HttpOperation {
-  const key = source.key.split('/').map(encodeURIComponent).join('/');
+  const key = source.key.split('/').map(pathSegment).join('/');
   return {
     kind: 'http',
     method: 'GET',
-    path: `/${encodeURIComponent(source.bucket)}/${key}`,
+    path: `/${pathSegment(source.bucket)}/${key}`,
     ...(source.versionId === undefined ? {} : { query: [{ name: 'versionId', value: source.versionId }] }),
     ...(op.caseSensitive === undefined ? {} : { caseSensitive: op.caseSensitive }),
     s3: { operation: 'GetObject', bucket: source.bucket, key: source.key },

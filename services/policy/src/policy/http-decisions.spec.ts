@@ -166,6 +166,29 @@ describe('HTTP policy: S3 operations', () => {
     expect(copy('data', 'secrets/k')).toMatchObject({ decision: 'deny', ruleId: 's3-never-secrets' });
   });
 
+  it('judges the read of a copy source on the path an S3 request for it would have', () => {
+    const doc = parsePolicyDocument(`
+rules:
+  - { id: copy, effect: allow, connections: [s3], http: { s3: { operations: [CopyObject, GetObject] } } }
+  - { id: no-odd, effect: deny, connections: [s3], http: { paths: ["/data/a:b+c;d/*"] } }
+`);
+    const decision = new PolicyEvaluator(doc).evaluate({
+      requestId: uuidv7(),
+      sessionId: uuidv7(),
+      principal: { issuer: 'https://idp', subject: 'bot', groups: [] },
+      connection: 's3',
+      protocol: 'http',
+      operation: {
+        kind: 'http',
+        method: 'PUT',
+        path: '/data/dst',
+        caseSensitive: true,
+        s3: { operation: 'CopyObject', bucket: 'data', key: 'dst', copySource: { bucket: 'data', key: 'a:b+c;d/é x' } },
+      },
+    });
+    expect(decision).toMatchObject({ decision: 'deny', ruleId: 'no-odd' });
+  });
+
   it('applies s3 rules to S3 operations only', () => {
     expect(ask({ method: 'GET', path: '/data/public/a.txt' }, 's3').decision).toBe('deny');
   });
