@@ -1,6 +1,5 @@
 import type { HttpQueryParam, S3Operation } from '@airlock/contracts';
 import type { OutgoingHeaders } from '../credentials/credential-injector';
-export { awsAgentHeaderAllowed as s3HeaderAllowed } from '../credentials/credential-injector';
 import { encodeQueryPart } from './canonical-request';
 
 /*
