@@ -31,10 +31,26 @@ export function describeBody(body: Buffer): string {
   return `${truncateText(text, BODY_SHOWN_MAX)}\n… (body cut at ${BODY_SHOWN_MAX} of ${text.length} characters)`;
 }
 
-/** The request line (query included), then the body after a blank line when there is one. */
-export function httpApprovalDetail(op: { method: string; path: string; query: string; body?: Buffer }): string {
-  const line = `${op.method} ${op.path}${op.query}`;
-  return capped(op.body && op.body.length > 0 ? `${line}\n\n${describeBody(op.body)}` : line);
+/** One header value is shown up to this many characters. */
+const HEADER_SHOWN_MAX = 512;
+
+/**
+ * The request line (query included), the headers the approval is bound to (one per line), then
+ * the body after a blank line when there is one.
+ */
+export function httpApprovalDetail(op: {
+  method: string;
+  path: string;
+  query: string;
+  headers?: ReadonlyArray<readonly [string, string]>;
+  body?: Buffer;
+}): string {
+  let head = `${op.method} ${op.path}${op.query}`;
+  for (const [name, value] of op.headers ?? []) {
+    const shown = truncateText(value, HEADER_SHOWN_MAX);
+    head += `\n${name}: ${CONTROL.test(shown) ? '<not shown: control characters>' : shown}${shown.length < value.length ? ' …' : ''}`;
+  }
+  return capped(op.body && op.body.length > 0 ? `${head}\n\n${describeBody(op.body)}` : head);
 }
 
 function quoted(value: string | null): string {

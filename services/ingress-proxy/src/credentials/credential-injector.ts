@@ -79,6 +79,41 @@ export function injectedSecrets(secret: LeaseSecret): string[] {
 /** Headers that take part in the signature; the rest travel unsigned, which SigV4 allows. */
 const SIGNED = new Set(['content-type', 'content-md5', 'content-length']);
 
+/**
+ * The agent's x-amz-* headers an aws-sigv4 connection forwards and signs (docs/policy-http.md);
+ * any other is dropped: ACLs and grants, object lock and governance bypass, tagging, request
+ * payer, MFA, website redirects, KMS key choice, ... stay with whoever holds the key.
+ */
+const AWS_AGENT_HEADERS: ReadonlySet<string> = new Set([
+  'x-amz-copy-source',
+  'x-amz-copy-source-range',
+  'x-amz-copy-source-if-match',
+  'x-amz-copy-source-if-none-match',
+  'x-amz-copy-source-if-modified-since',
+  'x-amz-copy-source-if-unmodified-since',
+  'x-amz-metadata-directive',
+  'x-amz-storage-class',
+  'x-amz-expected-bucket-owner',
+  'x-amz-server-side-encryption',
+  'x-amz-server-side-encryption-customer-algorithm',
+  'x-amz-server-side-encryption-customer-key',
+  'x-amz-server-side-encryption-customer-key-md5',
+  'x-amz-checksum-algorithm',
+  'x-amz-checksum-crc32',
+  'x-amz-checksum-crc32c',
+  'x-amz-checksum-crc64nvme',
+  'x-amz-checksum-sha1',
+  'x-amz-checksum-sha256',
+  'x-amz-sdk-checksum-algorithm',
+  'x-amz-checksum-mode',
+]);
+
+/** Whether an aws-sigv4 connection forwards this agent header (anything outside x-amz-* is no AWS option). */
+export function awsAgentHeaderAllowed(name: string): boolean {
+  if (!name.startsWith('x-amz-')) return true;
+  return AWS_AGENT_HEADERS.has(name) || name.startsWith('x-amz-meta-');
+}
+
 async function signAws(
   secret: Extract<LeaseSecret, { kind: 'aws-sigv4' }>,
   headers: OutgoingHeaders,
@@ -103,6 +138,11 @@ async function signAws(
     'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
   };
   for (const [name, value] of Object.entries(headers)) {
+    // Only the allowlist is signed, and nothing else of x-amz-* travels: the key holder's choice.
+    if (!awsAgentHeaderAllowed(name)) {
+      delete headers[name];
+      continue;
+    }
     if ((SIGNED.has(name) || name.startsWith('x-amz-')) && typeof value === 'string') toSign[name] = value;
   }
   const query: Record<string, string | string[]> = {};

@@ -32,6 +32,7 @@ import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
 import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
+import { auditedHttpOperation, canonicalOperation, type CanonicalRequest } from './canonical-operation';
 import {
   httpCompletedDraft,
   httpDeniedDraft,
@@ -39,7 +40,8 @@ import {
   httpInterceptedDraft,
   httpOperation,
 } from './http-audit';
-import { ambiguousPathReason, splitGatewayUrl } from './http-path';
+import { splitGatewayUrl } from './http-path';
+import { fingerprintHeaders } from './request-headers';
 import { UpstreamClient, sendsBody, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
 export interface IncomingOperation {
@@ -82,8 +84,7 @@ type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
 /** Where the operation goes upstream, as the approval covers it. */
 interface Target {
   connection: string;
-  path: string;
-  query: string;
+  request: CanonicalRequest;
 }
 
 /**
@@ -135,25 +136,51 @@ export class ProxyService {
     if (!parts) {
       throw await this.refuse(env, [], 'routing', new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'));
     }
-    const operation: HttpOperation = httpOperation(op.method, parts.path);
-    const intercepted: AuditEventDraft = httpInterceptedDraft(env, operation);
+    // Until the request is read, the trail shows what the agent sent.
+    const sent: HttpOperation = httpOperation(op.method, parts.path);
+    const intercepted: AuditEventDraft = httpInterceptedDraft(env, sent);
     if (!ConnectionNameSchema.safeParse(parts.connection).success) {
       throw await this.refuse(env, [intercepted], 'routing', unknownConnection(parts.connection));
     }
     const name = parts.connection;
     env.connection = name;
     intercepted.connection = name;
-    const ambiguous = ambiguousPathReason(parts.path);
-    if (ambiguous) {
-      throw await this.refuse(
-        env,
-        [intercepted],
-        'routing',
-        new GatewayError(400, 'bad_path', `refused: ${ambiguous}`),
-      );
-    }
-    // Connections without a credential come from configuration; the others from the vault.
+    // Connections without a credential come from configuration; the others from the vault. The
+    // lease comes first: its credential kind (S3 or not) and declared credential headers decide how
+    // the request is read, and policy judges it as read.
     const open = this.connections.get(name);
+    let lease: ActiveLease | undefined;
+    let unknownToVault: GatewayError | undefined;
+    if (!open) {
+      try {
+        lease = await this.leases.lease(name);
+      } catch (err) {
+        const { stage, error } = leaseFailure(name, err);
+        if (stage !== 'routing') {
+          this.logger.warn(
+            { requestId, connection: name, err: (err as Error).message },
+            'no credential lease: refusing',
+          );
+          throw await this.refuse(env, [intercepted], stage, error);
+        }
+        // A name the vault does not know: policy still answers first, so that a name policy keeps
+        // from the agent is denied like any other, and only an allowed one is answered 404.
+        unknownToVault = error;
+      }
+    }
+    const aws = lease?.secret.kind === 'aws-sigv4';
+    const read = canonicalOperation(op.method, parts.path, parts.query, op.headers, {
+      settings: this.connections.settings(name),
+      agentCredentialHeaders: lease?.agentCredentialHeaders ?? [],
+      aws,
+      s3: lease?.secret.kind === 'aws-sigv4' && lease.secret.service === 's3',
+    });
+    if (!read.ok) {
+      throw await this.refuse(env, [intercepted], 'routing', new GatewayError(read.status, read.code, read.reason));
+    }
+    const request = read.request;
+    const operation = request.operation;
+    intercepted.data = { operation: auditedHttpOperation(operation) };
 
     let decision: PolicyDecision;
     let cached: boolean;
@@ -195,6 +222,10 @@ export class ProxyService {
       throw new GatewayError(403, 'denied', reason);
     }
 
+    if (unknownToVault) throw await this.refuse(env, unsent, 'routing', unknownToVault);
+    const upstreamUrl = lease?.upstream ?? open?.upstream;
+    if (!upstreamUrl) throw new Error(`connection ${name} has no upstream`);
+
     let masker: Masker | undefined;
     try {
       masker = this.masking.masker(decision.masking);
@@ -218,7 +249,7 @@ export class ProxyService {
 
     let body = op.body;
     if (approval) {
-      const target: Target = { connection: name, path: parts.path, query: parts.query };
+      const target: Target = { connection: name, request };
       if (!this.heldBudget.enter()) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
       const kept = { bytes: 0 };
       let held: Awaited<ReturnType<ProxyService['hold']>>;
@@ -231,41 +262,42 @@ export class ProxyService {
       body = held.body;
     }
 
-    let upstreamTarget: UpstreamTarget;
-    let needles: CredentialNeedles | undefined;
-    if (open) {
-      upstreamTarget = { upstream: open.upstream, agentCredentialHeaders: [], identityEncoding: masker !== undefined };
-    } else {
-      let lease: ActiveLease;
+    if (lease && approval) {
+      // A person may have taken minutes: the lease read before the hold may have run out since.
       try {
-        lease = await this.leases.lease(name);
+        const fresh = await this.leases.lease(name);
+        if (credentialShape(fresh) !== credentialShape(lease)) {
+          throw new Error('the connection changed its kind of credential while the request was held');
+        }
+        lease = fresh;
       } catch (err) {
         const { stage, error } = leaseFailure(name, err);
-        this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
         throw await this.refuse(env, unsent, stage, error);
       }
-      needles = this.masking.needles(lease.secret);
-      upstreamTarget = {
-        upstream: lease.upstream,
-        agentCredentialHeaders: lease.agentCredentialHeaders,
-        credential: lease.secret,
-        // The credential is scrubbed from every response, which needs it uncompressed.
-        identityEncoding: true,
-      };
     }
+    // Whatever the vault injected is scrubbed from every response, which needs it uncompressed.
+    const needles: CredentialNeedles | undefined = lease ? this.masking.needles(lease.secret) : undefined;
+    const upstreamTarget: UpstreamTarget = {
+      upstream: upstreamUrl,
+      agentCredentialHeaders: lease?.agentCredentialHeaders ?? [],
+      ...(lease ? { credential: lease.secret } : {}),
+      identityEncoding: masker !== undefined || lease !== undefined,
+    };
     // Fail closed: the decision is on the audit stream before a byte goes upstream.
     if (unsent.length > 0) await this.emitOrFail(...unsent);
 
     const upstreamStarted = performance.now();
     let upstream: UpstreamResponse;
     try {
+      // The canonical request, not the agent's bytes: what policy judged.
       upstream = await this.upstream.forward(upstreamTarget, {
-        ...op,
+        method: op.method,
+        clientIp: op.clientIp,
         // A partial read could cut a secret's recognisable start off, or begin a JSON body mid-document.
-        headers: decision.masking.length > 0 ? withoutPartialReads(op.headers) : op.headers,
+        headers: decision.masking.length > 0 ? withoutPartialReads(request.headers) : request.headers,
         body,
-        path: parts.path,
-        query: parts.query,
+        path: request.path,
+        query: request.query,
         requestId,
       });
     } catch (err) {
@@ -386,14 +418,15 @@ export class ProxyService {
     }
     await this.emitOrFail(...unsent);
 
-    const exact = { method: op.method, path: target.path, query: target.query, body };
+    const { path, query, headers } = target.request;
+    const exact = { method: op.method, path, query, headers: fingerprintHeaders(headers), body };
     const request: ApprovalRequest = {
       requestId: env.requestId,
       sessionId: env.sessionId,
       principal: op.principal,
       connection: target.connection,
       protocol: 'http',
-      operation,
+      operation: auditedHttpOperation(operation),
       fingerprint: httpOperationFingerprint(exact),
       ruleId: decision.ruleId,
       reason: decision.reason,
@@ -502,6 +535,11 @@ function leaseFailure(name: string, err: unknown): { stage: FailureStage; error:
       ? 'the credential vault did not answer in time; request refused'
       : `no credential is available for connection "${name}"; request refused`;
   return { stage: 'vault', error: new GatewayError(503, 'credential_unavailable', message, { cause: err }) };
+}
+
+/** What decides how a request is read: the kind of credential, and the AWS service. */
+function credentialShape(lease: ActiveLease): string {
+  return lease.secret.kind === 'aws-sigv4' ? `aws-sigv4:${lease.secret.service}` : lease.secret.kind;
 }
 
 /** The agent's headers without the ones that ask for part of a resource. */

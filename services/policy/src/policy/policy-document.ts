@@ -14,6 +14,33 @@ const PrincipalMatchSchema = z
   })
   .strict();
 
+/** A query parameter or header: present (the default), absent, or with a value matching a `*` pattern. */
+const ValueMatchSchema = z
+  .object({
+    name: z.string().min(1).max(1024),
+    present: z.boolean().optional(),
+    value: z.string().max(8192).optional(),
+  })
+  .strict()
+  .refine((m) => !(m.present === false && m.value !== undefined), {
+    message: 'a value pattern cannot be combined with present: false',
+  });
+export type ValueMatch = z.infer<typeof ValueMatchSchema>;
+
+const S3MatchSchema = z
+  .object({
+    /** S3 API actions: GetObject, PutObject, DeleteObjects, CopyObject, ..., Unknown. */
+    operations: z
+      .array(z.string().regex(/^[A-Za-z0-9]{1,64}$/))
+      .min(1)
+      .optional(),
+    /** Bucket name patterns: `*` for any characters. */
+    buckets: z.array(z.string().min(1)).min(1).optional(),
+    /** Key patterns: `*` within one "/"-separated part, `**` across parts. */
+    keys: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
 const HttpMatchSchema = z
   .object({
     methods: z
@@ -21,8 +48,15 @@ const HttpMatchSchema = z
       .min(1)
       .default(['*']),
     paths: z.array(z.string().regex(/^\//, 'path patterns start with /')).min(1).default(['/**']),
+    /** Every one of these must hold on the query parameters (docs/policy-http.md). */
+    query: z.array(ValueMatchSchema).min(1).optional(),
+    /** Every one of these must hold on the forwarded request headers (names lower case). */
+    headers: z.array(ValueMatchSchema).min(1).optional(),
+    /** On S3 connections: the S3 operation, bucket and key. */
+    s3: S3MatchSchema.optional(),
   })
   .strict();
+export type HttpMatch = z.infer<typeof HttpMatchSchema>;
 
 /** One of `values`; anything else is an error that names the value and every valid one. */
 function oneOf<T extends string>(what: string, values: readonly T[]): z.ZodType<T> {
