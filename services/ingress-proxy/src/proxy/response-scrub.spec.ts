@@ -109,7 +109,7 @@ function setup(opts: { secret: LeaseSecret; masking?: string[]; setCookieConnect
     HTTP_SET_COOKIE_CONNECTIONS: opts.setCookieConnections ?? [],
   } as unknown as IngressConfig;
   const svc = new ProxyService(
-    { get: () => undefined } as unknown as ConnectionRegistry,
+    { get: () => undefined, settings: () => ({}) } as unknown as ConnectionRegistry,
     policy as unknown as PolicyClient,
     audit as unknown as AuditService,
     upstream as unknown as UpstreamClient,
