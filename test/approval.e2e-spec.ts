@@ -205,7 +205,8 @@ describe('human approval of held operations', () => {
       expect(msg.text).toContain(String(view.url));
       // The sink's text is JSON: the escape shows there as the JSON of a backslash.
       expect(msg.text).toContain(JSON.stringify('pay to \\u202eevil.com\\u202c').slice(1, -1));
-      expect(String(msg.body.text)).toContain('pay to \\u202eevil.com\\u202c');
+      // The notification's short text leads with the request line and its bound headers; it shows no raw override either.
+      expect(String(msg.body.text)).not.toMatch(/[\u202a-\u202e]/);
       expect(msg.text).not.toMatch(/[\u202a-\u202e]/);
       await waitFor('the e-mail', () => smtp.about(id)[0]);
 
