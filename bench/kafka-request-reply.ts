@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Topics, uuidv7, type PolicyEvaluateRequest } from '@airlock/contracts';
 import { RequestReplyClient, createKafka } from '@airlock/messaging';
-import { ServiceProcess, freePort, infraEnv, repoRoot, runId } from '@airlock/testing';
+import { ServiceProcess, freePort, infraEnv, kafkaSasl, repoRoot, runId } from '@airlock/testing';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
@@ -43,7 +43,10 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   await policy.start();
-  const kafka = createKafka({ brokers: infra.KAFKA_BROKERS.split(','), clientId: 'bench-rr' }, quiet);
+  const kafka = createKafka(
+    { brokers: infra.KAFKA_BROKERS.split(','), sasl: kafkaSasl('ingress-proxy'), clientId: 'bench-rr' },
+    quiet,
+  );
   const client = new RequestReplyClient(kafka, { groupId: `${prefix}-client`, topics: [Topics.PolicyEvaluate] });
   await client.connect();
   try {

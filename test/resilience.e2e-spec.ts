@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, Partitioners, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Topics, replyTopicOf, uuidv7, type RequestTopic } from '@airlock/contracts';
-import { infraEnv, waitFor } from '@airlock/testing';
+import { infraEnv, kafkaSasl, waitFor } from '@airlock/testing';
 import { TestSystem } from './support/system';
 
 const POLICY_TIMEOUT_MS = 1500;
@@ -17,6 +17,7 @@ describe('fail closed, recover, and reject bad messages', () => {
     kafka = new Kafka({
       clientId: 'e2e-resilience',
       brokers: infraEnv().KAFKA_BROKERS.split(','),
+      sasl: kafkaSasl(),
       logLevel: logLevel.NOTHING,
     });
     producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });

@@ -23,6 +23,7 @@ import {
   repoRoot,
   runId,
   waitFor,
+  kafkaSasl,
 } from '@airlock/testing';
 
 /**
@@ -314,12 +315,13 @@ describe('credential vault, end to end', () => {
     idp = await TestIdentityProvider.start();
     db = await TestDatabase.create('airlock_vault');
     kafka = createKafka(
-      { brokers: infraEnv().KAFKA_BROKERS.split(','), clientId: 'airlock-vault-e2e' },
+      { brokers: infraEnv().KAFKA_BROKERS.split(','), sasl: kafkaSasl(), clientId: 'airlock-vault-e2e' },
       quietKafkaLogs,
     );
     tap = await KafkaTap.open(
       new Kafka({
         brokers: infraEnv().KAFKA_BROKERS.split(','),
+        sasl: kafkaSasl(),
         clientId: 'airlock-vault-e2e-tap',
         logLevel: logLevel.NOTHING,
       }),

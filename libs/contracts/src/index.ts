@@ -8,3 +8,4 @@ export * from './validation';
 export * from './catalogue';
 export * from './json-schema';
 export * from './queues';
+export * from './kafka-acls';

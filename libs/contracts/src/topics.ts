@@ -24,6 +24,24 @@ export function replyTopicOf(topic: RequestTopic): `${RequestTopic}.reply` {
   return `${topic}.reply`;
 }
 
+/**
+ * Who may talk to Kafka: one SASL principal per service, a read-only one for SIEM pipelines, and
+ * the scripts' admin (the broker's super user, which needs no ACL). The broker ACLs are generated
+ * from the producers and consumers of each catalogue topic (kafka-acls.ts).
+ */
+export const KafkaPrincipals = [
+  'ingress-proxy',
+  'policy',
+  'approval',
+  'recorder',
+  'credential-vault',
+  'siem',
+  'admin',
+] as const;
+export type KafkaPrincipal = (typeof KafkaPrincipals)[number];
+/** The principals that are Airlock services (each signs what it answers, docs/security.md). */
+export type ServicePrincipal = Exclude<KafkaPrincipal, 'siem' | 'admin'>;
+
 export interface TopicSpec {
   name: string;
   kind: 'request' | 'reply' | 'event';
@@ -31,15 +49,22 @@ export interface TopicSpec {
   /** Log compaction instead of time retention (latest value per key wins). */
   compacted: boolean;
   key: string;
-  producers: string[];
-  consumers: string[];
+  /** Principals that write the topic: the broker grants them WRITE and nobody else. */
+  producers: readonly KafkaPrincipal[];
+  /** Principals that read the topic: the broker grants them READ (and their consumer groups). */
+  consumers: readonly KafkaPrincipal[];
 }
 
 const REQUEST_PARTITIONS = 6;
 /** At least as many as client instances that may share a reply topic. */
 const REPLY_PARTITIONS = 12;
 
-function requestPair(name: RequestTopic, key: string, producer: string, consumer: string): TopicSpec[] {
+function requestPair(
+  name: RequestTopic,
+  key: string,
+  producer: ServicePrincipal,
+  consumer: ServicePrincipal,
+): TopicSpec[] {
   return [
     {
       name,
@@ -56,7 +81,9 @@ function requestPair(name: RequestTopic, key: string, producer: string, consumer
       partitions: REPLY_PARTITIONS,
       compacted: false,
       key: 'correlation id',
-      producers: [consumer],
+      // The requester writes too: the probes that prove its reply consumer is positioned
+      // (RequestReplyClient). A reply it forged would only reach itself, and replies are signed.
+      producers: [consumer, producer],
       consumers: [producer],
     },
   ];
@@ -109,7 +136,7 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     compacted: false,
     key: 'session id',
     producers: ['ingress-proxy', 'policy', 'approval', 'credential-vault', 'recorder'],
-    consumers: ['recorder', 'SIEM'],
+    consumers: ['recorder', 'siem'],
   },
   {
     name: Topics.Healthcheck,
@@ -117,7 +144,8 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     partitions: 1,
     compacted: false,
     key: 'probe id',
-    producers: ['infra/local readiness check'],
-    consumers: ['infra/local readiness check'],
+    // The readiness check of infra/local runs as the admin.
+    producers: ['admin'],
+    consumers: ['admin'],
   },
 ];

@@ -34,6 +34,8 @@ export function kafkaServerOptions(settings: KafkaServerSettings): MicroserviceO
       client: {
         clientId: settings.clientId,
         brokers: settings.brokers,
+        sasl: settings.sasl,
+        ssl: settings.ssl,
         connectionTimeout: 3000,
         retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 2000 },
         logCreator: kafkaLogCreator(nestKafkaLogSink('Kafka')),

@@ -9,7 +9,7 @@ import { INGRESS_CONFIG, type IngressConfig } from '../config';
 export class IngressRpc extends RequestReplyClient implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(KAFKA) kafka: Kafka, @Inject(INGRESS_CONFIG) config: IngressConfig) {
     super(kafka, {
-      groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-replies-${config.INSTANCE_ID}`,
+      groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-proxy-replies-${config.INSTANCE_ID}`,
       topics: [Topics.PolicyEvaluate, Topics.VaultLease, Topics.ApprovalRequest],
     });
   }
