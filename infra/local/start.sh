@@ -66,6 +66,7 @@ advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$AIRLOCK_KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_PLAINTEXT
 listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+log.dirs=$KAFKA_DATA
 
 # Clients: SCRAM-SHA-512, credentials in the cluster metadata (created at format time and by
 # start.sh with the admin credential).
