@@ -9,3 +9,4 @@ export * from './catalogue';
 export * from './json-schema';
 export * from './queues';
 export * from './kafka-acls';
+export * from './audit-ownership';

@@ -29,7 +29,7 @@ export function syntheticAuditEvent(sessionId: string, opts: { at?: number; subj
     actor: { issuer: 'https://idp.test', subject: opts.subject ?? 'agent-synthetic', groups: ['agents'] },
     connection: 'demo',
     protocol: 'http',
-    source: 'audit-traffic',
+    source: 'ingress-proxy',
     data: { status: 200, durationMs: 1.5, upstreamMs: 1.1, bytesOut: 512, masked: { 'aws-access-key': 1 } },
   };
 }

@@ -2,7 +2,13 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { AuditEventSchema, ContractViolation, Topics, parseContract } from '@airlock/contracts';
+import {
+  AuditEventSchema,
+  ContractViolation,
+  Topics,
+  auditOwnershipViolation,
+  parseContract,
+} from '@airlock/contracts';
 import { KAFKA } from '@airlock/messaging';
 import { RECORDER_CONFIG, type RecorderConfig } from '../config';
 import { canonicalJson } from '../integrity/canonical-json';
@@ -13,7 +19,8 @@ import { AuditRepository, type ReceivedAuditEvent } from './audit.repository';
  * Consumes `airlock.audit` in batches, one hash chain per partition: one INSERT per batch, and
  * the offsets are committed only after the database has committed. A crash in between redelivers
  * the batch, which the chain head recognises and skips. An event that fails its schema is logged
- * and skipped (it stays on the topic for inspection).
+ * and skipped (it stays on the topic for inspection), and so is one whose `source` does not own
+ * its type (auditOwnershipViolation in libs/contracts).
  */
 /** How long a partition waits before it is read again after a failed store. */
 const STORE_RETRY_MS = 1000;
@@ -231,6 +238,9 @@ export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent
   } catch (err) {
     throw new ContractViolation(Topics.Audit, (err as Error).message);
   }
+  // A service writes only its own event types: an ingress event from the policy principal is forged.
+  const notOwned = auditOwnershipViolation(event);
+  if (notOwned) throw new ContractViolation(Topics.Audit, notOwned);
   return { event, raw, canonical, offset };
 }
 
