@@ -24,6 +24,10 @@ import {
   runId,
   waitFor,
   kafkaSasl,
+  serviceKafkaEnv,
+  serviceSigningEnv,
+  testSigner,
+  testTrustedKeys,
 } from '@airlock/testing';
 
 /**
@@ -193,7 +197,14 @@ function runVaultCommand(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry], {
       cwd: repoRoot(),
-      env: { PATH: process.env.PATH ?? '', KAFKAJS_NO_PARTITIONER_WARNING: '1', LOG_LEVEL: 'warn', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        LOG_LEVEL: 'warn',
+        ...serviceKafkaEnv('credential-vault'),
+        ...serviceSigningEnv('credential-vault'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -334,7 +345,12 @@ describe('credential vault, end to end', () => {
       vaultEnv({ VAULT_KEK_FILE: keyFile('kek-1.json', { current: 'k1', keys: { k1 } }) }),
     );
     await vault.start();
-    leases = new RequestReplyClient(kafka, { groupId: `${groupPrefix}-leases`, topics: [Topics.VaultLease] });
+    // Asks as an ingress would: requests signed with an ingress key, replies checked against the vault's.
+    leases = new RequestReplyClient(kafka, {
+      groupId: `${groupPrefix}-leases`,
+      topics: [Topics.VaultLease],
+      security: { signer: testSigner('ingress-proxy'), trust: testTrustedKeys() },
+    });
     await leases.connect();
   }, 180000);
 

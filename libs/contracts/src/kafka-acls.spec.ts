@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kafkaAcls, groupAcl } from './kafka-acls';
+import { aclTableMarkdown, groupAcl, kafkaAcls } from './kafka-acls';
 import { KafkaPrincipals, TOPIC_CATALOGUE, Topics } from './topics';
 
 describe('Kafka ACLs from the topic catalogue', () => {
@@ -59,6 +59,23 @@ describe('Kafka ACLs from the topic catalogue', () => {
       'airlock-recorder',
       'siem',
     ]);
+  });
+
+  it('is documented in docs/security.md exactly as generated', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/security.md'), 'utf8');
+    const section = /<!-- acl-table:start -->([\s\S]*?)<!-- acl-table:end -->/.exec(doc)?.[1] ?? '';
+    // Cells compared without the padding a Markdown formatter adds; separator rows skipped.
+    const rows = (text: string): string[] =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('|') && !/^\|[\s|:-]+\|$/.test(l))
+        .map((l) =>
+          l
+            .split('|')
+            .map((c) => c.trim())
+            .join('|'),
+        );
+    expect(rows(section)).toEqual(rows(aclTableMarkdown()));
   });
 
   it('lists the same principals as the local infrastructure creates', () => {

@@ -82,3 +82,22 @@ export function aclKey(acl: KafkaAcl): string {
 export function principalsOf(topic: TopicSpec): KafkaPrincipal[] {
   return [...new Set([...topic.producers, ...topic.consumers])];
 }
+
+/**
+ * The ACLs as a Markdown table, one row per principal and resource: what docs/security.md shows
+ * (a unit test keeps the document equal to this).
+ */
+export function aclTableMarkdown(options: KafkaAclOptions = {}): string {
+  const rows = new Map<string, { principal: string; resource: string; operations: string[] }>();
+  for (const acl of kafkaAcls(options)) {
+    const resource = acl.resourceType === 'TOPIC' ? `topic \`${acl.resourceName}\`` : `groups \`${acl.resourceName}*\``;
+    const key = `${acl.principal} ${resource}`;
+    const row = rows.get(key) ?? { principal: acl.principal, resource, operations: [] };
+    row.operations.push(acl.operation);
+    rows.set(key, row);
+  }
+  const lines = [...rows.values()]
+    .sort((a, b) => a.principal.localeCompare(b.principal) || a.resource.localeCompare(b.resource))
+    .map((r) => `| ${r.principal} | ${r.resource} | ${r.operations.sort().join(', ')} |`);
+  return ['| principal | resource | allowed |', '| --- | --- | --- |', ...lines].join('\n');
+}

@@ -149,3 +149,26 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     consumers: ['admin'],
   },
 ];
+
+/** The service that answers a request topic (its consumer in the catalogue): the one whose signature a reply must carry. */
+export function answererOf(topic: RequestTopic): ServicePrincipal {
+  return serviceOf(TOPIC_CATALOGUE.find((t) => t.name === topic)?.consumers, topic);
+}
+
+/** The service that sends requests on a request topic. */
+export function requesterOf(topic: RequestTopic): ServicePrincipal {
+  return serviceOf(TOPIC_CATALOGUE.find((t) => t.name === topic)?.producers, topic);
+}
+
+/** The services that write an event topic. */
+export function producersOf(topic: TopicName): readonly KafkaPrincipal[] {
+  return TOPIC_CATALOGUE.find((t) => t.name === topic)?.producers ?? [];
+}
+
+function serviceOf(principals: readonly KafkaPrincipal[] | undefined, topic: string): ServicePrincipal {
+  const [only, ...rest] = principals ?? [];
+  if (!only || rest.length > 0 || only === 'siem' || only === 'admin') {
+    throw new Error(`the catalogue names no single service on ${topic}`);
+  }
+  return only;
+}

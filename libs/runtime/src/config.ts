@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { KafkaAuth } from '@airlock/messaging';
+import { MessageSigner, TrustedKeys } from '@airlock/sealing';
 
 /** A setting that is missing or malformed. The message names every setting at fault. */
 export class ConfigError extends Error {
@@ -37,6 +38,42 @@ export function secretFile(what: string) {
       ctx.addIssue({ code: 'custom', message: `cannot read ${what} file ${path}: ${(err as Error).message}` });
       return z.NEVER;
     }
+  });
+}
+
+/**
+ * SIGNING_KEY_FILE: the service's Ed25519 private key (PEM, PKCS#8), kept outside the database;
+ * what the service answers on Kafka is signed with it. Rotate by pointing at a new file once
+ * every verifier trusts its public key (docs/security.md).
+ */
+export function signingKeyFile(signer: string) {
+  return secretFile('signing key').transform((pem, ctx): MessageSigner => {
+    try {
+      return MessageSigner.fromPem(signer, pem);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/**
+ * TRUSTED_KEYS_FILE: the public keys of the services whose signatures this one accepts,
+ * `{"keys": [{"signer": "policy", "publicKey": "-----BEGIN PUBLIC KEY-----..."}]}`, several per
+ * signer during a rotation. `signers`: the services that must have at least one key in it.
+ */
+export function trustedKeysFile(signers: readonly string[]) {
+  return z.string().transform((path, ctx): TrustedKeys => {
+    let keys: TrustedKeys;
+    try {
+      keys = TrustedKeys.fromJson(readFileSync(path, 'utf8'));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `${path}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    const missing = signers.filter((s) => !keys.signers().includes(s));
+    if (missing.length > 0) ctx.addIssue({ code: 'custom', message: `${path} trusts no key of ${missing.join(', ')}` });
+    return keys;
   });
 }
 

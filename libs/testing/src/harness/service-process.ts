@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, serviceKafkaEnv } from './infra';
 import { allowTestGroups } from './kafka';
+import { serviceSigningEnv } from './signing';
 import { waitFor } from './wait';
 
 export type ServiceName = 'ingress-proxy' | 'policy' | 'approval' | 'recorder' | 'credential-vault';
@@ -56,6 +57,8 @@ export class ServiceProcess {
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
         // Every service logs in to Kafka as its own principal unless the test says otherwise.
         ...serviceKafkaEnv(this.name),
+        // ...and signs with a key of this test run, trusted by the others.
+        ...serviceSigningEnv(this.name),
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
