@@ -1,7 +1,7 @@
 /**
  * The kafkajs connection settings of the infra/local scripts: the brokers of KAFKA_BROKERS
  * (default 127.0.0.1:19092) and the admin's SASL/SCRAM credential, from KAFKA_SASL_USERNAME and
- * KAFKA_SASL_PASSWORD_FILE when set, else the admin password file start.sh generated under
+ * KAFKA_SASL_PASSWORD_FILE (or KAFKA_SASL_PASSWORD, as in docker-compose.yml) when set, else the admin password file start.sh generated under
  * AIRLOCK_KAFKA_CREDENTIALS_DIR (default <repo>/.local/kafka/credentials).
  */
 import { readFileSync } from 'node:fs';
@@ -26,8 +26,7 @@ export function saslOf(principal: string): SASLOptions {
 export function adminSasl(): SASLOptions {
   const username = process.env.KAFKA_SASL_USERNAME;
   const file = process.env.KAFKA_SASL_PASSWORD_FILE;
-  if (username && file) {
-    return { mechanism: 'scram-sha-512', username, password: readFileSync(file, 'utf8').trim() };
-  }
+  const password = file ? readFileSync(file, 'utf8').trim() : process.env.KAFKA_SASL_PASSWORD;
+  if (username && password) return { mechanism: 'scram-sha-512', username, password };
   return saslOf('admin');
 }
