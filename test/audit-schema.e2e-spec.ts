@@ -142,14 +142,16 @@ describe('audit events as stored match the published JSON Schema', () => {
     expect(approved.status).toBe(200);
     expect((await held).status).toBe(200);
 
-    // PostgreSQL: a session with an allowed, a refused and a failing statement; a connection the vault does not know.
+    // PostgreSQL: a session with an allowed, a refused and a failing statement; a connection policy admits but
+    // the vault does not know (pgtls is never created here); one no rule lets the agent use.
     await sys.addPgConnection('pgdb', upstreamDb);
     const c = await pgSession('pgdb');
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await expect(c.query('DROP TABLE nothing')).rejects.toMatchObject({ code: '42501' });
     await expect(c.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
     await c.end();
-    await expect(pgSession('pgnowhere')).rejects.toMatchObject({ code: '3D000' });
+    await expect(pgSession('pgtls')).rejects.toMatchObject({ code: '3D000' });
+    await expect(pgSession('pgnowhere')).rejects.toMatchObject({ code: '28000' });
 
     // A lease request nobody signed: refused by the vault, which audits it.
     const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };

@@ -66,6 +66,8 @@ const APP_SERVICES: Record<
       'PG_PORT',
       'PG_TLS_CERT_FILE',
       'PG_TLS_KEY_FILE',
+      'PG_MAX_SESSIONS_PER_PRINCIPAL',
+      'PG_MAX_SESSIONS_PER_CONNECTION',
     ],
     dependsOn: {
       ...KAFKA_READY,

@@ -4,6 +4,8 @@
 #     (and Java 17 / Maven if absent); `apt-get update` runs once, only when something is missing.
 #   - the Apache Kafka broker jars from Maven Central into <repo>/.local/kafka/libs
 #     (skipped when the marker file there names the same Kafka version and pom).
+#   - the Python PostgreSQL drivers of infra/local/python-requirements.txt (asyncpg, psycopg 3)
+#     from PyPI into a venv, <repo>/.local/pyenv (skipped when its marker names the same file).
 # Idempotent: a second run only checks and prints what is already there.
 set -euo pipefail
 # shellcheck source=infra/local/lib.sh
@@ -28,6 +30,9 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# Debian's own Python, with venv and ensurepip, for the Python drivers of the end-to-end suite.
+[[ -x "$PY_SYSTEM" ]] || missing+=(python3)
+{ [[ -x "$PY_SYSTEM" ]] && "$PY_SYSTEM" -c 'import venv, ensurepip' >/dev/null 2>&1; } || missing+=(python3-venv)
 
 java_major() {
   # "openjdk version "17.0.15" 2025-04-15" -> 17 ; "1.8.0_382" -> 1
@@ -50,7 +55,7 @@ fi
 
 # Post-conditions, so a broken package install fails here rather than in start.sh.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || die "PostgreSQL server still missing after install"
-for tool in psql redis-server redis-cli wrk java mvn runuser; do
+for tool in psql redis-server redis-cli wrk java mvn runuser "$PY_SYSTEM"; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool still missing after install"
 done
 id -u "$PG_OS_USER" >/dev/null 2>&1 || die "the '$PG_OS_USER' system user does not exist (it comes with postgresql-common)"
@@ -84,6 +89,28 @@ else
   mv "$tmp_libs" "$KAFKA_LIBS"
   trap - EXIT
   log "Kafka $KAFKA_VERSION installed: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars, $(du -sh "$KAFKA_LIBS" | cut -f1) in $KAFKA_LIBS"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. Python PostgreSQL drivers (asyncpg, psycopg 3) from PyPI into a venv under .local
+# ---------------------------------------------------------------------------------------------
+py_expected="$(sha256sum "$PY_REQUIREMENTS" | cut -d' ' -f1)"
+if [[ -x "$PY_VENV/bin/python" && -f "$PY_MARKER" && "$(cat "$PY_MARKER")" == "$py_expected" ]]; then
+  log "Python drivers already in $PY_VENV ($(grep -Ev '^(#|$)' "$PY_REQUIREMENTS" | tr '\n' ' '))"
+else
+  mkdir -p "$LOG_DIR"
+  pip_log="$LOG_DIR/install-python.log"
+  log "installing the Python drivers of $PY_REQUIREMENTS into $PY_VENV (log: $pip_log)"
+  rm -rf "$PY_VENV"
+  if ! { "$PY_SYSTEM" -m venv "$PY_VENV" &&
+    "$PY_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$PY_REQUIREMENTS"; } >"$pip_log" 2>&1; then
+    tail_log "$pip_log"
+    rm -rf "$PY_VENV"
+    die "could not install the Python drivers from PyPI"
+  fi
+  "$PY_VENV/bin/python" -c 'import asyncpg, psycopg' || die "the Python drivers do not import after install"
+  printf '%s\n' "$py_expected" >"$PY_MARKER"
+  log "Python drivers installed in $PY_VENV"
 fi
 
 log "done in $(elapsed_since "$started_ms")"

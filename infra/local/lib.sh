@@ -44,6 +44,12 @@ PG_DATA="$PG_ROOT/data"
 PG_RUN="$PG_ROOT/run"                 # unix socket directory
 PG_LOG="$LOG_DIR/postgresql.log"
 
+# --- Python drivers for the end-to-end suite (asyncpg, psycopg 3) -----------------------------
+PY_SYSTEM="/usr/bin/python3"          # Debian's python3, with python3-venv
+PY_REQUIREMENTS="$AIRLOCK_INFRA_DIR/python-requirements.txt"
+PY_VENV="$LOCAL_DIR/pyenv"
+PY_MARKER="$PY_VENV/.airlock-requirements"
+
 # --- Redis -----------------------------------------------------------------------------------
 REDIS_ROOT="$LOCAL_DIR/redis"
 REDIS_DATA="$REDIS_ROOT/data"

@@ -89,15 +89,22 @@ export const AuthFailedEventSchema = z
         .string()
         .describe(
           'Why the caller was refused: a token rejection code (missing, malformed, expired, signature, ...), ' +
-            'or forbidden for an authenticated caller outside the group an admin API requires.',
+            'or forbidden for an authenticated caller outside the group an admin API requires, or whom policy ' +
+            'does not let open a PostgreSQL session on the connection.',
         ),
       reason: z.string().describe('The message the caller received; never the token or its claims.'),
       method: z.string().optional().describe('HTTP method of the refused request.'),
       path: z.string().optional().describe('Path of the refused request, without the query string.'),
+      ruleId: z
+        .string()
+        .optional()
+        .describe('When policy refused the session: the deny rule that did; absent when no rule admitted it.'),
+      policyVersion: z.string().optional().describe('When policy refused the session: the version that decided.'),
     }),
   })
   .describe(
-    'A caller was refused before anything else happened: bad or missing credentials, or not in the group required.',
+    'A caller was refused before anything else happened: bad or missing credentials, not in the group required, ' +
+      'or not allowed by policy to open a session on the connection.',
   );
 
 export const OperationInterceptedEventSchema = z

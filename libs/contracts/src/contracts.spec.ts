@@ -1,6 +1,7 @@
 import {
   AuditEventSchema,
   ContractViolation,
+  OperationSchema,
   PolicyEvaluateRequestSchema,
   TOPIC_CATALOGUE,
   TopicSchemas,
@@ -53,6 +54,22 @@ describe('contracts', () => {
     ).toThrow(/connection/);
     expect(() => decodeContract('policy', PolicyEvaluateRequestSchema, '{not json')).toThrow(ContractViolation);
     expect(() => decodeContract('policy', PolicyEvaluateRequestSchema, null)).toThrow(/empty/);
+  });
+
+  it('asks policy about a session start (connect), which approvals and audited operations never carry', () => {
+    const connect = {
+      requestId: uuidv7(),
+      sessionId: uuidv7(),
+      principal,
+      connection: 'pgdb',
+      protocol: 'postgres',
+      operation: { kind: 'connect' },
+    };
+    expect(PolicyEvaluateRequestSchema.parse(connect)).toEqual(connect);
+    expect(OperationSchema.safeParse(connect.operation).success).toBe(false);
+    expect(PolicyEvaluateRequestSchema.safeParse({ ...connect, operation: { kind: 'disconnect' } }).success).toBe(
+      false,
+    );
   });
 
   it('discriminates audit events by type and rejects unknown types and missing envelope fields', () => {

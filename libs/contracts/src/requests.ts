@@ -104,6 +104,22 @@ export type PostgresOperation = z.infer<typeof PostgresOperationSchema>;
 export const OperationSchema = z.discriminatedUnion('kind', [HttpOperationSchema, PostgresOperationSchema]);
 export type Operation = z.infer<typeof OperationSchema>;
 
+/**
+ * Opening a session on a connection, before any operation in it (the PostgreSQL listener asks at
+ * start-up, before it takes a lease or opens an upstream session): may this principal use the
+ * connection at all? Policy only; never held for approval, never in an audit event's operation.
+ */
+export const ConnectOperationSchema = z.object({ kind: z.literal('connect') });
+export type ConnectOperation = z.infer<typeof ConnectOperationSchema>;
+
+/** What policy is asked about: an operation, or opening a session. */
+export const PolicyOperationSchema = z.discriminatedUnion('kind', [
+  HttpOperationSchema,
+  PostgresOperationSchema,
+  ConnectOperationSchema,
+]);
+export type PolicyOperation = z.infer<typeof PolicyOperationSchema>;
+
 /** Who asks to do what, where: the part every request about one operation carries. */
 const OperationContext = {
   requestId: IdSchema,
@@ -114,7 +130,7 @@ const OperationContext = {
   operation: OperationSchema,
 };
 
-export const PolicyEvaluateRequestSchema = z.object(OperationContext);
+export const PolicyEvaluateRequestSchema = z.object({ ...OperationContext, operation: PolicyOperationSchema });
 export type PolicyEvaluateRequest = z.infer<typeof PolicyEvaluateRequestSchema>;
 
 /** How a `review` decision is to be approved: from the deciding policy rule. */

@@ -13,3 +13,16 @@ export class PgProtocolError extends Error {
     super(message);
   }
 }
+
+/** A message announcing more bytes than the reader accepts; refused from its header, before its body is read. */
+export class MessageTooLargeError extends PgProtocolError {
+  constructor(
+    message: string,
+    readonly type: number,
+    /** The announced int32 length (which counts itself). */
+    readonly length: number,
+    readonly limit: number,
+  ) {
+    super(message, '08P01');
+  }
+}

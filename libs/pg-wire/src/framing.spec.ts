@@ -1,5 +1,6 @@
 import {
   MessageReader,
+  MessageTooLargeError,
   PgProtocolError,
   encodeCancelRequest,
   encodeCommandComplete,
@@ -121,6 +122,21 @@ describe('MessageReader', () => {
     const other = new MessageReader({ maxLength: 100 });
     expect(other.push(Buffer.from([0x44, 0, 0]))).toEqual([]);
     expect(() => other.push(Buffer.from([0, 101]))).toThrow(/invalid length 101/);
+  });
+
+  it('says what was too large and what the limit was, and takes a new limit for what follows', () => {
+    const reader = new MessageReader({ maxLength: 100 });
+    expect(reader.push(header(0x70, 100))).toEqual([]);
+    reader.limit = 1000;
+    expect(reader.limit).toBe(1000);
+    expect(reader.push(Buffer.concat([Buffer.alloc(96), header(0x51, 1000)]))).toHaveLength(1);
+    const small = new MessageReader({ maxLength: 100 });
+    expect(() => small.push(header(0x70, 5000))).toThrow(
+      expect.objectContaining({ constructor: MessageTooLargeError, type: 0x70, length: 5000, limit: 100 }),
+    );
+    expect(() => {
+      reader.limit = 2;
+    }).toThrow(RangeError);
   });
 
   it('is unusable after a protocol error, with a protocol-violation SQLSTATE', () => {

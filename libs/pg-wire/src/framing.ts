@@ -1,5 +1,5 @@
 import { BodyReader, HEADER_BYTES } from './codec';
-import { PgProtocolError } from './errors';
+import { MessageTooLargeError, PgProtocolError } from './errors';
 
 /** One typed message: `raw` is the whole message as received, `body` is `raw` without its 5-byte header. */
 export interface Frame {
@@ -28,7 +28,7 @@ const MIN_LENGTH = 4;
  * After a `PgProtocolError` the stream position is lost, so the reader refuses further input.
  */
 export class MessageReader {
-  private readonly maxLength: number;
+  private maxLength: number;
   private parts: Buffer[] = [];
   private partBytes = 0;
   /** Size, header included, of the message being assembled; 0 while its header is still incomplete. */
@@ -36,11 +36,16 @@ export class MessageReader {
   private broken = false;
 
   constructor(opts: MessageReaderOptions = {}) {
-    const maxLength = opts.maxLength ?? DEFAULT_MAX_LENGTH;
-    if (!Number.isInteger(maxLength) || maxLength < MIN_LENGTH || maxLength > 0x7fffffff) {
-      throw new RangeError(`maxLength must be an integer between ${MIN_LENGTH} and 2^31-1, got ${maxLength}`);
-    }
-    this.maxLength = maxLength;
+    this.maxLength = checkedMaxLength(opts.maxLength ?? DEFAULT_MAX_LENGTH);
+  }
+
+  /** The largest accepted int32 length from now on (e.g. a small one until authentication, then the session's). */
+  get limit(): number {
+    return this.maxLength;
+  }
+
+  set limit(maxLength: number) {
+    this.maxLength = checkedMaxLength(maxLength);
   }
 
   /** Bytes held for a message that is not complete yet. */
@@ -105,10 +110,19 @@ export class MessageReader {
     if (length < MIN_LENGTH || length > this.maxLength) {
       this.broken = true;
       const type = buf[off];
-      throw new PgProtocolError(`invalid length ${length} for message type 0x${type.toString(16).padStart(2, '0')}`);
+      const message = `invalid length ${length} for message type 0x${type.toString(16).padStart(2, '0')}`;
+      if (length > this.maxLength) throw new MessageTooLargeError(message, type, length, this.maxLength);
+      throw new PgProtocolError(message);
     }
     return length + 1;
   }
+}
+
+function checkedMaxLength(maxLength: number): number {
+  if (!Number.isInteger(maxLength) || maxLength < MIN_LENGTH || maxLength > 0x7fffffff) {
+    throw new RangeError(`maxLength must be an integer between ${MIN_LENGTH} and 2^31-1, got ${maxLength}`);
+  }
+  return maxLength;
 }
 
 export type StartupPacket =

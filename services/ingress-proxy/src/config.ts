@@ -29,7 +29,15 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   PG_TLS_KEY_FILE: z.string().min(1).optional(),
   /** CA bundle (PEM) that upstream servers' certificates are checked against with sslmode=verify-full. */
   PG_UPSTREAM_CA_FILE: z.string().min(1).optional(),
+  /** Deadline of the whole start-up, from the connection to the password (TLS included), not of each read. */
   PG_STARTUP_TIMEOUT_MS: ms(10000),
+  /** Largest start-up packet or password message before authentication (a JWT must fit; start-up packets stop at 10000). */
+  PG_MAX_STARTUP_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(16 * 1024),
   PG_UPSTREAM_CONNECT_TIMEOUT_MS: ms(10000),
   /** Largest message an agent may send (a statement, a bound value, a COPY chunk). */
   PG_MAX_MESSAGE_BYTES: z.coerce
@@ -38,7 +46,6 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
     .min(1024)
     .max(1024 * 1024 * 1024)
     .default(64 * 1024 * 1024),
-  PG_MAX_SESSIONS: z.coerce.number().int().min(1).max(100000).default(1000),
   /** The longest statement text (Query or Parse) the gateway classifies; longer ones are refused with 54000. */
   PG_MAX_STATEMENT_BYTES: z.coerce
     .number()
@@ -46,6 +53,11 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  PG_MAX_SESSIONS: z.coerce.number().int().min(1).max(100000).default(1000),
+  /** Sessions one principal (issuer + subject) may hold at once in one ingress process. */
+  PG_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100000).default(20),
+  /** Sessions on one connection at once in one ingress process: keep it below the upstream's max_connections. */
+  PG_MAX_SESSIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100000).default(80),
   /** Deadline of one question to the approval service (it answers at once; people decide later). */
   APPROVAL_TIMEOUT_MS: ms(2000),
   /** How long an HTTP request policy sent for review is held before the agent gets 202 and retries. */

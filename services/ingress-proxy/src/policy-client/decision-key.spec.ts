@@ -26,6 +26,23 @@ function pg(op: Partial<PostgresOperation>): PolicyEvaluateRequest {
 }
 
 describe('decisionKey', () => {
+  it('keys a session start on principal and connection, apart from any statement', () => {
+    const connect = (over: Partial<PolicyEvaluateRequest> = {}): PolicyEvaluateRequest => ({
+      ...base,
+      operation: { kind: 'connect' },
+      ...over,
+    });
+    expect(decisionKey(connect())).toBe(decisionKey(connect({ requestId: base.sessionId })));
+    expect(decisionKey(connect())).not.toBe(decisionKey(connect({ connection: 'other' })));
+    expect(decisionKey(connect())).not.toBe(
+      decisionKey(connect({ principal: { ...base.principal, subject: 'someone-else' } })),
+    );
+    expect(decisionKey(connect())).not.toBe(
+      decisionKey(connect({ principal: { ...base.principal, groups: ['a', 'b', 'c'] } })),
+    );
+    expect(decisionKey(connect())).not.toBe(decisionKey(pg({})));
+  });
+
   it('is the same for texts that differ only in literals and classify alike', () => {
     expect(decisionKey(pg({ sql: 'a' }))).toBe(decisionKey(pg({ sql: 'b' })));
   });

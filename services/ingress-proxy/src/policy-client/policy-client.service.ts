@@ -82,15 +82,18 @@ export function decidedData(decision: PolicyDecision, cached: boolean): AuditEve
 export function decisionKey(req: PolicyEvaluateRequest): string {
   const p = req.principal;
   const op = req.operation;
+  // A session start (connect) is decided on the principal and connection alone.
   const what =
-    op.kind === 'http'
-      ? [op.method, op.path]
-      : [
-          op.fingerprint,
-          op.parsed ? 'parsed' : 'unparsed',
-          op.params ? 'params' : 'no-params',
-          statementsKey(op.statements),
-        ];
+    op.kind === 'connect'
+      ? []
+      : op.kind === 'http'
+        ? [op.method, op.path]
+        : [
+            op.fingerprint,
+            op.parsed ? 'parsed' : 'unparsed',
+            op.params ? 'params' : 'no-params',
+            statementsKey(op.statements),
+          ];
   return [p.issuer, p.subject, [...p.groups].sort().join(','), req.connection, req.protocol, op.kind, ...what].join(
     '\u0000',
   );

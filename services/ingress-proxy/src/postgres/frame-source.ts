@@ -31,14 +31,15 @@ export class FrameSource {
     socket.on('error', this.onError);
   }
 
-  next(timeoutMs: number): Promise<Frame> {
+  /** `timedOut` makes the error of a missed deadline (by default: the server did not answer). */
+  next(timeoutMs: number, timedOut?: () => Error): Promise<Frame> {
     if (this.failure) return Promise.reject(this.failure);
     const f = this.frames.shift();
     if (f) return Promise.resolve(f);
     return new Promise<Frame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = null;
-        reject(new PgProtocolError('the server did not answer in time', '08006'));
+        reject(timedOut ? timedOut() : new PgProtocolError('the server did not answer in time', '08006'));
       }, timeoutMs);
       this.waiter = {
         resolve: (frame) => {

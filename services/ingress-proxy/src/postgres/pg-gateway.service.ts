@@ -7,6 +7,7 @@ import {
   ConnectionNameSchema,
   uuidv7,
   type AuditEventDraft,
+  type PolicyDecision,
   type PolicyEvaluateRequest,
   type PostgresOperation,
   type Principal,
@@ -24,6 +25,7 @@ import {
   encodeParameterStatus,
   encodeReadyForQuery,
   passwordFromMessage,
+  type Frame,
 } from '@airlock/pg-wire';
 import { DEFAULT_SEARCH_PATH, SqlClassifier, loadSqlParser, parseSearchPath } from '@airlock/sql';
 import { ApprovalClient } from '../approval-client/approval.client';
@@ -36,7 +38,14 @@ import { ColumnCatalog } from './column-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
 import type { Envelope } from './statement-audit';
-import { readFirstPacket, readPassword, startupSettings } from './pg-startup';
+import {
+  HandshakeDeadline,
+  MAX_STARTUP_PACKET_BYTES,
+  readFirstPacket,
+  readPassword,
+  startupSettings,
+} from './pg-startup';
+import { SessionCaps } from './session-caps';
 import { UpstreamConnectError, cancelUpstream, connectUpstream, upstreamAddress } from './pg-upstream';
 
 const CANCEL_BROADCAST = 'pg-cancel';
@@ -58,6 +67,9 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   private readonly catalog: ColumnCatalog;
   private readonly upstreamCa: Buffer | undefined;
   private readonly sessionServices: PgSessionServices;
+  private readonly caps: SessionCaps;
+  /** The per-principal and per-connection slot each session holds, given back when it closes. */
+  private readonly slots = new Map<string, () => void>();
 
   constructor(
     @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
@@ -70,6 +82,10 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   ) {
     this.upstreamCa = config.PG_UPSTREAM_CA_FILE ? readFileSync(config.PG_UPSTREAM_CA_FILE) : undefined;
     this.catalog = new ColumnCatalog(config.PG_UPSTREAM_CONNECT_TIMEOUT_MS, this.upstreamCa);
+    this.caps = new SessionCaps({
+      perPrincipal: config.PG_MAX_SESSIONS_PER_PRINCIPAL,
+      perConnection: config.PG_MAX_SESSIONS_PER_CONNECTION,
+    });
     this.sessionServices = {
       logger: this.logger,
       classify: (sql) => this.classifier.classify(sql),
@@ -93,6 +109,8 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
           );
       },
       onClose: (s) => {
+        this.slots.get(s.id)?.();
+        this.slots.delete(s.id);
         this.sessions.delete(s.id);
         this.byCancelKey.delete(cancelKeyOf(s.cancelKey));
       },
@@ -169,9 +187,15 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async handshake(conn: { socket: Socket }): Promise<void> {
-    const timeout = this.config.PG_STARTUP_TIMEOUT_MS;
+    const deadline = new HandshakeDeadline(this.config.PG_STARTUP_TIMEOUT_MS);
+    const preAuthLimit = this.config.PG_MAX_STARTUP_MESSAGE_BYTES;
     const raw = conn.socket;
-    const first = await readFirstPacket(conn, this.secureContext, timeout);
+    const first = await readFirstPacket(
+      conn,
+      this.secureContext,
+      deadline,
+      Math.min(preAuthLimit, MAX_STARTUP_PACKET_BYTES),
+    );
     if (first.kind === 'cancel') {
       raw.destroy();
       await this.cancel(first.processId, first.secretKey);
@@ -214,8 +238,9 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     }
     if (first.minor > 0 || unrecognised.length > 0) socket.write(negotiateProtocolVersion(unrecognised));
     socket.write(encodeAuthenticationCleartextPassword());
-    const reader = new MessageReader({ maxLength: this.config.PG_MAX_MESSAGE_BYTES });
-    const { frame, rest } = await readPassword(socket, reader, timeout);
+    // Until the token is checked, a message may be a few KiB at most: enough for a JWT.
+    const reader = new MessageReader({ maxLength: preAuthLimit });
+    const { frame, rest } = await readPassword(socket, reader, deadline);
     if (frame.type !== 0x70) {
       throw new PgGatewayError(SqlState.ProtocolViolation, 'expected a password message', 'routing', { fatal: true });
     }
@@ -235,6 +260,73 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     }
 
     const env = { ...handshakeEnv(connection), actor: principal };
+    // Policy first: a principal no rule lets use the connection never costs an upstream session.
+    await this.admit(env, principal, connection);
+    const slot = this.caps.take(principal, connection);
+    if (!slot.ok) {
+      const error = new PgGatewayError(SqlState.TooManyConnections, slot.message, 'routing', { fatal: true });
+      this.audit.emitAfter({
+        ...env,
+        type: 'statement.failed',
+        data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
+      });
+      throw error;
+    }
+    try {
+      await this.open(
+        { socket, reader, rest, tls: first.tls, client, settings, env, principal, connection },
+        slot.release,
+      );
+    } catch (err) {
+      slot.release();
+      throw err;
+    }
+  }
+
+  /** Asks policy whether the principal may open a session on the connection at all; refuses (28000) if not. */
+  private async admit(env: Envelope & { actor: Principal }, principal: Principal, connection: string): Promise<void> {
+    let decision: PolicyDecision;
+    try {
+      ({ decision } = await this.policy.evaluate({
+        requestId: env.requestId,
+        sessionId: env.sessionId,
+        principal,
+        connection,
+        protocol: 'postgres',
+        operation: { kind: 'connect' },
+      }));
+    } catch (err) {
+      const timeout = err instanceof MessagingError && err.failure === 'timeout';
+      this.logger.warn({ connection, err: (err as Error).message }, 'policy did not answer a session start: refusing');
+      const error = new PgGatewayError(
+        SqlState.CannotConnectNow,
+        timeout
+          ? 'the policy service did not answer in time; session refused'
+          : 'the policy service is unavailable; session refused',
+        'policy',
+        { fatal: true, cause: err },
+      );
+      this.audit.emitAfter({
+        ...env,
+        type: 'statement.failed',
+        data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
+      });
+      throw error;
+    }
+    if (decision.decision === 'allow') return;
+    const reason = `access to connection "${connection}" refused by policy: ${decision.reason}`;
+    await this.auditAuthFailure(env, 'forbidden', reason, {
+      ...(decision.ruleId ? { ruleId: decision.ruleId } : {}),
+      policyVersion: decision.policyVersion,
+    });
+    throw new PgGatewayError(SqlState.InvalidAuthorization, reason, 'policy', { fatal: true });
+  }
+
+  /** Takes a lease, opens the upstream session and hands the client over to a PgSession. */
+  private async open(admitted: AdmittedStartup, releaseSlot: () => void): Promise<void> {
+    const { socket, reader, rest, tls, client, settings, env, principal, connection } = admitted;
+    // Authenticated: from here on the session's own message limit applies.
+    reader.limit = this.config.PG_MAX_MESSAGE_BYTES;
     let lease: ActiveLease;
     try {
       lease = await this.leases.lease(connection);
@@ -317,7 +409,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
         type: 'session.started',
         data: {
           client,
-          tls: first.tls,
+          tls,
           ...(settings.passed.application_name
             ? { applicationName: settings.passed.application_name.slice(0, 64) }
             : {}),
@@ -332,6 +424,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       });
     }
     this.sessions.set(session.id, session);
+    this.slots.set(session.id, releaseSlot);
     this.byCancelKey.set(cancelKeyOf(cancelKey), session);
     const hello: Buffer[] = [encodeAuthenticationOk()];
     for (const p of upstream.parameters) {
@@ -387,9 +480,10 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     env: Omit<AuditEventDraft, 'type' | 'data'>,
     code: string,
     reason: string,
+    more: { ruleId?: string; policyVersion?: string } = {},
   ): Promise<void> {
     try {
-      await this.audit.emit({ ...env, type: 'auth.failed', data: { code, reason } });
+      await this.audit.emit({ ...env, type: 'auth.failed', data: { code, reason, ...more } });
     } catch (err) {
       this.logger.error(
         { err: (err as Error).message },
@@ -397,6 +491,21 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       );
     }
   }
+}
+
+/** A start-up that is authenticated and admitted by policy, about to be connected upstream. */
+interface AdmittedStartup {
+  socket: Socket;
+  /** The client's message reader, with what it read after the password in `rest`. */
+  reader: MessageReader;
+  rest: Frame[];
+  tls: boolean;
+  /** Address and port of the client, for the audit trail. */
+  client: string;
+  settings: ReturnType<typeof startupSettings>;
+  env: Envelope & { actor: Principal };
+  principal: Principal;
+  connection: string;
 }
 
 /** What policy is asked about one statement message of a session. */

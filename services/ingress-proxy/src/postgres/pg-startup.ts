@@ -1,6 +1,13 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { MessageReader, PgProtocolError, readStartupPacket, type Frame, type StartupPacket } from '@airlock/pg-wire';
+import {
+  MessageReader,
+  MessageTooLargeError,
+  PgProtocolError,
+  readStartupPacket,
+  type Frame,
+  type StartupPacket,
+} from '@airlock/pg-wire';
 import { FrameSource } from './frame-source';
 import { PgGatewayError, SqlState } from './pg-errors';
 
@@ -20,6 +27,38 @@ export const PASSED_PARAMETERS = new Set([
 /** Parameters that are about the connection itself, not settings: read, never passed on. */
 const CONNECTION_PARAMETERS = new Set(['user', 'database', 'fallback_application_name']);
 
+/**
+ * One deadline for everything the client controls before it is authenticated (start-up packets,
+ * TLS, password): a client that sends each part just before its own timeout gets no more time.
+ */
+export class HandshakeDeadline {
+  private readonly end: number;
+
+  constructor(
+    readonly ms: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.end = now() + ms;
+  }
+
+  /** Milliseconds left, at least 1 so that a timer still fires (and fails) at once. */
+  remaining(): number {
+    return Math.max(1, this.end - this.now());
+  }
+
+  expired(): PgGatewayError {
+    return new PgGatewayError(
+      SqlState.ProtocolViolation,
+      `the start-up did not complete within ${this.ms} ms; the connection is closed`,
+      'routing',
+      { fatal: true },
+    );
+  }
+}
+
+/** PostgreSQL's own limit on a start-up packet. */
+export const MAX_STARTUP_PACKET_BYTES = 10000;
+
 export type FirstPacket =
   | { kind: 'startup'; socket: Socket; tls: boolean; params: Record<string, string>; minor: number }
   | { kind: 'cancel'; processId: number; secretKey: Buffer };
@@ -28,13 +67,14 @@ export type FirstPacket =
 export async function readFirstPacket(
   conn: { socket: Socket },
   secureContext: SecureContext | undefined,
-  timeoutMs: number,
+  deadline: HandshakeDeadline,
+  maxPacketBytes = MAX_STARTUP_PACKET_BYTES,
 ): Promise<FirstPacket> {
   let current: Socket = conn.socket;
   let tls = false;
   let buffered: Buffer = Buffer.alloc(0);
   for (;;) {
-    const { packet, rest } = await nextPacket(current, buffered, timeoutMs);
+    const { packet, rest } = await nextPacket(current, buffered, deadline, maxPacketBytes);
     buffered = rest;
     switch (packet.kind) {
       case 'ssl':
@@ -48,7 +88,7 @@ export async function readFirstPacket(
           continue;
         }
         current.write('S');
-        current = await upgrade(current, secureContext, timeoutMs);
+        current = await upgrade(current, secureContext, deadline);
         // Errors from here on must be answered inside TLS.
         conn.socket = current;
         tls = true;
@@ -78,20 +118,18 @@ export async function readFirstPacket(
 function nextPacket(
   socket: Socket,
   buffered: Buffer,
-  timeoutMs: number,
+  deadline: HandshakeDeadline,
+  maxPacketBytes: number,
 ): Promise<{ packet: StartupPacket; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = buffered;
-    const timer = setTimeout(
-      () => done(new PgGatewayError(SqlState.ProtocolViolation, 'start-up timed out', 'routing')),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => done(deadline.expired()), deadline.remaining());
     const tryRead = (): boolean => {
       let r: { packet: StartupPacket; consumed: number } | null;
       try {
-        r = readStartupPacket(buf);
+        r = readStartupPacket(buf, maxPacketBytes);
       } catch (err) {
-        done(err as Error);
+        done(startupPacketError(err, buf, maxPacketBytes));
         return true;
       }
       if (!r) return false;
@@ -119,13 +157,26 @@ function nextPacket(
   });
 }
 
-function upgrade(socket: Socket, context: SecureContext, timeoutMs: number): Promise<Socket> {
+/** A start-up packet whose length is out of bounds gets a message that says what the bound is. */
+function startupPacketError(err: unknown, buf: Buffer, maxPacketBytes: number): Error {
+  if (!(err instanceof PgProtocolError) || buf.length < 4) return err as Error;
+  const length = buf.readInt32BE(0);
+  if (length <= maxPacketBytes) return err;
+  return new PgGatewayError(
+    SqlState.ProtocolViolation,
+    `the start-up packet announces ${length} bytes; the gateway accepts at most ${maxPacketBytes} bytes before authentication`,
+    'routing',
+    { fatal: true, cause: err },
+  );
+}
+
+function upgrade(socket: Socket, context: SecureContext, deadline: HandshakeDeadline): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const t = new TLSSocket(socket, { isServer: true, secureContext: context });
     const timer = setTimeout(() => {
       t.destroy();
-      reject(new PgGatewayError(SqlState.ProtocolViolation, 'TLS handshake timed out', 'routing'));
-    }, timeoutMs);
+      reject(deadline.expired());
+    }, deadline.remaining());
     t.once('secure', () => {
       clearTimeout(timer);
       t.off('error', onError);
@@ -178,16 +229,18 @@ export function startupSettings(params: Record<string, string>): {
         { fatal: true },
       );
     }
-    if (key === 'client_encoding' && !/^(utf-?8|unicode)$/i.test(value)) {
-      // Statements are checked as UTF-8; another encoding would make the checked text differ from the run one.
-      throw new PgGatewayError(
-        SqlState.FeatureNotSupported,
-        'the gateway speaks UTF8 only: set client_encoding to UTF8',
-        'routing',
-        {
-          fatal: true,
-        },
-      );
+    if (key === 'client_encoding') {
+      if (!isUtf8EncodingName(value)) {
+        // Statements are checked as UTF-8; another encoding would make the checked text differ from the run one.
+        throw new PgGatewayError(
+          SqlState.FeatureNotSupported,
+          'the gateway speaks UTF8 only: set client_encoding to UTF8',
+          'routing',
+          { fatal: true },
+        );
+      }
+      passed[key] = 'UTF8';
+      continue;
     }
     passed[key] = value;
   }
@@ -197,19 +250,41 @@ export function startupSettings(params: Record<string, string>): {
   return { connection, user: params.user ?? '', passed };
 }
 
-/** Reads the client's PasswordMessage after AuthenticationCleartextPassword. */
+/**
+ * Whether PostgreSQL takes an encoding name as UTF-8: it compares names with everything but
+ * letters and digits dropped, in any case (so `'utf-8'`, as asyncpg sends it, is UTF8), and
+ * knows `unicode` as another name of it.
+ */
+export function isUtf8EncodingName(value: string): boolean {
+  const clean = value.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+  return clean === 'utf8' || clean === 'unicode';
+}
+
+/**
+ * Reads the client's PasswordMessage after AuthenticationCleartextPassword. The reader's limit
+ * is the pre-authentication one: a message announcing more is refused from its header alone.
+ */
 export async function readPassword(
   socket: Socket,
   reader: MessageReader,
-  timeoutMs: number,
+  deadline: HandshakeDeadline,
 ): Promise<{ frame: Frame; rest: Frame[] }> {
   const source = new FrameSource(socket, reader);
   socket.resume();
   try {
-    const frame = await source.next(timeoutMs);
+    const frame = await source.next(deadline.remaining(), () => deadline.expired());
     return { frame, rest: source.detach() };
   } catch (err) {
     source.detach();
+    if (err instanceof MessageTooLargeError) {
+      throw new PgGatewayError(
+        SqlState.ProtocolViolation,
+        `a message of ${err.length} bytes before authentication: the gateway accepts at most ${err.limit} bytes ` +
+          'until the password is checked',
+        'routing',
+        { fatal: true, cause: err },
+      );
+    }
     throw err;
   }
 }

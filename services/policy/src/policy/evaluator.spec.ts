@@ -344,3 +344,106 @@ describe('name patterns', () => {
     expect(compileNamePattern(pattern).test(name)).toBe(expected);
   });
 });
+
+describe('policy evaluation of a session start (connect)', () => {
+  const CONNECT_POLICY = `
+id: connect
+version: v1
+rules:
+  - id: agents-read
+    effect: allow
+    connections: [db]
+    principals: [{ groups: [agents] }]
+    sql: { classes: [read] }
+  - id: reviewers-write
+    effect: review
+    connections: [db]
+    principals: [{ groups: [writers] }]
+    sql: { classes: [write] }
+  - id: api-only
+    effect: allow
+    connections: [db, other]
+    principals: [{ groups: [http-users] }]
+    http: { methods: [GET] }
+  - id: no-risks
+    effect: deny
+    connections: ["*"]
+    sql: { risks: [server-program] }
+  - id: banned
+    effect: deny
+    connections: [db]
+    principals: [{ subjects: [mallory] }]
+  - id: contractors-anything
+    effect: allow
+    connections: ["*"]
+    principals: [{ groups: [contractors] }]
+  - id: contractors-not-prod
+    effect: deny
+    connections: [prod]
+    principals: [{ groups: [contractors] }]
+`;
+  const policy = new PolicyEvaluator(parsePolicyDocument(CONNECT_POLICY));
+
+  function connect(
+    principal: Partial<PolicyEvaluateRequest['principal']>,
+    connection = 'db',
+    protocol: PolicyEvaluateRequest['protocol'] = 'postgres',
+  ): PolicyEvaluateRequest {
+    return {
+      requestId: uuidv7(),
+      sessionId: uuidv7(),
+      principal: { issuer: 'https://idp.one', subject: 'bot', groups: [], ...principal },
+      connection,
+      protocol,
+      operation: { kind: 'connect' },
+    };
+  }
+
+  it('allows a principal some allow or review rule applies to on the connection, whatever its sql criteria', () => {
+    const r = connect({ groups: ['agents'] });
+    expect(policy.evaluate(r)).toEqual({
+      requestId: r.requestId,
+      decision: 'allow',
+      reason: 'rule agents-read',
+      ruleId: 'agents-read',
+      policyVersion: 'v1',
+      masking: [],
+    });
+    expect(policy.evaluate(connect({ groups: ['writers'] }))).toMatchObject({
+      decision: 'allow',
+      ruleId: 'reviewers-write',
+    });
+  });
+
+  it('denies a principal no rule of the protocol lets do anything on the connection, naming both', () => {
+    const r = connect({ subject: 'eve', groups: ['strangers'] });
+    expect(policy.evaluate(r)).toEqual({
+      requestId: r.requestId,
+      decision: 'deny',
+      reason: 'no rule lets eve use connection db',
+      policyVersion: 'v1',
+      masking: [],
+    });
+    // A rule about HTTP requests says nothing about a PostgreSQL session, and the other way round.
+    expect(policy.evaluate(connect({ groups: ['http-users'] })).decision).toBe('deny');
+    expect(policy.evaluate(connect({ groups: ['http-users'] }, 'db', 'http')).decision).toBe('allow');
+    expect(policy.evaluate(connect({ groups: ['agents'] }, 'db', 'http')).decision).toBe('deny');
+    expect(policy.evaluate(connect({ groups: ['agents'] }, 'elsewhere')).decision).toBe('deny');
+  });
+
+  it('lets an unconditional deny rule refuse the session, and ignores deny rules with operation criteria', () => {
+    expect(policy.evaluate(connect({ subject: 'mallory', groups: ['agents'] }))).toMatchObject({
+      decision: 'deny',
+      ruleId: 'banned',
+      reason: 'rule banned',
+    });
+    expect(policy.evaluate(connect({ groups: ['contractors'] }, 'staging'))).toMatchObject({
+      decision: 'allow',
+      ruleId: 'contractors-anything',
+    });
+    expect(policy.evaluate(connect({ groups: ['contractors'] }, 'prod'))).toMatchObject({
+      decision: 'deny',
+      ruleId: 'contractors-not-prod',
+    });
+  });
+});

@@ -56,9 +56,32 @@ export class PolicyEvaluator {
   }
 
   evaluate(req: PolicyEvaluateRequest): PolicyDecision {
-    return req.operation.kind === 'http'
-      ? this.evaluateHttp(req, req.operation)
-      : this.evaluatePostgres(req, req.operation);
+    const op = req.operation;
+    if (op.kind === 'connect') return this.evaluateConnect(req);
+    return op.kind === 'http' ? this.evaluateHttp(req, op) : this.evaluatePostgres(req, op);
+  }
+
+  /**
+   * May the principal open a session on the connection at all? Yes when some allow or review
+   * rule of the protocol applies to it there (whatever the rule's operation criteria: they are
+   * judged per operation later), unless a deny rule with no operation criteria applies too.
+   */
+  private evaluateConnect(req: PolicyEvaluateRequest): PolicyDecision {
+    const base = { requestId: req.requestId, policyVersion: this.document.version, masking: [] };
+    const applying = this.compiled.filter(
+      (c) => this.appliesTo(c, req) && !(req.protocol === 'http' ? c.rule.sql : c.rule.http),
+    );
+    const deny = applying.find((c) => c.rule.effect === 'deny' && !c.rule.http && !c.rule.sql);
+    const admit = applying.find((c) => c.rule.effect !== 'deny');
+    if (deny || !admit) {
+      return {
+        ...base,
+        decision: 'deny',
+        reason: deny ? ruleReason(deny.rule) : `no rule lets ${req.principal.subject} use connection ${req.connection}`,
+        ...(deny ? { ruleId: deny.rule.id } : {}),
+      };
+    }
+    return { ...base, decision: 'allow', reason: ruleReason(admit.rule), ruleId: admit.rule.id };
   }
 
   private evaluateHttp(req: PolicyEvaluateRequest, op: HttpOperation): PolicyDecision {
