@@ -3,6 +3,7 @@ import { Kafka, Partitioners, logLevel, type Consumer, type Producer } from 'kaf
 import {
   Topics,
   uuidv7,
+  type ApprovalDecided,
   type PolicyDecision,
   type PolicyEvaluateRequest,
   type RequestTopic,
@@ -79,7 +80,8 @@ describe('signed decisions, leases and lease requests', () => {
   let attackerUpstream: EchoUpstream;
 
   beforeAll(async () => {
-    await sys.start({ policyTimeoutMs: 3000 });
+    // A held request answers 202 (still pending) after 5 s instead of 30.
+    await sys.start({ policyTimeoutMs: 3000, ingressEnv: { APPROVAL_HTTP_WAIT_MS: '5000' } });
     attackerUpstream = await EchoUpstream.start();
     kafka = new Kafka({
       clientId: 'e2e-forger',
@@ -260,5 +262,52 @@ describe('signed decisions, leases and lease requests', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it.each([
+    ['not signed', (e: ApprovalDecided) => e, /is not signed/],
+    [
+      'signed with a key the ingress does not trust',
+      (e: ApprovalDecided) => attackerKey('approval').sign({ topic: Topics.ApprovalDecided }, e),
+      /not a trusted key of approval/,
+    ],
+  ])('does not release a held request on a forged approval decision %s, and audits it', async (_what, sign, reason) => {
+    const path = `/held/items/forged-${randomUUID()}`;
+    const before = Date.now();
+    const answer = sys.call(`/c/demo${path}`, { method: 'DELETE' });
+    const admin = await sys.token('admin-e2e', ['airlock-admins']);
+    const approval = await waitFor('the pending approval', async () => {
+      const list = await sys.approvalApi('/approvals', { token: admin });
+      return (list.body.approvals as { id: string; detail: string }[]).find((a) => a.detail.includes(path));
+    });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      const forged: ApprovalDecided = {
+        approvalId: approval.id,
+        state: 'approved',
+        decidedBy: [{ issuer: sys.idp.issuer, subject: 'approver-forged', groups: ['approvers'] }],
+        decidedAt: new Date().toISOString(),
+      };
+      await producer.send({
+        topic: Topics.ApprovalDecided,
+        messages: [{ key: approval.id, value: JSON.stringify(sign(forged)) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    // Still held: after the ingress's wait it answers 202 (pending), never forwards.
+    const res = await answer;
+    expect(res.status).toBe(202);
+    expect(sys.upstream.received.some((r) => r.url === path)).toBe(false);
+    const rows = await waitFor('the message.rejected event of the forged decision', async () => {
+      const found = await sys.db.query<StoredAuditEvent>(
+        `SELECT * FROM audit_event WHERE type = 'message.rejected' AND event #>> '{data,topic}' = $1 AND time >= $2`,
+        [Topics.ApprovalDecided, new Date(before)],
+      );
+      return found.some((r) => reason.test(String(r.event.data.reason))) ? found : undefined;
+    });
+    expect(rows[0].event).toMatchObject({ source: 'ingress-proxy' });
+    expect(sys.ingress.logs).toMatch(/refused an event whose signature does not verify/);
   });
 });
