@@ -168,6 +168,11 @@ export const PolicyDecisionSchema = z.object({
   dependsOnParams: z.boolean().optional(),
   /** True when the audit trail may keep the statement text with its literals. */
   auditLiterals: z.boolean().optional(),
+  /**
+   * True when SQL statements may use masked columns to choose or order rows (WHERE, JOIN, GROUP
+   * BY, HAVING, ORDER BY, ...); absent or false: the ingress refuses such statements.
+   */
+  allowMaskedSearch: z.boolean().optional(),
   /** With `review`: who may approve, how many must, and for how long. */
   approval: ApprovalRulesSchema.optional(),
   /** By the policy service; the ingress acts on no decision without it. */

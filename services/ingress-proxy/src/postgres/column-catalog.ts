@@ -93,6 +93,22 @@ export class ColumnCatalog {
     lease: ActiveLease,
     oids: number[],
   ): Promise<Array<{ rel: string; attnum: number; nspname: string; relname: string; attname: string }>> {
+    return this.sideQuery(
+      lease,
+      `SELECT a.attrelid::int8::text AS rel, a.attnum, n.nspname, c.relname, a.attname
+         FROM pg_catalog.pg_attribute a
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0`,
+      [oids],
+    );
+  }
+
+  /**
+   * One catalog query over the side connection. Its search_path holds only pg_catalog, so that
+   * what the server prints (view definitions) names every other relation with its schema.
+   */
+  async sideQuery<T>(lease: ActiveLease, text: string, values: unknown[]): Promise<T[]> {
     const key = `${lease.connection}:${lease.leaseId}`;
     let p = this.clients.get(key);
     if (!p) {
@@ -102,15 +118,8 @@ export class ColumnCatalog {
     }
     try {
       const client = await p;
-      const r = await client.query({
-        text: `SELECT a.attrelid::int8::text AS rel, a.attnum, n.nspname, c.relname, a.attname
-                 FROM pg_catalog.pg_attribute a
-                 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0`,
-        values: [oids],
-      });
-      return r.rows as Array<{ rel: string; attnum: number; nspname: string; relname: string; attname: string }>;
+      const r = await client.query({ text, values });
+      return r.rows as T[];
     } catch (err) {
       this.clients.delete(key);
       void p.then((c) => c.end()).catch(() => undefined);
@@ -140,6 +149,12 @@ export class ColumnCatalog {
     });
     client.on('error', () => undefined);
     await client.connect();
+    try {
+      await client.query(`SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)`);
+    } catch (err) {
+      void client.end().catch(() => undefined);
+      throw err;
+    }
     return client;
   }
 }

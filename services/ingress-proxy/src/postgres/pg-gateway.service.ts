@@ -35,6 +35,7 @@ import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient } from '../policy-client/policy-client.service';
 import { ColumnCatalog } from './column-catalog';
+import { RelationCatalog } from './relation-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
 import type { Envelope } from './statement-audit';
@@ -65,6 +66,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   private handshakes = 0;
   private readonly classifier = new SqlClassifier();
   private readonly catalog: ColumnCatalog;
+  private readonly relations: RelationCatalog;
   private readonly upstreamCa: Buffer | undefined;
   private readonly sessionServices: PgSessionServices;
   private readonly caps: SessionCaps;
@@ -86,6 +88,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       perPrincipal: config.PG_MAX_SESSIONS_PER_PRINCIPAL,
       perConnection: config.PG_MAX_SESSIONS_PER_CONNECTION,
     });
+    this.relations = new RelationCatalog(this.catalog);
     this.sessionServices = {
       logger: this.logger,
       classify: (sql) => this.classifier.classify(sql),
@@ -94,6 +97,12 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       masker: (rules) => this.masking.masker(rules),
       resolveColumns: (lease, refs) => this.catalog.resolve(lease, refs),
       cachedColumns: (lease, refs) => this.catalog.cached(lease, refs),
+      relations: (lease) => ({
+        cached: (names) => this.relations.cached(lease, names),
+        load: (names) => this.relations.load(lease, names),
+        generation: () => this.relations.generation,
+        forget: () => this.relations.forget(lease),
+      }),
       emit: (...drafts) => this.audit.emit(...drafts),
       emitAfter: (...drafts) => this.audit.emitAfter(...drafts),
       auditHealthy: () => this.audit.healthy,

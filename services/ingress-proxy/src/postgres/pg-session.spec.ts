@@ -161,6 +161,12 @@ async function setup(opts: { answers?: Array<ApprovalReply | Error> } = {}) {
     masker: () => undefined,
     resolveColumns: async () => new Map(),
     cachedColumns: () => new Map(),
+    relations: () => ({
+      cached: () => null,
+      load: () => Promise.resolve({ relation: () => undefined }),
+      generation: () => 0,
+      forget: () => undefined,
+    }),
     emit: async (...d) => void events.push(...d),
     emitAfter: (...d) => void events.push(...d),
     auditHealthy: () => true,

@@ -49,13 +49,15 @@ import type { ActiveLease } from '../credentials/lease.client';
 import { refusalReason } from '../errors';
 import { decidedData } from '../policy-client/policy-client.service';
 import type { ColumnOrigin } from './column-catalog';
+import { maskedUseRefusal, planText, type RelationLookup, type TextMaskPlan } from './masking-plan';
 import { PgGatewayError, SqlState } from './pg-errors';
 import type { UpstreamConnection } from './pg-upstream';
-import { CredentialScrubber, ResultMasker, maskServerMessage } from './row-masking';
+import { CredentialScrubber, ResultMasker, maskServerMessage, withholdServerMessage } from './row-masking';
 import {
   SEARCH_PATH_PROBE,
   SearchPathTracker,
   UntrackedSearchPathError,
+  everySchema,
   qualifiedStatements,
 } from './search-path-tracker';
 import { ServerNames, type PendingChange, type Target } from './server-names';
@@ -84,6 +86,8 @@ export interface PgSessionServices {
     lease: ActiveLease,
     refs: Array<{ tableOid: number; columnAttr: number }>,
   ): Map<string, ColumnOrigin> | null;
+  /** The relations the masking analysis looks up, for this lease's upstream. */
+  relations(lease: ActiveLease): RelationLookup;
   /** Audit that must be on the stream before the statement runs; rejects when it cannot be. */
   emit(...drafts: AuditEventDraft[]): Promise<unknown>;
   /** Audit published in the background (outcomes, and intercepts of read-only statements). */
@@ -152,6 +156,8 @@ interface Asked {
   sql: string;
   env: Envelope;
   operation: PostgresOperation;
+  /** Every search_path the statement may run under. */
+  paths: SearchPath[];
 }
 
 /** The statement held for approval, at most one per session (the client pump waits on it). */
@@ -521,7 +527,7 @@ export class PgSession {
       return { ctx: null, refusal: error };
     }
     const operation = this.operation(c, via, params, paths);
-    const asked: Asked = { c, sql, env, operation };
+    const asked: Asked = { c, sql, env, operation, paths };
     const hit = this.services.cachedDecision(operation, env);
     if (hit) return this.decided(asked, hit.decision, true);
     return this.services.decide(operation, env).then(
@@ -564,7 +570,7 @@ export class PgSession {
   }
 
   private decided(asked: Asked, decision: PolicyDecision, cached: boolean): Verdict | Promise<Verdict> {
-    const { c, env, operation } = asked;
+    const { env, operation } = asked;
     const recorded = decidedData(decision, cached);
     const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
     const refused = (error: PgGatewayError, ...after: AuditEventDraft[]): Verdict => {
@@ -582,8 +588,25 @@ export class PgSession {
       });
     }
 
-    const ctx = this.statementContext(asked, decision);
-    if (ctx instanceof PgGatewayError) return refused(ctx, this.failedDraft(env, ctx));
+    const planned = this.statementContext(asked, decision);
+    if (planned instanceof Promise) return planned.then((ctx) => this.contextDecided(asked, decision, recorded, ctx));
+    return this.contextDecided(asked, decision, recorded, planned);
+  }
+
+  private contextDecided(
+    asked: Asked,
+    decision: PolicyDecision,
+    recorded: ReturnType<typeof decidedData>,
+    ctx: StatementContext | PgGatewayError,
+  ): Verdict | Promise<Verdict> {
+    const { c, env, operation } = asked;
+    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
+    const rules = decision.decision === 'review' ? decision.approval : undefined;
+    if (ctx instanceof PgGatewayError) {
+      this.services.emitAfter(interceptedDraft(env, operation), decided, this.failedDraft(env, ctx));
+      this.denied++;
+      return { ctx: null, refusal: ctx };
+    }
     if (rules) return this.hold(asked, decision, rules, ctx, [interceptedDraft(env, operation), decided]);
 
     const readOnly = c.parsed && c.statements.every((s) => READ_ONLY.has(s.class) && s.risks.length === 0);
@@ -599,8 +622,15 @@ export class PgSession {
     );
   }
 
-  /** How an allowed statement's results are masked; an error when they cannot be as policy requires. */
-  private statementContext(asked: Asked, decision: PolicyDecision): StatementContext | PgGatewayError {
+  /**
+   * How an allowed statement's results are masked; an error when they cannot be as policy
+   * requires, or when the statement would search or copy masked data. Planning waits for the
+   * catalog only when it does not yet know a relation the statement names.
+   */
+  private statementContext(
+    asked: Asked,
+    decision: PolicyDecision,
+  ): StatementContext | PgGatewayError | Promise<StatementContext | PgGatewayError> {
     const { c, sql, env } = asked;
     let masker: Masker | undefined;
     try {
@@ -620,7 +650,25 @@ export class PgSession {
         'masking',
       );
     }
-    return new StatementContext(env, masker, decision.auditLiterals ? sql : undefined);
+    const literals = decision.auditLiterals ? sql : undefined;
+    if (!masker?.masksByName) return new StatementContext(env, masker, literals);
+    const relations = this.services.relations(this.lease);
+    const withPlan = (plan: TextMaskPlan): StatementContext | PgGatewayError => {
+      const refusal = maskedUseRefusal(plan, decision.allowMaskedSearch === true);
+      if (refusal) return refusal;
+      const ctx = new StatementContext(env, masker, literals);
+      ctx.maskPlan = plan;
+      // DDL may create, change or replace relations (CREATE OR REPLACE VIEW): what the catalog said before no longer holds.
+      if (!c.parsed || c.statements.some((s) => s.class === 'ddl')) ctx.onStatementEnd = () => relations.forget();
+      return ctx;
+    };
+    const plan = planText(sql, masker, everySchema(asked.paths), relations, (err) =>
+      this.services.logger.warn(
+        { sessionId: this.id, err: (err as Error).message },
+        'relations unavailable from the catalog: masking what they give',
+      ),
+    );
+    return plan instanceof Promise ? plan.then(withPlan) : withPlan(plan);
   }
 
   /** Publishes what must be on the stream before a statement runs; the refusal to answer when it cannot be. */
@@ -1003,15 +1051,17 @@ export class PgSession {
   /** The masking plan of one result; resolving column origins needs the catalog the first time. */
   private planResult(ctx: StatementContext, fields: FieldDescription[]): ResultMasker | Promise<ResultMasker> {
     const masker = ctx.masker;
+    // Masking by data flow: the result of the text's statement whose turn it is (each ends with a CommandComplete).
+    const flowRules = ctx.maskPlan?.resultRules(ctx.completed, fields);
     const refs = masker?.masksByName ? fields.filter((f) => f.tableOid !== 0) : [];
-    if (refs.length === 0) return new ResultMasker(masker, this.scrubber, fields, new Map());
+    if (refs.length === 0) return new ResultMasker(masker, this.scrubber, fields, new Map(), flowRules);
     // Known columns need no wait: the rows that follow are masked without a turn of the event loop.
     const known = this.services.cachedColumns(this.lease, refs);
-    if (known) return new ResultMasker(masker, this.scrubber, fields, known);
+    if (known) return new ResultMasker(masker, this.scrubber, fields, known, flowRules);
     return this.services.resolveColumns(this.lease, refs).then(
       (found) => {
         const origins = new Map<string, ColumnOrigin | null>(found);
-        return new ResultMasker(masker, this.scrubber, fields, origins);
+        return new ResultMasker(masker, this.scrubber, fields, origins, flowRules);
       },
       (err) => {
         this.services.logger.warn(
@@ -1019,7 +1069,7 @@ export class PgSession {
           'column origins unavailable: masking those columns',
         );
         const origins = new Map<string, ColumnOrigin | null>(refs.map((f) => [`${f.tableOid}:${f.columnAttr}`, null]));
-        return new ResultMasker(masker, this.scrubber, fields, origins);
+        return new ResultMasker(masker, this.scrubber, fields, origins, flowRules);
       },
     );
   }
@@ -1040,7 +1090,10 @@ export class PgSession {
       return;
     }
     const counts: Record<string, number> = {};
-    const masked = maskServerMessage('E', frame.body, frame.raw, this.maskerOf(head), this.scrubber, counts);
+    // A statement that reads masked data may have the server quote it (invalid input syntax for type integer: "078-..."): its error says nothing.
+    const masked = (head && 'ctx' in head ? head.ctx?.maskPlan?.touchesMasked : false)
+      ? withholdServerMessage(frame.body)
+      : maskServerMessage('E', frame.body, frame.raw, this.maskerOf(head), this.scrubber, counts);
     const sqlstate = decodeErrorFields(frame.body).C ?? 'XX000';
     if (head?.kind === 'query') {
       if (head.ctx) this.services.emitAfter(head.ctx.completion('ERROR', 0, sqlstate));

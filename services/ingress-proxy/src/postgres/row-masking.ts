@@ -48,7 +48,12 @@ interface ColumnPlan {
   rule: string | null;
   /** Text format: values can be read and masked; binary values of masked columns become NULL. */
   text: boolean;
+  /** The column's type is json or jsonb: its mask is a JSON string, so that clients can still parse it. */
+  json: boolean;
 }
+
+/** Type OIDs of json and jsonb. */
+const JSON_TYPES = new Set([114, 3802]);
 
 export interface RowStats {
   rows: number;
@@ -70,20 +75,24 @@ export class ResultMasker {
     private readonly scrubber: CredentialScrubber,
     fields: readonly FieldDescription[],
     origins: ReadonlyMap<string, ColumnOrigin | null>,
+    /** Per column, the rule the statement's data flow masks it by (see masking-plan.ts). */
+    flowRules?: ReadonlyArray<string | null>,
   ) {
-    this.plan = fields.map((f) => {
+    this.plan = fields.map((f, i) => {
       let rule: string | null = null;
       if (masker?.masksByName) {
+        rule = flowRules?.[i] ?? null;
         const origin = f.tableOid !== 0 ? origins.get(`${f.tableOid}:${f.columnAttr}`) : undefined;
         if (origin === null) {
           // The catalog could not say where the column comes from: mask it rather than guess.
-          rule = 'unresolved-column';
+          rule ??= 'unresolved-column';
         } else if (origin) {
-          rule = masker.columnRuleFor(origin.schema, origin.table, origin.column) ?? masker.fieldRuleFor(origin.column);
+          rule ??=
+            masker.columnRuleFor(origin.schema, origin.table, origin.column) ?? masker.fieldRuleFor(origin.column);
         }
         rule ??= masker.fieldRuleFor(f.name);
       }
-      return { rule, text: f.format === 0 };
+      return { rule, text: f.format === 0, json: JSON_TYPES.has(f.typeOid) };
     });
     this.byRule = this.plan.some((p) => p.rule !== null);
   }
@@ -100,9 +109,10 @@ export class ResultMasker {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (v === null) continue;
-      const p = this.plan[i] ?? { rule: null, text: false };
+      const p = this.plan[i] ?? { rule: null, text: false, json: false };
       if (p.rule !== null) {
-        out[i] = p.text ? maskToken(p.rule) : null;
+        // The token holds no quote or backslash: quoted, it is a JSON string as it is.
+        out[i] = p.text ? (p.json ? `"${maskToken(p.rule)}"` : maskToken(p.rule)) : null;
         stats.counts[p.rule] = (stats.counts[p.rule] ?? 0) + 1;
         changed = true;
         continue;
@@ -158,4 +168,21 @@ export function maskServerMessage(
     }
   }
   return changed ? encodeErrorFields(type, fields) : raw;
+}
+
+/** What the client reads in place of a server error about a statement that reads masked data. */
+export const WITHHELD_MESSAGE =
+  "the statement failed; the server's message is withheld because the statement reads masked data";
+
+/**
+ * An ErrorResponse whose message, detail, hint and context are replaced by a generic text: the
+ * server may quote a masked value in them (`invalid input syntax for type integer: "078-05-1120"`).
+ * Severity, SQLSTATE and position are kept, so clients and scripts still see what kind of error it was.
+ */
+export function withholdServerMessage(body: Buffer): Buffer {
+  const fields = decodeErrorFields(body);
+  const kept: Record<string, string> = {};
+  for (const code of ['S', 'V', 'C', 'P']) if (fields[code] !== undefined) kept[code] = fields[code];
+  kept.M = WITHHELD_MESSAGE;
+  return encodeErrorFields('E', kept);
 }

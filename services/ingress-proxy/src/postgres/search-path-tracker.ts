@@ -98,6 +98,17 @@ export class SearchPathTracker {
   }
 }
 
+/**
+ * One path holding every schema of several, in order: an unqualified name looked up in it has
+ * every candidate it has under any of them (what masking needs: any candidate counts).
+ */
+export function everySchema(paths: readonly SearchPath[]): SearchPath {
+  if (paths.length === 1) return paths[0];
+  const out: string[] = [];
+  for (const p of paths) for (const s of p) if (!out.includes(s)) out.push(s);
+  return out;
+}
+
 function union(base: readonly SearchPath[], more: readonly SearchPath[]): SearchPath[] {
   const out = [...base];
   for (const v of more) if (!out.some((o) => sameList(o, v))) out.push(v);

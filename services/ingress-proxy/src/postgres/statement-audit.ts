@@ -1,6 +1,7 @@
 import type { AuditEventDraft, AuditEventOf, PostgresOperation } from '@airlock/contracts';
 import type { MaskCounts, Masker } from '@airlock/masking';
 import type { FailureStage } from '../errors';
+import type { TextMaskPlan } from './masking-plan';
 
 export type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
 
@@ -16,6 +17,10 @@ export class StatementContext {
   /** Statements of a simple Query that have completed so far. */
   completed = 0;
   finished = false;
+  /** How masked columns flow through the statement's text, when policy masks columns. */
+  maskPlan: TextMaskPlan | undefined;
+  /** Called each time one of the text's statements ends, however it ends (a DDL text forgets the catalog). */
+  onStatementEnd: (() => void) | undefined;
   /**
    * For a read-only statement audited in one event: the operation and decision, carried by the
    * first outcome event of the context (and only by it).
@@ -48,6 +53,7 @@ export class StatementContext {
   /** statement.failed for this statement (it did not run, or its session ended under it). */
   failure(stage: FailureStage, reason: string, sqlstate: string): AuditEventDraft {
     this.finished = true;
+    this.onStatementEnd?.();
     return { ...this.env, type: 'statement.failed', data: { stage, reason, sqlstate, ...this.takeFolded() } };
   }
 
@@ -70,6 +76,7 @@ export class StatementContext {
     };
     this.completed++;
     this.finished = true;
+    this.onStatementEnd?.();
     this.rows = 0;
     this.rowsMasked = 0;
     for (const k of Object.keys(this.counts)) delete this.counts[k];

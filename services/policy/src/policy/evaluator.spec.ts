@@ -267,6 +267,29 @@ rules:
     expect(policy.evaluate(pg([stmt('SELECT', 'read'), stmt('SET', 'session')])).auditLiterals).toBe(false);
   });
 
+  it('lets statements search masked columns only when every deciding rule allows it', () => {
+    const p = new PolicyEvaluator(
+      parsePolicyDocument(`
+rules:
+  - id: reads
+    effect: allow
+    connections: [db]
+    sql: { classes: [read] }
+    masking: [column:public.customers.ssn]
+    allowMaskedSearch: true
+  - id: sessions
+    effect: allow
+    connections: [db]
+    sql: { classes: [session] }
+    masking: [column:public.customers.ssn]
+`),
+    );
+    expect(p.evaluate(pg([stmt('SELECT', 'read')])).allowMaskedSearch).toBe(true);
+    expect(p.evaluate(pg([stmt('SELECT', 'read'), stmt('SET', 'session')])).allowMaskedSearch).toBeUndefined();
+    expect(p.evaluate(pg([stmt('SET', 'session')])).allowMaskedSearch).toBeUndefined();
+    expect(policy.evaluate(pg([stmt('SELECT', 'read')])).allowMaskedSearch).toBeUndefined();
+  });
+
   it('admits an empty query wherever the principal may do anything', () => {
     expect(policy.evaluate(pg([]))).toMatchObject({ decision: 'allow', ruleId: 'reads', masking: [] });
     expect(policy.evaluate({ ...pg([]), connection: 'other' })).toMatchObject({
@@ -319,6 +342,9 @@ rules:
     );
     expect(() => parsePolicyDocument(rule('sql: {}, http: { methods: [GET] }'))).toThrow(/either HTTP/);
     expect(() => parsePolicyDocument(rule('http: { methods: [GET] }, auditLiterals: true'))).toThrow(/auditLiterals/);
+    expect(() => parsePolicyDocument(rule('http: { methods: [GET] }, allowMaskedSearch: true'))).toThrow(
+      /allowMaskedSearch applies to SQL rules only/,
+    );
     expect(() => parsePolicyDocument(rule('sql: { commands: [select] }'))).toThrow(/upper case/);
     expect(() => parsePolicyDocument(rule('sql: { classes: [reads] }'))).toThrow(PolicyDocumentError);
     expect(() => parsePolicyDocument(rule('sql: { risks: [scary] }'))).toThrow(PolicyDocumentError);

@@ -140,6 +140,8 @@ export class PolicyEvaluator {
       masking,
       dependsOnParams: probe.paramsTested,
       auditLiterals: verdicts.every((v) => v.winner?.rule.auditLiterals === true),
+      // Every statement's deciding rule must allow it: one rule cannot allow it for another's statement.
+      ...(verdicts.every((v) => v.winner?.rule.allowMaskedSearch === true) ? { allowMaskedSearch: true } : {}),
     };
     if (!deciding.winner) return { ...common, reason: deciding.what };
     return {

@@ -58,6 +58,8 @@ const RuleSchema = z
     masking: z.array(z.string()).default([]),
     /** The audit trail may keep the statement text with its literals (PostgreSQL rules only). */
     auditLiterals: z.boolean().optional(),
+    /** Statements may use masked columns in WHERE, JOIN, GROUP BY, HAVING, ORDER BY (PostgreSQL rules only). */
+    allowMaskedSearch: z.boolean().optional(),
     /** For `review` rules: who approves, how many must, how long a request waits, and any grant window. */
     approval: ApprovalRulesSchema.strict().optional(),
   })
@@ -92,6 +94,7 @@ function ruleProblems(r: PolicyRule): string[] {
   const problems: string[] = [];
   if (r.http && r.sql) problems.push('a rule matches either HTTP (http) or SQL (sql), not both');
   if (r.http && r.auditLiterals !== undefined) problems.push('auditLiterals applies to SQL rules only');
+  if (r.http && r.allowMaskedSearch !== undefined) problems.push('allowMaskedSearch applies to SQL rules only');
   if (r.approval && r.effect !== 'review') problems.push('approval applies to rules whose effect is review');
   const sql = r.sql;
   if (sql?.unparsed) {
