@@ -75,6 +75,11 @@ HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" \
   start policy env $(as_service policy) node dist/services/policy/src/main.js
 OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]"
 export OIDC_ISSUERS OIDC_AUDIENCE=airlock
+# Roles are per issuer: a group name counts only in a token of the issuer it is listed under.
+export VAULT_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
+export APPROVAL_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
+export APPROVAL_APPROVER_GROUPS="{\"$IDP\":[\"*\"]}"
+export AUDITOR_GROUPS="{\"$IDP\":[\"airlock-auditors\"]}"
 # The recorder writes as its INSERT-and-SELECT role; the owner migrates and grants. Its
 # checkpoint signing key lives outside the database: a local key file made once.
 CHECKPOINT_KEY_FILE="$ROOT/.local/recorder/audit-signing-key.pem"

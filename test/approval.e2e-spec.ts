@@ -186,6 +186,64 @@ describe('human approval of held operations', () => {
       expect(changes[1].event.data.reason).toBe('looks right');
     });
 
+    it('shows approvers a long operation whole: the Slack message says it is cut and links to all of it; U+202E shown escaped', async () => {
+      const path = `/held/items/${tag}-long`;
+      const tail = `tail-${tag}-end`;
+      const body = JSON.stringify({ note: `pay to \u202eevil.com\u202c ${'x'.repeat(3500)}`, last: tail });
+      const answer = held('POST', path, agent, body);
+      const pending = await pendingFor(path);
+      const id = String(pending.id);
+      // The approval API shows all of it, the override escaped.
+      const view = await show(id, approver);
+      expect(String(view.detail)).toContain(tail);
+      expect(String(view.detail)).toContain('pay to \\u202eevil.com\\u202c');
+      expect(String(view.detail)).not.toMatch(/[\u202a-\u202e]/);
+
+      const msg = await waitFor('the Slack message', () => slack.about(id)[0]);
+      expect(msg.text).not.toContain(tail);
+      expect(msg.text).toMatch(/Cut: this shows the start of an operation of \d+ characters/);
+      expect(msg.text).toContain(String(view.url));
+      // The sink's text is JSON: the escape shows there as the JSON of a backslash.
+      expect(msg.text).toContain(JSON.stringify('pay to \\u202eevil.com\\u202c').slice(1, -1));
+      // The notification's short text leads with the request line and its bound headers; it shows no raw override either.
+      expect(String(msg.body.text)).not.toMatch(/[\u202a-\u202e]/);
+      expect(msg.text).not.toMatch(/[\u202a-\u202e]/);
+      await waitFor('the e-mail', () => smtp.about(id)[0]);
+
+      expect((await decide(id, 'deny', approver)).status).toBe(200);
+      expect((await answer).status).toBe(403);
+    });
+
+    it('refuses a token of a second trusted issuer that carries the admin, approver and auditor group names', async () => {
+      const path = `/held/items/${tag}-partner`;
+      const answer = held('DELETE', path);
+      const id = String((await pendingFor(path)).id);
+      const partner = await sys.partnerToken('partner-admin', ['airlock-admins', 'approvers', 'airlock-auditors']);
+      // The issuer is trusted: the token itself is good.
+      expect(
+        (await sys.call('/c/demo/items', { token: await sys.partnerToken('partner-agent', ['agents']) })).status,
+      ).toBe(200);
+      // None of its groups grants a role.
+      expect((await sys.approvalApi(`/approvals/${id}`, { token: partner })).status).toBe(403);
+      expect((await decide(id, 'approve', partner)).status).toBe(403);
+      const listed = await sys.approvalApi('/approvals?state=pending', { token: partner });
+      expect(listed.text).not.toContain(id);
+      expect((await sys.approvalApi('/notifications?state=failed', { token: partner })).status).toBe(403);
+      expect((await sys.admin('/connections', { token: partner })).status).toBe(403);
+      const audit = await fetch(`${sys.recorder.url}/audit/sessions`, {
+        headers: { authorization: `Bearer ${partner}` },
+      });
+      expect(audit.status).toBe(403);
+      // The same group names from the first issuer do grant them.
+      expect((await sys.admin('/connections')).status).toBe(200);
+      const auditor = await sys.token('auditor-1', ['airlock-auditors']);
+      expect(
+        (await fetch(`${sys.recorder.url}/audit/sessions`, { headers: { authorization: `Bearer ${auditor}` } })).status,
+      ).toBe(200);
+      expect((await decide(id, 'deny', approver)).status).toBe(200);
+      expect((await answer).status).toBe(403);
+    });
+
     it('refuses a denied request with 403 and never forwards it', async () => {
       const path = `/held/items/${tag}-2`;
       const answer = held('DELETE', path);

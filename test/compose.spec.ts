@@ -79,17 +79,33 @@ const APP_SERVICES: Record<
   policy: { port: 8081, env: ['POLICY_FILE'], dependsOn: KAFKA_READY },
   approval: {
     port: 8082,
-    env: ['DATABASE_URL', 'REDIS_URL', 'OIDC_ISSUERS', 'OIDC_AUDIENCE', 'APPROVAL_LINK_KEY', 'APPROVAL_PUBLIC_URL'],
+    env: [
+      'DATABASE_URL',
+      'REDIS_URL',
+      'OIDC_ISSUERS',
+      'OIDC_AUDIENCE',
+      'APPROVAL_LINK_KEY',
+      'APPROVAL_PUBLIC_URL',
+      'APPROVAL_ADMIN_GROUPS',
+      'APPROVAL_APPROVER_GROUPS',
+    ],
     dependsOn: { ...KAFKA_READY, postgres: 'service_healthy', redis: 'service_healthy' },
   },
   recorder: {
     port: 8083,
-    env: ['DATABASE_URL', 'DATABASE_OWNER_URL', 'AUDIT_SIGNING_KEY_FILE', 'OIDC_ISSUERS', 'OIDC_AUDIENCE'],
+    env: [
+      'DATABASE_URL',
+      'DATABASE_OWNER_URL',
+      'AUDIT_SIGNING_KEY_FILE',
+      'OIDC_ISSUERS',
+      'OIDC_AUDIENCE',
+      'AUDITOR_GROUPS',
+    ],
     dependsOn: { ...KAFKA_READY, postgres: 'service_healthy' },
   },
   'credential-vault': {
     port: 8084,
-    env: ['DATABASE_URL', 'VAULT_KEK', 'VAULT_KEK_ID', 'OIDC_ISSUERS', 'OIDC_AUDIENCE'],
+    env: ['DATABASE_URL', 'VAULT_KEK', 'VAULT_KEK_ID', 'OIDC_ISSUERS', 'OIDC_AUDIENCE', 'VAULT_ADMIN_GROUPS'],
     dependsOn: { ...KAFKA_READY, postgres: 'service_healthy' },
   },
 };
@@ -314,6 +330,27 @@ describe('docker-compose.yml', () => {
       expect({ name, key: mounted[env.SIGNING_KEY_FILE] }).toEqual({ name, key: `${name}-signing-key` });
       if (name === 'ingress-proxy' || name === 'credential-vault') {
         expect({ name, trust: mounted[env.TRUSTED_KEYS_FILE] }).toEqual({ name, trust: 'trusted-keys' });
+      }
+    }
+  });
+
+  it('scopes every role to issuers: each role setting is required, no single group name stands for a role', () => {
+    const roles: Array<[string, string]> = [
+      ['approval', 'APPROVAL_ADMIN_GROUPS'],
+      ['approval', 'APPROVAL_APPROVER_GROUPS'],
+      ['recorder', 'AUDITOR_GROUPS'],
+      ['credential-vault', 'VAULT_ADMIN_GROUPS'],
+    ];
+    for (const [service, key] of roles) {
+      expect({ key, value: environmentOf(compose.services[service])[key] }).toEqual({
+        key,
+        value: expect.stringMatching(new RegExp(`^\\$\\{${key}:\\?[^}]*issuer[^}]*\\}$`)),
+      });
+    }
+    for (const name of APP_NAMES) {
+      const env = environmentOf(compose.services[name]);
+      for (const old of ['APPROVAL_ADMIN_GROUP', 'AUDITOR_GROUP', 'VAULT_ADMIN_GROUP']) {
+        expect({ name, old, set: old in env }).toEqual({ name, old, set: false });
       }
     }
   });

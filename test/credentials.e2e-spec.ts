@@ -6,7 +6,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { SigV4CheckingProxy, waitFor } from '@airlock/testing';
+import { SigV4CheckingProxy, reflectedHeaders, waitFor } from '@airlock/testing';
 import { findIn, scanSystem } from './support/scanner';
 import { TestSystem } from './support/system';
 
@@ -21,12 +21,15 @@ describe('credentials and masking on the HTTP path', () => {
   const credentialCanary = `canary-credential-${tag}`;
   const plantedPassword = `canary-password-${tag}`;
   const plantedToken = `ghp_${`c${tag}`.padEnd(36, 'a')}`;
+  const plainCanary = `canary-plain/${tag}+x`;
+  /** Forms of the injected credentials a reflecting upstream handed back: the canary scan looks for them all. */
+  const reflectedForms: string[] = [];
   const responses: string[] = [];
 
   async function agent(
     path: string,
     init: RequestInit = {},
-  ): Promise<{ status: number; text: string; body: Record<string, unknown> }> {
+  ): Promise<{ status: number; text: string; body: Record<string, unknown>; headers: Headers }> {
     const r = await sys.call(path, init);
     responses.push(`${r.status} ${JSON.stringify([...r.headers])} ${r.text}`);
     return r;
@@ -72,6 +75,81 @@ describe('credentials and masking on the HTTP path', () => {
     expect(String(r.body.note)).toMatch(/^use \[MASKED:[a-z-]+\] to deploy$/);
     expect(r.text).not.toContain(plantedPassword);
     expect(r.text).not.toContain(plantedToken);
+  });
+
+  /** What a reflecting upstream makes of the request it got: the forms the agent must never see. */
+  function leakedForms(headers: Record<string, unknown>): string[] {
+    const all = reflectedHeaders(headers as never);
+    const auth = String(headers.authorization);
+    return [all, auth, Buffer.from(all).toString('base64'), encodeURIComponent(all)].concat(
+      [auth, auth.replace(/^Bearer /, '')].flatMap((v) => [
+        v,
+        Buffer.from(v).toString('base64'),
+        encodeURIComponent(v),
+      ]),
+    );
+  }
+
+  it('an upstream that reflects the request hands back nothing the vault injected, masked or not', async () => {
+    expect(
+      (
+        await sys.admin('/connections', {
+          method: 'POST',
+          body: JSON.stringify({
+            name: 'plain',
+            protocol: 'http',
+            upstream: sys.upstream.url,
+            credentialKind: 'bearer',
+          }),
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await sys.admin('/connections/plain/secret', { method: 'PUT', body: JSON.stringify({ token: plainCanary }) }))
+        .status,
+    ).toBe(200);
+    // The scanner finds what the upstream hands back on purpose.
+    const direct = await fetch(`${sys.upstream.url}/reflect`, { headers: { authorization: `Bearer ${plainCanary}` } });
+    const directText = `${await direct.text()} ${JSON.stringify([...direct.headers])}`;
+    const directForms = leakedForms(sys.upstream.received[sys.upstream.received.length - 1].headers);
+    expect(findIn('direct reflection', directText, directForms).length).toBeGreaterThanOrEqual(5);
+    expect(direct.headers.getSetCookie()).toHaveLength(1);
+
+    for (const [connection, canary] of [
+      ['secure', credentialCanary],
+      ['plain', plainCanary],
+    ]) {
+      const before = sys.upstream.received.length;
+      const r = await agent(`/c/${connection}/reflect/debug`);
+      expect(r.status).toBe(200);
+      const got = sys.upstream.received.slice(before);
+      expect(got).toHaveLength(1);
+      expect(got[0].headers.authorization).toBe(`Bearer ${canary}`);
+      const forms = leakedForms(got[0].headers);
+      reflectedForms.push(...forms);
+      const seen = `${r.text} ${JSON.stringify([...r.headers])} ${r.headers.getSetCookie().join(' ')}`;
+      expect(findIn(`agent view of ${connection}`, seen, forms)).toEqual([]);
+      expect(r.headers.getSetCookie()).toEqual([]);
+      expect(r.headers.get('x-echo-authorization')).toMatch(/^Bearer \[MASKED:[a-z-]+\]$/);
+      expect(r.text).toContain('[MASKED:credential]');
+      const events = await sys.audit.waitForRequest(r.headers.get('x-airlock-request-id')!, ['operation.completed']);
+      const data = events.find((e) => e.type === 'operation.completed')!.event.data as {
+        masked?: Record<string, number>;
+      };
+      expect(data.masked?.credential).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  it('drops Range and If-Range on a masked connection, so no read starts mid-secret', async () => {
+    const before = sys.upstream.received.length;
+    expect((await agent('/c/secure/items', { headers: { range: 'bytes=12-', 'if-range': '"v1"' } })).status).toBe(200);
+    expect((await agent('/c/plain/reflect/range', { headers: { range: 'bytes=12-' } })).status).toBe(200);
+    const got = sys.upstream.received.slice(before);
+    expect(got).toHaveLength(2);
+    expect(got[0].headers.range).toBeUndefined();
+    expect(got[0].headers['if-range']).toBeUndefined();
+    // Without masking the header goes through: what the gateway drops is its own decision.
+    expect(got[1].headers.range).toBe('bytes=12-');
   });
 
   it('records masking counts, never the values', async () => {
@@ -213,7 +291,8 @@ describe('credentials and masking on the HTTP path', () => {
   });
 
   it('leaves no credential or planted secret anywhere: Kafka, logs, the audit store, or any response', async () => {
-    const needles = [credentialCanary, plantedPassword, plantedToken, ...credentials];
+    const needles = [credentialCanary, plantedPassword, plantedToken, plainCanary, ...credentials];
+    expect(reflectedForms.length).toBeGreaterThan(0);
     // The scanner finds what is there on purpose: the upstream's own view.
     const upstreamView = JSON.stringify(sys.upstream.received.map((r) => r.headers));
     expect(findIn('upstream headers', upstreamView, [credentialCanary]).length).toBeGreaterThan(0);
@@ -222,7 +301,7 @@ describe('credentials and masking on the HTTP path', () => {
 
     const scanned = await scanSystem(sys, needles, startedAt);
     expect(scanned.kafkaMessages).toBeGreaterThan(0);
-    const answered = responses.flatMap((r) => findIn('agent response', r, needles));
+    const answered = responses.flatMap((r) => findIn('agent response', r, [...needles, ...reflectedForms]));
     expect([...scanned.findings, ...answered]).toEqual([]);
   }, 180000);
 });

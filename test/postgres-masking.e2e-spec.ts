@@ -124,6 +124,11 @@ describe('PostgreSQL masking by data flow', () => {
     token = await sys.token();
   }, 240000);
 
+  // Each test's sessions end with it: the gateway caps the sessions one principal holds at once.
+  afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((c) => c.end()));
+  });
+
   afterAll(async () => {
     await Promise.allSettled(clients.map((c) => c.end()));
     await sys.stop();

@@ -35,6 +35,11 @@ export interface SystemOptions {
  */
 export class TestSystem {
   idp!: TestIdentityProvider;
+  /**
+   * A second trusted issuer: its tokens are accepted everywhere, but the role settings give
+   * none of its groups the administrator, approver or auditor role.
+   */
+  partnerIdp!: TestIdentityProvider;
   upstream!: EchoUpstream;
   db!: TestDatabase;
   audit!: AuditStoreClient;
@@ -53,6 +58,7 @@ export class TestSystem {
   async start(opts: SystemOptions = {}): Promise<this> {
     const infra = infraEnv();
     this.idp = await TestIdentityProvider.start();
+    this.partnerIdp = await TestIdentityProvider.start();
     this.upstream = await EchoUpstream.start();
     this.db = await TestDatabase.create();
     this.audit = new AuditStoreClient(this.db);
@@ -73,13 +79,19 @@ export class TestSystem {
     this.policy = new ServiceProcess('policy', pPolicy, { ...common, POLICY_FILE: this.policyFile });
     // A fresh store: start at the end of the audit stream rather than replay every earlier run.
     const identity = {
-      OIDC_ISSUERS: JSON.stringify([{ issuer: this.idp.issuer, jwksUri: this.idp.jwksUri }]),
+      OIDC_ISSUERS: JSON.stringify([
+        { issuer: this.idp.issuer, jwksUri: this.idp.jwksUri },
+        { issuer: this.partnerIdp.issuer, jwksUri: this.partnerIdp.jwksUri },
+      ]),
       OIDC_AUDIENCE: 'airlock',
     };
+    // Roles are the first issuer's only: a partner token with the same group names grants nothing.
+    const roles = (groups: string[]) => JSON.stringify({ [this.idp.issuer]: groups });
     this.recorder = new ServiceProcess('recorder', pRecorder, {
       ...common,
       ...identity,
       ...this.db.recorderEnv(this.workDir),
+      AUDITOR_GROUPS: roles(['airlock-auditors']),
       AUDIT_START_FROM: 'latest',
       AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
     });
@@ -87,6 +99,7 @@ export class TestSystem {
       ...common,
       ...identity,
       DATABASE_URL: this.db.url,
+      VAULT_ADMIN_GROUPS: roles(['airlock-admins']),
       VAULT_KEK: randomBytes(32).toString('base64'),
       VAULT_KEK_ID: 'e2e-1',
     });
@@ -96,6 +109,8 @@ export class TestSystem {
       DATABASE_URL: this.db.url,
       REDIS_URL: infra.REDIS_URL,
       APPROVAL_LINK_KEY: randomBytes(32).toString('base64'),
+      APPROVAL_ADMIN_GROUPS: roles(['airlock-admins']),
+      APPROVAL_APPROVER_GROUPS: roles(['*']),
       // Queues of their own: a test's jobs never meet another run's workers.
       APPROVAL_QUEUE_PREFIX: `airlock-${this.groupPrefix}`,
       ...opts.approvalEnv,
@@ -128,6 +143,11 @@ export class TestSystem {
 
   token(sub = 'agent-e2e', groups = ['agents']): Promise<string> {
     return this.idp.sign({ sub, groups });
+  }
+
+  /** A token of the second trusted issuer. */
+  partnerToken(sub: string, groups: string[]): Promise<string> {
+    return this.partnerIdp.sign({ sub, groups });
   }
 
   async call(
@@ -189,7 +209,7 @@ export class TestSystem {
   async stop(): Promise<void> {
     await Promise.allSettled([this.ingress?.stop(), this.policy?.stop(), this.vault?.stop(), this.approval?.stop()]);
     await this.recorder?.stop();
-    await Promise.allSettled([this.idp?.stop(), this.upstream?.stop()]);
+    await Promise.allSettled([this.idp?.stop(), this.partnerIdp?.stop(), this.upstream?.stop()]);
     await this.db?.drop();
   }
 }

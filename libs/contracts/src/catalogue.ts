@@ -3,6 +3,7 @@ import { AuditEventSchema } from './audit';
 import {
   ApprovalCancelSchema,
   ApprovalDecidedSchema,
+  AuditDeadLetterSchema,
   HealthcheckProbeSchema,
   PolicyChangedSchema,
   VaultRotatedSchema,
@@ -17,6 +18,7 @@ export const EventContracts = {
   [Topics.PolicyChanged]: PolicyChangedSchema,
   [Topics.VaultRotated]: VaultRotatedSchema,
   [Topics.Audit]: AuditEventSchema,
+  [Topics.AuditDeadLetter]: AuditDeadLetterSchema,
   [Topics.Healthcheck]: HealthcheckProbeSchema,
 } as const;
 export type EventTopic = keyof typeof EventContracts;

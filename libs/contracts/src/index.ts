@@ -10,3 +10,6 @@ export * from './json-schema';
 export * from './queues';
 export * from './kafka-acls';
 export * from './audit-ownership';
+export * from './canonical-json';
+export * from './audit-text';
+export * from './audit-message';

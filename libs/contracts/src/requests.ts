@@ -11,6 +11,35 @@ import {
 
 /* ---------- airlock.policy.evaluate ---------- */
 
+export const HttpQueryParamSchema = z.object({
+  name: z.string().min(1).max(1024).describe('Parameter name, decoded.'),
+  value: z
+    .string()
+    .max(8192)
+    .optional()
+    .describe('Value, decoded ("+" is a space); absent when the parameter had no "=" (as in ?delete).'),
+});
+export type HttpQueryParam = z.infer<typeof HttpQueryParamSchema>;
+
+export const S3ObjectRefSchema = z.object({
+  bucket: z.string().min(1).max(255),
+  key: z.string().min(1).max(4096),
+  versionId: z.string().max(1024).optional(),
+});
+
+export const S3OperationSchema = z.object({
+  operation: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,64}$/)
+    .describe(
+      'S3 API action (GetObject, PutObject, DeleteObjects, ...), Unknown when the request is none the gateway knows.',
+    ),
+  bucket: z.string().min(1).max(255).optional().describe('Bucket; absent for ListBuckets.'),
+  key: z.string().min(1).max(4096).optional().describe('Object key, decoded; absent for bucket operations.'),
+  copySource: S3ObjectRefSchema.optional().describe('CopyObject and UploadPartCopy: the object read.'),
+});
+export type S3Operation = z.infer<typeof S3OperationSchema>;
+
 export const HttpOperationSchema = z.object({
   kind: z.literal('http'),
   method: z
@@ -21,7 +50,30 @@ export const HttpOperationSchema = z.object({
     .string()
     .startsWith('/')
     .max(8192)
-    .describe('Path below the connection (/c/<connection>), without the query string.'),
+    .describe(
+      'Path below the connection (/c/<connection>), without the query string, in the canonical form the ' +
+        'upstream receives (docs/policy-http.md).',
+    ),
+  query: z
+    .array(HttpQueryParamSchema)
+    .max(256)
+    .optional()
+    .describe(
+      'The query parameters, decoded, in the order sent upstream; absent when there is no query. For policy ' +
+        'only: never in audit events.',
+    ),
+  caseSensitive: z
+    .boolean()
+    .optional()
+    .describe('True when the connection declares that its upstream tells paths apart by case.'),
+  s3: S3OperationSchema.optional().describe('On an S3 connection (aws-sigv4, service s3): the S3 operation.'),
+  headers: z
+    .record(z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/), z.string().max(16384))
+    .optional()
+    .describe(
+      'Request headers forwarded upstream (names lower case, repeated values joined by ", "), for policy only: ' +
+        'never in audit events.',
+    ),
 });
 export type HttpOperation = z.infer<typeof HttpOperationSchema>;
 
@@ -46,7 +98,7 @@ export const SqlRiskSchema = z
     'procedural-code',
   ])
   .describe(
-    'write-without-where: UPDATE or DELETE with no WHERE clause; hidden-write: a write inside what looks like a ' +
+    'write-without-where: UPDATE or DELETE with no WHERE clause, and TRUNCATE; hidden-write: a write inside what looks like a ' +
       'read (data-modifying CTE, SELECT INTO, a function that may write); dangerous-function: server file ' +
       'access, program execution, role or session-authorization changes, backend control; server-program: ' +
       'COPY ... PROGRAM; server-file: COPY to or from a server file; role-change: SET ROLE, SET SESSION ' +
@@ -166,6 +218,8 @@ export const PolicyDecisionSchema = z.object({
   masking: z.array(z.string()),
   /** True when the decision depended on bind parameter values: the ingress must not reuse it for other values. */
   dependsOnParams: z.boolean().optional(),
+  /** True when the decision depended on request header values: the ingress must not reuse it for other headers. */
+  dependsOnHeaders: z.boolean().optional(),
   /** True when the audit trail may keep the statement text with its literals. */
   auditLiterals: z.boolean().optional(),
   /**

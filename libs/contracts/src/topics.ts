@@ -11,6 +11,7 @@ export const Topics = {
   PolicyChanged: 'airlock.policy.changed',
   VaultRotated: 'airlock.vault.rotated',
   Audit: 'airlock.audit',
+  AuditDeadLetter: 'airlock.audit.deadletter',
   Healthcheck: 'airlock.healthcheck',
 } as const;
 
@@ -137,6 +138,15 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     key: 'session id',
     producers: ['ingress-proxy', 'policy', 'approval', 'credential-vault', 'recorder'],
     consumers: ['recorder', 'siem'],
+  },
+  {
+    name: Topics.AuditDeadLetter,
+    kind: 'event',
+    partitions: 1,
+    compacted: false,
+    key: 'partition of airlock.audit',
+    producers: ['recorder'],
+    consumers: ['admin'],
   },
   {
     name: Topics.Healthcheck,

@@ -8,3 +8,4 @@ export * from './jwt-auth.guard';
 export * from './identity.module';
 export * from './identity-settings';
 export * from './api-error-answer';
+export * from './roles';

@@ -18,3 +18,11 @@ export {
 export { Masker, type JsonMaskResult, type MaskCounts, type TextMaskResult } from './masker';
 export { MaskingStream, createMaskingStream } from './stream';
 export { classifyContentType, type BodyKind } from './content-type';
+export {
+  CREDENTIAL_RULE,
+  CredentialNeedles,
+  CredentialScrubStream,
+  CredentialScrubber,
+  MIN_SECRET_BYTES,
+  encodingsOf,
+} from './credential-scrub';

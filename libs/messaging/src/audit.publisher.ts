@@ -4,6 +4,7 @@ import {
   AuditEventSchema,
   Topics,
   parseContract,
+  storableJson,
   uuidv7,
   type AuditEvent,
   type AuditEventDraft,
@@ -51,11 +52,15 @@ export class AuditPublisher {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Completes the envelope of each draft and validates it against the public schema. */
+  /**
+   * Completes the envelope of each draft and validates it against the public schema. Text a
+   * client could have chosen never makes an event unstorable: U+0000 and lone surrogates become
+   * U+FFFD (same length, so the schema's limits still hold) before the check.
+   */
   build(draft: AuditEventDraft): AuditEvent {
     const now = this.clock();
     return parseContract(Topics.Audit, AuditEventSchema, {
-      ...draft,
+      ...storableJson(draft),
       id: uuidv7(now),
       schemaVersion: AUDIT_SCHEMA_VERSION,
       time: new Date(now).toISOString(),

@@ -2,7 +2,7 @@ import type { HttpException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
+import { truncateText, uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
 import type { HealthReport } from './health';
 
 /** What every refused HTTP call of an admin or audit API answers: a stable code and a public message. */
@@ -85,7 +85,7 @@ export function refusedCallEvent(
     connection: null,
     protocol: 'http',
     source,
-    data: { code, reason, method: req.method, path: req.url.split('?')[0].slice(0, 2048) },
+    data: { code, reason, method: req.method, path: truncateText(req.url.split('?')[0], 2048) },
   };
 }
 

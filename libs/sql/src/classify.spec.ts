@@ -306,6 +306,9 @@ describe('write-without-where', () => {
     ['DELETE FROM orders WHERE CURRENT OF c', []],
     ['UPDATE orders SET x = 1 FROM other WHERE other.id = orders.id', []],
     ['WITH d AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM d', ['write-without-where', 'hidden-write']],
+    // TRUNCATE removes every row: the most unbounded write.
+    ['TRUNCATE orders', ['write-without-where']],
+    ['TRUNCATE TABLE a, b RESTART IDENTITY CASCADE', ['write-without-where']],
   ])('%s', (sql, risks) => {
     expect(one(sql).risks).toEqual(risks);
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { fingerprintSync, normalizeSync, parseSync, scanSync } from 'libpg-query';
-import type { SqlStatement } from '@airlock/contracts';
+import { truncateText, type SqlStatement } from '@airlock/contracts';
 import { ClassificationLimitError, analyzeStatement } from './analyze';
 import { parserTokens } from './parser';
 import { sessionEffects, type SessionEffects } from './session-effects';
@@ -64,7 +64,7 @@ function unparsed(sql: string, error: string): Classification {
   const hash = sha256(sql);
   return {
     parsed: false,
-    error: error.slice(0, OPERATION_LIMITS.error),
+    error: truncateText(error, OPERATION_LIMITS.error),
     fingerprint: `unparsed:${hash.slice(0, 32)}`,
     normalized: `sha256:${hash}`,
   };
@@ -102,7 +102,7 @@ function fingerprint(sql: string): string {
 function normalized(sql: string, tokens: ReturnType<typeof parserTokens>): string {
   try {
     const text = normalizeSync(sql);
-    if (!mayHoldLiteralOrComment(text)) return cut(text, OPERATION_LIMITS.normalized);
+    if (!mayHoldLiteralOrComment(text)) return truncateText(text, OPERATION_LIMITS.normalized);
     const scanned = scanSync(text).tokens;
     let next = 0;
     for (const t of scanned) if (t.tokenType === tokens.param) next = Math.max(next, Number(t.text.slice(1)) || 0);
@@ -116,7 +116,7 @@ function normalized(sql: string, tokens: ReturnType<typeof parserTokens>): strin
       at = t.end;
     }
     parts.push(bytes.subarray(at).toString('utf8'));
-    return cut(parts.join(''), OPERATION_LIMITS.normalized);
+    return truncateText(parts.join(''), OPERATION_LIMITS.normalized);
   } catch {
     return `sha256:${sha256(sql)}`;
   }
@@ -134,13 +134,6 @@ function mayHoldLiteralOrComment(text: string): boolean {
     if (!(next >= 48 && next <= 57)) return true;
   }
   return false;
-}
-
-/** Cuts at `max` UTF-16 units without leaving half a surrogate pair. */
-function cut(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const end = s.charCodeAt(max - 1) >= 0xd800 && s.charCodeAt(max - 1) <= 0xdbff ? max - 1 : max;
-  return s.slice(0, end);
 }
 
 function sha256(text: string): string {

@@ -134,7 +134,6 @@ const TRANSACTION_COMMANDS: Record<NonNullable<TransactionStmt['kind']>, string>
 const FIXED: Record<string, [string, SqlClass]> = {
   InsertStmt: ['INSERT', 'write'],
   MergeStmt: ['MERGE', 'write'],
-  TruncateStmt: ['TRUNCATE TABLE', 'write'],
   // Takes locks other sessions wait on, and the strong modes need write privileges.
   LockStmt: ['LOCK TABLE', 'write'],
   ExplainStmt: ['EXPLAIN', 'read'],
@@ -240,6 +239,9 @@ export function statementKind(type: string, body: AstFields): StatementKind {
       if (s.lockingClause?.length) return kind('SELECT', 'write');
       return kind('SELECT', 'read');
     }
+    // Empties whole tables: the most unbounded write there is.
+    case 'TruncateStmt':
+      return kind('TRUNCATE TABLE', 'write', 'write-without-where');
     case 'UpdateStmt':
     case 'DeleteStmt': {
       // WHERE CURRENT OF is a WHERE clause too: it touches the cursor's current row only.
@@ -343,4 +345,156 @@ function variableSetKind(s: VariableSetStmt): StatementKind {
   if (name !== undefined && ROLE_SETTINGS.has(name)) return kind(command, 'dcl', 'role-change');
   if (name !== undefined && LEXER_SETTINGS.has(name)) return kind(command, 'admin');
   return kind(command, 'session');
+}
+
+/** Every object type of the parser; the compiler checks the list is complete. */
+const OBJECT_TYPES = [
+  'OBJECT_ACCESS_METHOD',
+  'OBJECT_AGGREGATE',
+  'OBJECT_AMOP',
+  'OBJECT_AMPROC',
+  'OBJECT_ATTRIBUTE',
+  'OBJECT_CAST',
+  'OBJECT_COLUMN',
+  'OBJECT_COLLATION',
+  'OBJECT_CONVERSION',
+  'OBJECT_DATABASE',
+  'OBJECT_DEFAULT',
+  'OBJECT_DEFACL',
+  'OBJECT_DOMAIN',
+  'OBJECT_DOMCONSTRAINT',
+  'OBJECT_EVENT_TRIGGER',
+  'OBJECT_EXTENSION',
+  'OBJECT_FDW',
+  'OBJECT_FOREIGN_SERVER',
+  'OBJECT_FOREIGN_TABLE',
+  'OBJECT_FUNCTION',
+  'OBJECT_INDEX',
+  'OBJECT_LANGUAGE',
+  'OBJECT_LARGEOBJECT',
+  'OBJECT_MATVIEW',
+  'OBJECT_OPCLASS',
+  'OBJECT_OPERATOR',
+  'OBJECT_OPFAMILY',
+  'OBJECT_PARAMETER_ACL',
+  'OBJECT_POLICY',
+  'OBJECT_PROCEDURE',
+  'OBJECT_PUBLICATION',
+  'OBJECT_PUBLICATION_NAMESPACE',
+  'OBJECT_PUBLICATION_REL',
+  'OBJECT_ROLE',
+  'OBJECT_ROUTINE',
+  'OBJECT_RULE',
+  'OBJECT_SCHEMA',
+  'OBJECT_SEQUENCE',
+  'OBJECT_SUBSCRIPTION',
+  'OBJECT_STATISTIC_EXT',
+  'OBJECT_TABCONSTRAINT',
+  'OBJECT_TABLE',
+  'OBJECT_TABLESPACE',
+  'OBJECT_TRANSFORM',
+  'OBJECT_TRIGGER',
+  'OBJECT_TSCONFIGURATION',
+  'OBJECT_TSDICTIONARY',
+  'OBJECT_TSPARSER',
+  'OBJECT_TSTEMPLATE',
+  'OBJECT_TYPE',
+  'OBJECT_USER_MAPPING',
+  'OBJECT_VIEW',
+] as const satisfies readonly ObjectType[];
+type UnlistedObjectType = Exclude<ObjectType, (typeof OBJECT_TYPES)[number]>;
+const objectTypesListed: [UnlistedObjectType] extends [never] ? true : UnlistedObjectType = true;
+void objectTypesListed;
+
+/** The kinds a DefineStmt (CREATE AGGREGATE, OPERATOR, TYPE, COLLATION, TEXT SEARCH ...) takes. */
+const DEFINE_KINDS: ObjectType[] = [
+  'OBJECT_AGGREGATE',
+  'OBJECT_OPERATOR',
+  'OBJECT_TYPE',
+  'OBJECT_COLLATION',
+  'OBJECT_TSPARSER',
+  'OBJECT_TSDICTIONARY',
+  'OBJECT_TSTEMPLATE',
+  'OBJECT_TSCONFIGURATION',
+];
+
+/**
+ * Commands of statementKind that are not in the tables above. A test classifies a statement of
+ * every kind and checks its command is in SQL_COMMANDS.
+ */
+const OTHER_COMMANDS = [
+  'SELECT',
+  'SELECT INTO',
+  'UPDATE',
+  'DELETE',
+  'TRUNCATE TABLE',
+  'COPY',
+  'CREATE TABLE AS',
+  'CREATE MATERIALIZED VIEW',
+  'DO',
+  'CALL',
+  'EXECUTE',
+  'CREATE FUNCTION',
+  'CREATE PROCEDURE',
+  'GRANT',
+  'REVOKE',
+  'GRANT ROLE',
+  'REVOKE ROLE',
+  'VACUUM',
+  'ANALYZE',
+  'SET',
+  'RESET',
+  'DISCARD ALL',
+  'DISCARD PLANS',
+  'DISCARD SEQUENCES',
+  'DISCARD TEMP',
+  'DEALLOCATE',
+  'DEALLOCATE ALL',
+  'FETCH',
+  'MOVE',
+  'CLOSE CURSOR',
+  'CLOSE CURSOR ALL',
+  // A statement the classifier does not know (refused as administration).
+  'UNKNOWN',
+];
+
+/**
+ * Every command name a statement can be classified with, sorted: what policy rules may name in
+ * `sql.commands`. One source, derived from the tables statementKind reads.
+ */
+export const SQL_COMMANDS: readonly string[] = Object.freeze(
+  [
+    ...new Set([
+      ...Object.values(FIXED).map(([command]) => command),
+      ...Object.values(TRANSACTION_COMMANDS),
+      ...OTHER_COMMANDS,
+      ...DEFINE_KINDS.map((t) => `CREATE ${objectWords(t)}`),
+      ...[...OBJECT_TYPES, undefined].flatMap((t) => [`ALTER ${objectWords(t)}`, `DROP ${objectWords(t)}`]),
+    ]),
+  ].sort(),
+);
+
+const KNOWN = new Set(SQL_COMMANDS);
+
+/**
+ * The command (or commands) a name in a policy rule stands for. A name is a command of
+ * SQL_COMMANDS, or the leading words of exactly one (TRUNCATE for TRUNCATE TABLE, LOCK for LOCK
+ * TABLE): such an alias stands for that one command. Anything else is an error that names the
+ * valid commands.
+ */
+export function resolveSqlCommand(name: string): { command: string } | { error: string } {
+  if (KNOWN.has(name)) return { command: name };
+  const begun = SQL_COMMANDS.filter((c) => c.startsWith(`${name} `));
+  if (begun.length === 1) return { command: begun[0] };
+  if (begun.length > 1) {
+    return { error: `"${name}" names several SQL commands (${begun.join(', ')}): list the ones meant` };
+  }
+  const keyword = name.split(' ')[0];
+  const near = SQL_COMMANDS.filter((c) => c === keyword || c.startsWith(`${keyword} `));
+  return {
+    error:
+      near.length > 0
+        ? `unknown SQL command "${name}": commands that begin with ${keyword} are ${near.join(', ')}`
+        : `unknown SQL command "${name}": the commands are ${SQL_COMMANDS.join(', ')}`,
+  };
 }

@@ -319,6 +319,13 @@ describe('statementDataFlow: searches', () => {
     expect(flow(`INSERT INTO orders (note) VALUES ('a') RETURNING id`).written).toEqual([]);
   });
 
+  it('reports masked data a function keeps or passes on: a setting, a notification, a sequence', () => {
+    expect(flow(`SELECT set_config('my.v', ssn, false) FROM customers`).written).toEqual([SSN]);
+    expect(flow(`SELECT pg_catalog.pg_notify('c', ssn) FROM customers`).written).toEqual([SSN]);
+    expect(flow(`SELECT setval('s', length(ssn)) FROM customers`).written).toEqual([SSN]);
+    expect(flow(`SELECT set_config('my.v', name, false) FROM customers`).written).toEqual([]);
+  });
+
   it('masks RETURNING by what it returns', () => {
     expect(masked(`DELETE FROM customers WHERE id = 1 RETURNING id, ssn`)).toEqual([false, true]);
     expect(masked(`WITH d AS (DELETE FROM customers WHERE id = 1 RETURNING *) SELECT ssn FROM d`)).toEqual([true]);

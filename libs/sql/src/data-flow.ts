@@ -732,7 +732,10 @@ class Flow {
           { args: body.args, agg_order: body.agg_order, agg_filter: body.agg_filter, over: body.over },
           scopes,
         );
-        return opaqueFunction(strings(body.funcname), this.viewDepth > 0) ? union(args, UNRESOLVED) : args;
+        const name = strings(body.funcname);
+        // What a function keeps or sends elsewhere (a setting, a notification, a table) leaves unmasked.
+        if (carriesArguments(name, this.viewDepth > 0)) this.write(args);
+        return opaqueFunction(name, this.viewDepth > 0) ? union(args, UNRESOLVED) : args;
       }
       default:
         return this.generic(body, scopes);
@@ -801,6 +804,19 @@ export const VIEW_SEARCH_PATH: SearchPath = ['pg_catalog'];
  * that runs a query given as text or reads outside the database. Its result may hold anything.
  * Sequence functions write, but return numbers of their own.
  */
+/**
+ * Functions that keep or pass on their arguments beyond the statement's result: set_config (a
+ * setting that SHOW and current_setting read back), pg_notify (a notification to any listener),
+ * and every function the gateway does not know to be read-only (it may store them).
+ */
+function carriesArguments(parts: string[], inView: boolean): boolean {
+  const base = parts[parts.length - 1];
+  if ((parts.length === 1 || parts[0] === 'pg_catalog') && ['set_config', 'pg_notify', 'setval'].includes(base)) {
+    return true;
+  }
+  return opaqueFunction(parts, inView);
+}
+
 function opaqueFunction(parts: string[], inView: boolean): boolean {
   // A view's definition is printed with only pg_catalog on the path: an unqualified function there is a
   // built-in, and the information_schema views call that schema's own helpers.

@@ -17,3 +17,4 @@ export {
   type StatementFlow,
 } from './data-flow';
 export { shapeOf } from './shape';
+export { SQL_COMMANDS, resolveSqlCommand } from './commands';

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { IdentitySettingsSchema } from '@airlock/identity';
+import {
+  ANY_GROUP,
+  IdentitySettingsSchema,
+  IssuerRole,
+  checkRoleGroups,
+  replacedSetting,
+  roleGroupsSetting,
+} from '@airlock/identity';
 import { BaseConfigSchema, loadConfig, signingKeyFile } from '@airlock/runtime';
 
 const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
@@ -39,8 +46,20 @@ export const ApprovalConfigSchema = BaseConfigSchema.extend({
     .default(3600),
   /** How often pending approvals are queued again (notifications, expiry) in case Redis lost them or was down. */
   APPROVAL_RESWEEP_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
-  /** Members of this group see failed notifications and every approval. */
-  APPROVAL_ADMIN_GROUP: z.string().min(1).default('airlock-admins'),
+  /**
+   * Who sees failed notifications and every approval, per issuer: `{"<issuer>": ["<group>"]}`
+   * (JSON). A group counts only in a token of its issuer. Unset with a single trusted issuer:
+   * its `airlock-admins`.
+   */
+  APPROVAL_ADMIN_GROUPS: roleGroupsSetting(),
+  APPROVAL_ADMIN_GROUP: replacedSetting('APPROVAL_ADMIN_GROUPS'),
+  /**
+   * Which issuer's groups may stand for the approver groups policy names, per issuer:
+   * `{"<issuer>": ["dba", "sre"]}`, or `["*"]` for every group of that issuer. A policy's
+   * `approverGroups: [dba]` is met only by a token whose issuer is configured for `dba`. Unset
+   * with a single trusted issuer: all of its groups.
+   */
+  APPROVAL_APPROVER_GROUPS: roleGroupsSetting(),
   /** Broker acknowledgement deadline for audit and decision events. */
   AUDIT_TIMEOUT_MS: ms(3000),
   /** Slack incoming-webhook URL; unset: no Slack notifications. */
@@ -67,10 +86,27 @@ export const ApprovalConfigSchema = BaseConfigSchema.extend({
   APPROVAL_WORKERS: flag('true'),
   /** The approval service's Ed25519 key: it signs every approval reply and decision. */
   SIGNING_KEY_FILE: signingKeyFile('approval'),
+}).superRefine((c, ctx) => {
+  checkRoleGroups(ctx, 'APPROVAL_ADMIN_GROUPS', c.APPROVAL_ADMIN_GROUPS, c.OIDC_ISSUERS, DEFAULT_ADMIN_GROUP);
+  checkRoleGroups(ctx, 'APPROVAL_APPROVER_GROUPS', c.APPROVAL_APPROVER_GROUPS, c.OIDC_ISSUERS, 'approvers', {
+    allowAny: true,
+  });
 });
 export type ApprovalConfig = z.infer<typeof ApprovalConfigSchema>;
 
 export const APPROVAL_CONFIG = Symbol('APPROVAL_CONFIG');
+
+const DEFAULT_ADMIN_GROUP = 'airlock-admins';
+
+/** Who sees failed notifications and every approval. */
+export function adminRole(c: Pick<ApprovalConfig, 'APPROVAL_ADMIN_GROUPS' | 'OIDC_ISSUERS'>): IssuerRole {
+  return new IssuerRole(c.APPROVAL_ADMIN_GROUPS, c.OIDC_ISSUERS, [DEFAULT_ADMIN_GROUP]);
+}
+
+/** Whose groups stand for the approver groups a policy names. */
+export function approverRole(c: Pick<ApprovalConfig, 'APPROVAL_APPROVER_GROUPS' | 'OIDC_ISSUERS'>): IssuerRole {
+  return new IssuerRole(c.APPROVAL_APPROVER_GROUPS, c.OIDC_ISSUERS, [ANY_GROUP]);
+}
 
 export function approvalConfig(env: Record<string, string | undefined> = process.env): ApprovalConfig {
   return loadConfig(ApprovalConfigSchema, env);

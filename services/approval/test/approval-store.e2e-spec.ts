@@ -120,13 +120,15 @@ describe('the approval store', () => {
     const linkKey = randomBytes(32).toString('base64');
     const config = {
       APPROVAL_PUBLIC_URL: 'https://approvals.test',
-      APPROVAL_ADMIN_GROUP: 'airlock-admins',
+      OIDC_ISSUERS: [{ issuer, jwksUri: `${issuer}/jwks` }],
+      APPROVAL_ADMIN_GROUPS: { [issuer]: ['airlock-admins'] },
+      APPROVAL_APPROVER_GROUPS: { [issuer]: ['dba', 'sre'] },
       APPROVAL_LINK_KEY: linkKey,
       AUDIT_TIMEOUT_MS: 2000,
       APPROVAL_USE_WITHIN_SECONDS: 3600,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: 8082,
-    } as ApprovalConfig;
+    } as unknown as ApprovalConfig;
     const audit = { emit: async (...drafts: AuditEventDraft[]) => void audited.push(...drafts) };
     const decisions = { decided: async (d: ApprovalDecided) => void decided.push(d) };
     const transitions = new Transitions(

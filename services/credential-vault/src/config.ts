@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { IdentitySettingsSchema } from '@airlock/identity';
+import {
+  IdentitySettingsSchema,
+  IssuerRole,
+  checkRoleGroups,
+  replacedSetting,
+  roleGroupsSetting,
+} from '@airlock/identity';
 import { BaseConfigSchema, loadConfig, signingKeyFile, trustedKeysFile } from '@airlock/runtime';
 
 /** Key ids name a key-encryption key in every record it protects; they appear in messages and audit events. */
@@ -30,18 +36,31 @@ export type VaultStoreConfig = z.infer<typeof VaultStoreConfigSchema>;
 export const VaultConfigSchema = VaultStoreConfigSchema.extend({
   /** The admin API's token verification (OIDC_ISSUERS, OIDC_AUDIENCE, ...). */
   ...IdentitySettingsSchema.shape,
-  /** Callers of the admin API must carry this group. */
-  VAULT_ADMIN_GROUP: z.string().min(1).default('airlock-admins'),
+  /**
+   * Who may call the admin API, per issuer: `{"<issuer>": ["<group>", ...]}` (JSON). A group
+   * counts only in a token of its issuer. Unset with a single trusted issuer: its `airlock-admins`.
+   */
+  VAULT_ADMIN_GROUPS: roleGroupsSetting(),
+  VAULT_ADMIN_GROUP: replacedSetting('VAULT_ADMIN_GROUPS'),
   /** How long an ingress may use a lease before asking again. */
   VAULT_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(86400).default(300),
   /** The vault's Ed25519 key: it signs every lease reply. */
   SIGNING_KEY_FILE: signingKeyFile('credential-vault'),
   /** The ingress instances' public keys: a lease is sealed only to a key an ingress listed here signed for. */
   TRUSTED_KEYS_FILE: trustedKeysFile(['ingress-proxy']),
+}).superRefine((c, ctx) => {
+  checkRoleGroups(ctx, 'VAULT_ADMIN_GROUPS', c.VAULT_ADMIN_GROUPS, c.OIDC_ISSUERS, DEFAULT_ADMIN_GROUP);
 });
 export type VaultConfig = z.infer<typeof VaultConfigSchema>;
 
 export const VAULT_CONFIG = Symbol('VAULT_CONFIG');
+
+export const DEFAULT_ADMIN_GROUP = 'airlock-admins';
+
+/** Who may call the admin API. */
+export function adminRole(c: Pick<VaultConfig, 'VAULT_ADMIN_GROUPS' | 'OIDC_ISSUERS'>): IssuerRole {
+  return new IssuerRole(c.VAULT_ADMIN_GROUPS, c.OIDC_ISSUERS, [DEFAULT_ADMIN_GROUP]);
+}
 
 export function vaultConfig(env: Record<string, string | undefined> = process.env): VaultConfig {
   return loadConfig(VaultConfigSchema, env);

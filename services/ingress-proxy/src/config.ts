@@ -80,6 +80,19 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
     .min(0)
     .max(16 * 1024 * 1024 * 1024)
     .default(256 * 1024 * 1024),
+  /**
+   * Connections whose upstream may set cookies on the agent (comma-separated names). Elsewhere an
+   * upstream's Set-Cookie is dropped: a session minted with the gateway's credential is itself one.
+   */
+  HTTP_SET_COOKIE_CONNECTIONS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
   ALLOW_INSECURE_JWKS: z
     .enum(['true', 'false'])
     .default('false')

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConnectionNameSchema, uuidv7 } from '@airlock/contracts';
+import { ConnectionNameSchema, truncateText, uuidv7, type AuditEventDraft } from '@airlock/contracts';
 import { TokenRejectedError } from '@airlock/identity';
 import { AuditService } from './audit/audit.service';
 import { GatewayError } from './errors';
@@ -66,16 +66,12 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     const parts = splitGatewayUrl(req.url);
     const connection = parts && ConnectionNameSchema.safeParse(parts.connection).success ? parts.connection : null;
     try {
-      await this.audit.emit({
-        type: 'auth.failed',
-        sessionId: sessionIdOf(req.headers),
-        requestId,
-        actor: null,
-        connection,
-        protocol: 'http',
-        source: 'ingress-proxy',
-        data: { code: rejection.code, reason: rejection.message, method: req.method, path: parts?.path.slice(0, 2048) },
-      });
+      await this.audit.emit(
+        httpAuthFailedDraft(
+          { sessionId: sessionIdOf(req.headers), requestId, connection },
+          { code: rejection.code, reason: rejection.message, method: req.method, path: parts?.path },
+        ),
+      );
     } catch (err) {
       this.logger.error(
         { err: (err as Error).message },
@@ -83,4 +79,24 @@ export class GatewayExceptionFilter implements ExceptionFilter {
       );
     }
   }
+}
+
+/** auth.failed for a refused HTTP request: the path (client text) is cut at a code point. */
+export function httpAuthFailedDraft(
+  env: { sessionId: string; requestId: string; connection: string | null },
+  refused: { code: string; reason: string; method: string; path?: string },
+): AuditEventDraft<'auth.failed'> {
+  return {
+    type: 'auth.failed',
+    ...env,
+    actor: null,
+    protocol: 'http',
+    source: 'ingress-proxy',
+    data: {
+      code: refused.code,
+      reason: refused.reason,
+      method: refused.method,
+      path: refused.path === undefined ? undefined : truncateText(refused.path, 2048),
+    },
+  };
 }

@@ -29,7 +29,6 @@ describe('recorder configuration', () => {
       DATABASE_URL: minimal.DATABASE_URL,
       AUDIT_SIGNING_KEY_FILE: minimal.AUDIT_SIGNING_KEY_FILE,
       HTTP_PORT: 8083,
-      AUDITOR_GROUP: 'airlock-auditors',
       AUDIT_START_FROM: 'earliest',
       AUDIT_CHECKPOINT_INTERVAL_MS: 10_000,
       AUDIT_MAINTENANCE_INTERVAL_MS: 3_600_000,
@@ -50,7 +49,7 @@ describe('recorder configuration', () => {
       AUDIT_START_FROM: 'latest',
       AUDIT_CHECKPOINT_INTERVAL_MS: '250',
       AUDIT_MAINTENANCE_INTERVAL_MS: '60000',
-      AUDITOR_GROUP: 'compliance',
+      AUDITOR_GROUPS: JSON.stringify({ 'https://idp.example': ['compliance'] }),
       AUDIT_VERIFY_KEYS_FILE: '/run/secrets/old-keys.pem',
     });
     expect(config).toMatchObject({
@@ -60,7 +59,7 @@ describe('recorder configuration', () => {
       AUDIT_START_FROM: 'latest',
       AUDIT_CHECKPOINT_INTERVAL_MS: 250,
       AUDIT_MAINTENANCE_INTERVAL_MS: 60_000,
-      AUDITOR_GROUP: 'compliance',
+      AUDITOR_GROUPS: { 'https://idp.example': ['compliance'] },
       AUDIT_VERIFY_KEYS_FILE: '/run/secrets/old-keys.pem',
     });
   });
@@ -72,6 +71,28 @@ describe('recorder configuration', () => {
       expect(found.some((p) => p.startsWith(`${name}:`))).toBe(true);
     },
   );
+
+  it('scopes the auditor groups to their issuer, and says so when the setting is missing, wrong or replaced', () => {
+    const two = JSON.stringify([
+      { issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks' },
+      { issuer: 'https://partner.example', jwksUri: 'https://partner.example/jwks' },
+    ]);
+    expect(problems({ ...minimal, OIDC_ISSUERS: two })).toEqual([
+      expect.stringMatching(/^AUDITOR_GROUPS: several issuers are trusted/),
+    ]);
+    expect(problems({ ...minimal, AUDITOR_GROUPS: JSON.stringify({ 'https://elsewhere': ['auditors'] }) })).toEqual([
+      'AUDITOR_GROUPS: https://elsewhere is not a trusted issuer (OIDC_ISSUERS)',
+    ]);
+    expect(problems({ ...minimal, AUDITOR_GROUP: 'compliance' })).toEqual([
+      expect.stringMatching(/^AUDITOR_GROUP: replaced by AUDITOR_GROUPS/),
+    ]);
+    const ok = recorderConfig({
+      ...minimal,
+      OIDC_ISSUERS: two,
+      AUDITOR_GROUPS: JSON.stringify({ 'https://idp.example': ['compliance'] }),
+    });
+    expect(ok.AUDITOR_GROUPS).toEqual({ 'https://idp.example': ['compliance'] });
+  });
 
   it('names every missing setting at once', () => {
     const found = problems({});

@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import { IdentitySettingsSchema } from '@airlock/identity';
+import {
+  IdentitySettingsSchema,
+  IssuerRole,
+  checkRoleGroups,
+  replacedSetting,
+  roleGroupsSetting,
+} from '@airlock/identity';
 import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
+
+const DEFAULT_AUDITOR_GROUP = 'airlock-auditors';
 
 const postgresUrl = (name: string) =>
   z.url({ protocol: /^postgres(ql)?$/, error: `${name} must be a postgres:// URL` });
@@ -32,8 +40,13 @@ export type RecorderStoreConfig = z.infer<typeof RecorderStoreConfigSchema>;
 export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
   /** The replay, search and verify API's token verification (OIDC_ISSUERS, OIDC_AUDIENCE, ...). */
   ...IdentitySettingsSchema.shape,
-  /** Callers of the replay, search and verify API must carry this group. */
-  AUDITOR_GROUP: z.string().min(1).default('airlock-auditors'),
+  /**
+   * Who may call the replay, search and verify API, per issuer: `{"<issuer>": ["<group>", ...]}`
+   * (JSON). A group counts only in a token of its issuer. Unset with a single trusted issuer:
+   * its `airlock-auditors`.
+   */
+  AUDITOR_GROUPS: roleGroupsSetting(),
+  AUDITOR_GROUP: replacedSetting('AUDITOR_GROUPS'),
   /**
    * Where a recorder group with no committed offsets starts: `earliest` (the default: nothing
    * audited before the first start is missed) or `latest` (the end of the stream at the first
@@ -45,6 +58,7 @@ export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
   /** How often partitions are made ahead and retention runs. */
   AUDIT_MAINTENANCE_INTERVAL_MS: ms(1_000, 86_400_000, 3_600_000),
 }).superRefine((c, ctx) => {
+  checkRoleGroups(ctx, 'AUDITOR_GROUPS', c.AUDITOR_GROUPS, c.OIDC_ISSUERS, DEFAULT_AUDITOR_GROUP);
   if (c.AUDIT_RETENTION_DAYS !== undefined && c.DATABASE_OWNER_URL === undefined) {
     ctx.addIssue({
       code: 'custom',
@@ -55,6 +69,11 @@ export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
 });
 export type RecorderConfig = z.infer<typeof RecorderConfigSchema>;
 export const RECORDER_CONFIG = Symbol('RECORDER_CONFIG');
+
+/** Who may call the replay, search and verify API. */
+export function auditorRole(c: Pick<RecorderConfig, 'AUDITOR_GROUPS' | 'OIDC_ISSUERS'>): IssuerRole {
+  return new IssuerRole(c.AUDITOR_GROUPS, c.OIDC_ISSUERS, [DEFAULT_AUDITOR_GROUP]);
+}
 
 export function recorderConfig(env: Record<string, string | undefined> = process.env): RecorderConfig {
   return loadConfig(RecorderConfigSchema, env);

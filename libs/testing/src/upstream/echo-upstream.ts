@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
@@ -37,6 +37,7 @@ export class EchoUpstream {
         };
         holder.self?.received.push(r);
         if (holder.self && holder.self.received.length > 10000) holder.self.received.shift();
+        if (r.url.includes('/reflect')) return reflect(r, res);
         const body = JSON.stringify({
           ...holder.self?.planted,
           ok: true,
@@ -69,6 +70,36 @@ export class EchoUpstream {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** The request's headers as the reflecting endpoint encodes them, for a test to look for. */
+export function reflectedHeaders(headers: IncomingHttpHeaders): string {
+  return Object.entries(headers)
+    .map(([k, v]) => `${k}: ${String(v)}`)
+    .join('\n');
+}
+
+/**
+ * What a debug endpoint does: hands the request's headers back, in the body (as they are, in
+ * base64 and percent-encoded), in a response header, a redirect, a challenge and a cookie.
+ */
+function reflect(r: ReceivedRequest, res: ServerResponse): void {
+  const all = reflectedHeaders(r.headers);
+  const auth = String(r.headers.authorization ?? '');
+  const body = JSON.stringify({
+    headers: r.headers,
+    base64: Buffer.from(all).toString('base64'),
+    urlEncoded: encodeURIComponent(all),
+  });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-echo-authorization': auth,
+    location: `/back?auth=${encodeURIComponent(auth)}`,
+    'www-authenticate': `Bearer realm="echo", error_description="${auth.replace(/"/g, '')}"`,
+    'set-cookie': [`session=${Buffer.from(auth).toString('base64')}; Path=/; HttpOnly`],
+  });
+  res.end(body);
 }
 
 if (require.main === module) {

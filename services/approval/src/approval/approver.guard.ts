@@ -11,13 +11,23 @@ export interface Guarded {
   requesterSubject: string;
 }
 
-export function inApproverGroups(caller: Principal, a: Pick<Guarded, 'approverGroups'>): boolean {
-  return caller.groups.some((g) => a.approverGroups.includes(g));
+/**
+ * What the caller's token grants in the approval API: the groups its issuer may assert as
+ * approver groups (APPROVAL_APPROVER_GROUPS), and whether it is an administrator
+ * (APPROVAL_ADMIN_GROUPS). A group name from another issuer grants nothing.
+ */
+export interface CallerRoles {
+  approverGroups: string[];
+  admin: boolean;
 }
 
-/** Its approvers see an approval; members of the admin group see every one. */
-export function mayView(caller: Principal, a: Pick<Guarded, 'approverGroups'>, adminGroup: string): boolean {
-  return caller.groups.includes(adminGroup) || inApproverGroups(caller, a);
+export function inApproverGroups(roles: CallerRoles, a: Pick<Guarded, 'approverGroups'>): boolean {
+  return roles.approverGroups.some((g) => a.approverGroups.includes(g));
+}
+
+/** Its approvers see an approval; administrators see every one. */
+export function mayView(roles: CallerRoles, a: Pick<Guarded, 'approverGroups'>): boolean {
+  return roles.admin || inApproverGroups(roles, a);
 }
 
 /**
@@ -25,8 +35,8 @@ export function mayView(caller: Principal, a: Pick<Guarded, 'approverGroups'>, a
  * groups decide (the admin group sees everything but decides nothing by itself being admin),
  * and never the requester, whichever groups it is in.
  */
-export function decisionRefusal(caller: Principal, a: Guarded): ForbiddenError | null {
-  if (!inApproverGroups(caller, a)) {
+export function decisionRefusal(caller: Principal, roles: CallerRoles, a: Guarded): ForbiddenError | null {
+  if (!inApproverGroups(roles, a)) {
     return new ForbiddenError(`only members of ${a.approverGroups.join(', ')} may decide this approval`);
   }
   if (caller.issuer === a.requesterIssuer && caller.subject === a.requesterSubject) {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ApprovalState, Principal } from '@airlock/contracts';
 import { CLOCK, type Clock } from '../clock';
-import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
+import type { IssuerRole } from '@airlock/identity';
+import { APPROVAL_CONFIG, adminRole, approverRole, type ApprovalConfig } from '../config';
 import type { PublicError } from '@airlock/runtime';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError } from '../errors';
 import { ApprovalVoteEntity, type VoteVia } from '../store/approval-vote.entity';
@@ -9,7 +10,7 @@ import { ApprovalRepository, type ApprovalTx, type StoredApproval } from '../sto
 import { LinkTokens, type LinkAction } from '../store/link-tokens';
 import { approvalUrl, principalKey, recordOf } from '../store/records';
 import { ApprovalTransitionError, transition, type ApprovalRecord } from './approval-state';
-import { decisionRefusal, mayView } from './approver.guard';
+import { decisionRefusal, mayView, type CallerRoles } from './approver.guard';
 import { approvalView, type ApprovalView, type DecisionBody } from './dto/approval.dto';
 import { Transitions } from './transitions';
 
@@ -33,16 +34,27 @@ export class ApproverService {
     private readonly links: LinkTokens,
     @Inject(APPROVAL_CONFIG) private readonly config: ApprovalConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.admins = adminRole(config);
+    this.approvers = approverRole(config);
+  }
+
+  private readonly admins: IssuerRole;
+  private readonly approvers: IssuerRole;
+
+  /** What the caller's token grants here: groups count only for the issuer they are configured for. */
+  private rolesOf(caller: Principal): CallerRoles {
+    return { admin: this.admins.holds(caller), approverGroups: this.approvers.groupsOf(caller) };
+  }
 
   /** Approvals in `state` (as of now) that the caller may decide; all of them for the admin group. */
   async list(caller: Principal, state: ApprovalState): Promise<ApprovalView[]> {
-    const admin = caller.groups.includes(this.config.APPROVAL_ADMIN_GROUP);
+    const { admin, approverGroups } = this.rolesOf(caller);
     // A pending approval past its time is expired: looking for expired ones means looking at pending ones too.
     const states: ApprovalState[] = state === 'expired' ? ['expired', 'pending'] : [state];
     const found = await this.repository.list({
       states,
-      approverGroups: admin ? 'all' : caller.groups,
+      approverGroups: admin ? 'all' : approverGroups,
       limit: LIST_LIMIT,
     });
     const views: ApprovalView[] = [];
@@ -56,7 +68,7 @@ export class ApproverService {
   async show(caller: Principal, id: string): Promise<ApprovalView> {
     const stored = await this.repository.find(id);
     if (!stored) throw unknownApproval(id);
-    if (!mayView(caller, stored.approval, this.config.APPROVAL_ADMIN_GROUP)) {
+    if (!mayView(this.rolesOf(caller), stored.approval)) {
       throw new ForbiddenError('only its approvers and the admin group may see this approval');
     }
     return this.view(await this.transitions.current(stored));
@@ -116,7 +128,7 @@ export class ApproverService {
     if (jti && (await tx.linkUsed(jti))) {
       return { expired, refusal: new GoneError('link_used', 'this approval link has been used already') };
     }
-    const forbidden = decisionRefusal(caller, current.approval);
+    const forbidden = decisionRefusal(caller, this.rolesOf(caller), current.approval);
     if (forbidden) return { expired, refusal: forbidden };
     const approver = principalKey(caller);
     let next: ApprovalRecord;

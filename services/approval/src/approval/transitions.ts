@@ -1,5 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ApprovalDecided, ApprovalState, AuditEventDraft, Principal } from '@airlock/contracts';
+import {
+  truncateText,
+  type ApprovalDecided,
+  type ApprovalState,
+  type AuditEventDraft,
+  type Principal,
+} from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { UnavailableError } from '../errors';
@@ -69,7 +75,7 @@ export class Transitions {
           to: change.to,
           approvals: after.votes.filter((v) => v.decision === 'approve').length,
           required: a.required,
-          reason: change.reason.slice(0, MAX_REASON),
+          reason: truncateText(change.reason, MAX_REASON),
           via: change.via,
           expiresAt: a.expiresAt.toISOString(),
           ...(a.grantUntil ? { grantUntil: a.grantUntil.toISOString() } : {}),

@@ -1,18 +1,23 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Principal } from '@airlock/contracts';
-import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
+import type { IssuerRole } from '@airlock/identity';
+import { APPROVAL_CONFIG, adminRole, type ApprovalConfig } from '../config';
 import { ForbiddenError } from '../errors';
 
 type AuthenticatedRequest = { user?: Principal };
 
-/** After `JwtAuthGuard`: the caller must be in APPROVAL_ADMIN_GROUP. */
+/** After `JwtAuthGuard`: the caller must be in a group APPROVAL_ADMIN_GROUPS gives its issuer. */
 @Injectable()
 export class NotificationsAdminGuard implements CanActivate {
-  constructor(@Inject(APPROVAL_CONFIG) private readonly config: Pick<ApprovalConfig, 'APPROVAL_ADMIN_GROUP'>) {}
+  private readonly admins: IssuerRole;
+
+  constructor(@Inject(APPROVAL_CONFIG) config: Pick<ApprovalConfig, 'APPROVAL_ADMIN_GROUPS' | 'OIDC_ISSUERS'>) {
+    this.admins = adminRole(config);
+  }
 
   canActivate(ctx: ExecutionContext): boolean {
     const user = ctx.switchToHttp().getRequest<AuthenticatedRequest>().user;
-    if (!user?.groups.includes(this.config.APPROVAL_ADMIN_GROUP)) {
+    if (!this.admins.holds(user)) {
       throw new ForbiddenError('notification records are for members of the administrator group');
     }
     return true;

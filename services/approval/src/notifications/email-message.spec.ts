@@ -82,3 +82,26 @@ describe('the approval e-mail', () => {
     expect(m.html).toContain('Approve: javascript:alert(document.cookie)');
   });
 });
+
+describe('what approvers see by e-mail', () => {
+  it('shows bidirectional overrides and control characters escaped in the text, the HTML and the subject', () => {
+    const m = emailMessage(notice({ detail: 'DELETE /v1/users/1\u202e/2 \u0000\u009b', reason: 'r\u2066' }));
+    for (const part of [m.subject, m.text, m.html]) {
+      expect(part).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u0000\u009b]/);
+    }
+    expect(m.text).toContain('DELETE /v1/users/1\\u202e/2 \\u0000\\u009b');
+    expect(m.html).toContain('DELETE /v1/users/1\\u202e/2 \\u0000\\u009b');
+    expect(m.subject).toContain('\\u202e');
+    expect(m.text).toContain('r\\u2066');
+  });
+
+  it('says a long operation is cut and where the whole of it is', () => {
+    const detail = `POST /v1/transfer ${'a'.repeat(30_000)} END`;
+    const n = notice({ detail });
+    const m = emailMessage(n);
+    expect(m.text).not.toContain(' END');
+    expect(m.text).toContain(`of ${detail.length} characters`);
+    expect(m.text).toContain(n.url);
+    expect(m.html).toContain(`of ${detail.length} characters`);
+  });
+});

@@ -1,6 +1,6 @@
 import type { ApprovalNotice } from './notice';
 import { shortWhat } from './slack-message';
-import { escapeHtml, oneLine, safeHttpUrl, truncate } from './text';
+import { cutNote, escapeHtml, oneLine, safeHttpUrl, showInvisible, truncate } from './text';
 
 /** Longer statements are cut: the approval itself (its link) has the whole of it. */
 const DETAIL_MAX = 20_000;
@@ -21,7 +21,7 @@ function isoTime(at: Date): string {
  * does with line breaks.
  */
 export function emailSubject(n: ApprovalNotice): string {
-  return truncate(oneLine(`Approval needed: ${n.connection} ${shortWhat(n.detail)}`), SUBJECT_MAX);
+  return truncate(`Approval needed: ${oneLine(n.connection)} ${shortWhat(n.detail)}`, SUBJECT_MAX);
 }
 
 /**
@@ -30,7 +30,11 @@ export function emailSubject(n: ApprovalNotice): string {
  * is not http(s) is shown as text rather than linked.
  */
 export function emailMessage(n: ApprovalNotice): EmailContent {
-  const detail = truncate(n.detail.trim() || '(empty)', DETAIL_MAX);
+  const shown = showInvisible(n.detail.trim() || '(empty)');
+  const detail = truncate(shown, DETAIL_MAX);
+  // The approval covers the whole operation: a cut one says so, and where the rest is.
+  const cut =
+    detail !== shown ? `${cutNote(n.detail.length)} Read the whole operation before deciding: ${n.url}` : undefined;
   const groups = n.approverGroups.length > 0 ? n.approverGroups.join(', ') : 'any approver';
   const approvals = `${n.required} ${n.required === 1 ? 'approval' : 'approvals'} from ${groups}`;
   const who = `${oneLine(n.principal.subject)} (${oneLine(n.principal.issuer)})`;
@@ -51,6 +55,7 @@ export function emailMessage(n: ApprovalNotice): EmailContent {
     ``,
     `What:`,
     detail,
+    ...(cut ? [``, cut] : []),
     ``,
     `Approve: ${n.approveUrl}`,
     `Deny:    ${n.denyUrl}`,
@@ -86,6 +91,12 @@ export function emailMessage(n: ApprovalNotice): EmailContent {
     `</table>`,
     `<p style="margin:12px 0 4px"><b>What</b></p>`,
     `<pre style="white-space:pre-wrap;background:#f4f4f4;padding:8px;border-radius:4px">${escapeHtml(detail)}</pre>`,
+    ...(cut
+      ? [
+          `<p style="color:#b00020"><b>${escapeHtml(cutNote(n.detail.length))}</b> ` +
+            `${link(n.url, 'Read the whole operation')} before deciding.</p>`,
+        ]
+      : []),
     `<p>${link(n.approveUrl, 'Approve', `${button};background:#2e7d32`)}` +
       `${link(n.denyUrl, 'Deny', `${button};background:#c62828`)}</p>`,
     `<p>${link(n.url, 'Open the approval')}</p>`,

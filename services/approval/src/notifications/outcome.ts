@@ -1,3 +1,4 @@
+import { truncateText } from '@airlock/contracts';
 import { oneLine, truncate } from './text';
 
 /**
@@ -57,7 +58,7 @@ export function reasonText(s: string): string {
  */
 export function httpOutcome(status: number, retryAfter: string | null, body: string, now: number): SendOutcome {
   if (status >= 200 && status < 300) return { kind: 'delivered' };
-  const said = oneLine(body).slice(0, 100);
+  const said = truncateText(oneLine(body), 100);
   const reason = reasonText(`HTTP ${status}${said ? `: ${said}` : ''}`);
   if (status === 429) return { kind: 'rate-limited', waitMs: parseRetryAfter(retryAfter, now), reason };
   if (status === 408 || status >= 500) return { kind: 'retry', reason };
@@ -111,7 +112,7 @@ export function smtpOutcome(err: unknown, timeoutMs: number): SendOutcome {
   const e: SmtpErrorFields = typeof err === 'object' && err !== null ? err : {};
   const code = typeof e.code === 'string' ? e.code : undefined;
   if (typeof e.responseCode === 'number') {
-    const said = typeof e.response === 'string' ? oneLine(e.response).slice(0, 120) : '';
+    const said = typeof e.response === 'string' ? truncateText(oneLine(e.response), 120) : '';
     const text = said.startsWith(String(e.responseCode)) ? said : `${e.responseCode}${said ? ` ${said}` : ''}`;
     const reason = reasonText(`SMTP ${text}`);
     if (e.responseCode >= 500 && e.responseCode !== 503) return { kind: 'permanent', reason };

@@ -106,3 +106,43 @@ describe('the Slack approval message', () => {
     expect(buttons(m.blocks).map((b) => b.action_id)).toEqual(['deny']);
   });
 });
+
+describe('what approvers see in Slack', () => {
+  it('says a long operation is cut, how much is shown, and links to the whole of it', () => {
+    const detail = `UPDATE accounts SET note = '${'x'.repeat(4000)}' WHERE id = 1; DROP TABLE accounts`;
+    const n = notice({ detail });
+    const m = slackMessage(n);
+    const all = texts(m.blocks)
+      .map((t) => t.text)
+      .join('\n');
+    expect(all).not.toContain('DROP TABLE');
+    expect(all).toMatch(/cut/i);
+    expect(all).toContain(`of ${detail.length} characters`);
+    expect(all).toContain(`<${n.url}|`);
+    for (const t of texts(m.blocks)) expect(t.text.length).toBeLessThanOrEqual(3000);
+  });
+
+  it('says nothing about cutting when the operation fits', () => {
+    const all = texts(slackMessage(notice()).blocks)
+      .map((t) => t.text)
+      .join('\n');
+    expect(all).not.toMatch(/cut/i);
+  });
+
+  it('shows bidirectional overrides and control characters escaped, wherever the agent wrote them', () => {
+    const m = slackMessage(
+      notice({
+        detail: 'SELECT 1 -- \u202etxt.exe\u202c\u2066x\u2069\u200f\u0007\u0085\r\nFROM t\twhere',
+        reason: 'why \u202e',
+        principal: { issuer: 'https://idp', subject: 'agent\u202e', groups: [] },
+        connection: 'db\u2067',
+      }),
+    );
+    const all = [m.text, ...texts(m.blocks).map((t) => t.text)].join('\n');
+    expect(all).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u0007\u0085\r]/);
+    expect(all).toContain('\\u202etxt.exe\\u202c\\u2066x\\u2069\\u200f\\u0007\\u0085');
+    expect(all).toContain('FROM t\twhere');
+    expect(all).toContain('agent\\u202e');
+    expect(all).toContain('why \\u202e');
+  });
+});

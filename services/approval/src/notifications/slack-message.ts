@@ -1,5 +1,5 @@
 import type { ApprovalNotice } from './notice';
-import { escapeMrkdwn, fitEscaped, oneLine, safeHttpUrl, truncate } from './text';
+import { cutNote, escapeMrkdwn, fitEscaped, oneLine, safeHttpUrl, showInvisible, truncate } from './text';
 
 /* Block Kit limits (api.slack.com/reference/block-kit): past them Slack refuses the whole message. */
 const HEADER_MAX = 150;
@@ -46,11 +46,14 @@ function field(label: string, value: string): SlackText {
  * A triple backtick in the statement would end the code block early and turn the rest into
  * formatted text; a zero-width space between the backticks keeps it inside.
  */
-function codeBlock(label: string, code: string): SlackText {
+function codeBlock(label: string, code: string): { text: SlackText; cut: boolean } {
   const head = `*${label}*\n\`\`\``;
   const tail = '```';
-  const body = (code.trim() || '(empty)').replace(/```/g, '`\u200b`\u200b`');
-  return mrkdwn(head + fitEscaped(body, SECTION_TEXT_MAX - head.length - tail.length, escapeMrkdwn) + tail);
+  // Invisible characters are shown escaped first: the zero-width spaces added here are Slack's, not the agent's.
+  const body = showInvisible(code.trim() || '(empty)').replace(/```/g, '`\u200b`\u200b`');
+  const max = SECTION_TEXT_MAX - head.length - tail.length;
+  const fitted = fitEscaped(body, max, escapeMrkdwn);
+  return { text: mrkdwn(head + fitted + tail), cut: fitted !== Array.from(body, escapeMrkdwn).join('') };
 }
 
 /** Slack shows this in each reader's own time zone; the fallback where it cannot. */
@@ -89,6 +92,7 @@ export function slackMessage(n: ApprovalNotice): SlackMessage {
   if (denyUrl) buttons.push({ type: 'button', text: plain('Deny'), style: 'danger', url: denyUrl, action_id: 'deny' });
 
   const viewUrl = safeHttpUrl(n.url);
+  const what = codeBlock('What', n.detail);
   const blocks: SlackBlock[] = [
     { type: 'header', text: plain(truncate(oneLine(`Approval needed: ${n.connection}`), HEADER_MAX)) },
     {
@@ -100,9 +104,23 @@ export function slackMessage(n: ApprovalNotice): SlackMessage {
         mrkdwn(`*Expires*\n${slackDate(n.expiresAt)}`),
       ],
     },
-    { type: 'section', text: codeBlock('What', n.detail) },
-    { type: 'section', text: field('Why', why) },
+    { type: 'section', text: what.text },
   ];
+  if (what.cut) {
+    // The approval covers the whole operation: never let a cut one pass for all of it.
+    const note = escapeMrkdwn(cutNote(n.detail.length));
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(
+          viewUrl
+            ? `:warning: ${note} ${mrkdwnLink(viewUrl, 'Read the whole operation')} before deciding.`
+            : `:warning: ${note} Read the whole operation in the approval API (approval ${escapeMrkdwn(n.approvalId)}) before deciding.`,
+        ),
+      ],
+    });
+  }
+  blocks.push({ type: 'section', text: field('Why', why) });
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: 'approval-decision', elements: buttons });
   blocks.push({
     type: 'context',

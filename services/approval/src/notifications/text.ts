@@ -6,14 +6,42 @@
 const ELLIPSIS = '…';
 
 /**
- * One line of plain text: control characters (CR and LF among them, and the Unicode line
- * separators) become spaces, runs of white space one space.
+ * Characters that change how text around them looks without showing themselves: C0 and C1
+ * controls (newline and tab aside), the bidirectional embeddings, overrides and isolates and
+ * the direction marks, zero-width characters, the line and paragraph separators, the word
+ * joiner and invisible operators, the byte order mark and the interlinear annotation marks.
+ * A `\u` already in the text is escaped too, so what is shown escaped is never ambiguous.
+ */
+const INVISIBLE =
+  /\\u|\r\n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * The text as an approver must see it: every character of {@link INVISIBLE} written as a
+ * `\uXXXX` escape (CR LF read as a newline), everything else as it is. For display only: the
+ * approval covers the exact text, whose fingerprint is taken elsewhere.
+ */
+export function showInvisible(s: string): string {
+  return s.replace(INVISIBLE, (c) => {
+    if (c === '\\u') return '\\\\u';
+    if (c === '\r\n') return '\n';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * One line of plain text: line breaks (the Unicode ones too) and tabs become spaces, runs of
+ * white space one space, and the other invisible characters are shown escaped
+ * ({@link showInvisible}). Apply it once: a second pass would escape the escapes.
  */
 export function oneLine(s: string): string {
-  return s
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+  return showInvisible(s.replace(/[\n\t\r\u000b\u000c\u0085\u2028\u2029]/g, ' '))
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+/** The note under a cut operation: the approval covers all of it, and the link shows all of it. */
+export function cutNote(whole: number): string {
+  return `Cut: this shows the start of an operation of ${whole} characters; the approval covers all of it.`;
 }
 
 /** At most `max` UTF-16 units, cut between code points, with an ellipsis when cut. */

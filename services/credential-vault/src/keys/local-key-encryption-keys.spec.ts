@@ -134,7 +134,8 @@ describe('key-encryption key settings', () => {
       OIDC_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks' }]),
       OIDC_AUDIENCE: 'airlock',
     });
-    expect(ok).toMatchObject({ HTTP_PORT: 8084, VAULT_ADMIN_GROUP: 'airlock-admins', VAULT_LEASE_TTL_SECONDS: 300 });
+    expect(ok).toMatchObject({ HTTP_PORT: 8084, VAULT_LEASE_TTL_SECONDS: 300 });
+    expect(ok.VAULT_ADMIN_GROUPS).toBeUndefined();
   });
 });
 

@@ -11,6 +11,21 @@ describe('httpApprovalDetail', () => {
     );
   });
 
+  it('shows the headers the approval is bound to, under the request line', () => {
+    expect(
+      httpApprovalDetail({
+        method: 'PUT',
+        path: '/b/k',
+        query: '',
+        headers: [
+          ['content-type', 'text/plain'],
+          ['x-amz-meta-owner', 'agent'],
+        ],
+        body: Buffer.from('hi'),
+      }),
+    ).toBe('PUT /b/k\ncontent-type: text/plain\nx-amz-meta-owner: agent\n\nhi');
+  });
+
   it('describes a binary body instead of showing it', () => {
     expect(describeBody(Buffer.from([0xff, 0xfe, 0x00, 0x01]))).toBe('<4 bytes of binary data>');
     expect(describeBody(Buffer.from('text with an escape \u001b[2J'))).toMatch(/^<\d+ bytes of binary data>$/);

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { truncateText } from '@airlock/contracts';
 
 /** The contract's limit on what approvers are shown. */
 export const DETAIL_MAX = 65536;
@@ -9,17 +10,10 @@ const PARAM_SHOWN_MAX = 4096;
 /** The list of bind parameters takes at most this much of the detail, so the statement always shows. */
 const PARAMS_SHOWN_MAX = 16384;
 
-/** Cuts without splitting a surrogate pair (a lone half would show as garbage). */
-function cut(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const t = s.slice(0, max);
-  return /[\uD800-\uDBFF]$/.test(t) ? t.slice(0, -1) : t;
-}
-
 function capped(s: string): string {
   if (s.length <= DETAIL_MAX) return s;
   const note = `\n… (cut at ${DETAIL_MAX} of ${s.length} characters)`;
-  return cut(s, DETAIL_MAX - note.length) + note;
+  return truncateText(s, DETAIL_MAX - note.length) + note;
 }
 
 /**
@@ -34,18 +28,34 @@ export function describeBody(body: Buffer): string {
   const text = body.toString('utf8');
   if (CONTROL.test(text)) return `<${body.length} bytes of binary data>`;
   if (text.length <= BODY_SHOWN_MAX) return text;
-  return `${cut(text, BODY_SHOWN_MAX)}\n… (body cut at ${BODY_SHOWN_MAX} of ${text.length} characters)`;
+  return `${truncateText(text, BODY_SHOWN_MAX)}\n… (body cut at ${BODY_SHOWN_MAX} of ${text.length} characters)`;
 }
 
-/** The request line (query included), then the body after a blank line when there is one. */
-export function httpApprovalDetail(op: { method: string; path: string; query: string; body?: Buffer }): string {
-  const line = `${op.method} ${op.path}${op.query}`;
-  return capped(op.body && op.body.length > 0 ? `${line}\n\n${describeBody(op.body)}` : line);
+/** One header value is shown up to this many characters. */
+const HEADER_SHOWN_MAX = 512;
+
+/**
+ * The request line (query included), the headers the approval is bound to (one per line), then
+ * the body after a blank line when there is one.
+ */
+export function httpApprovalDetail(op: {
+  method: string;
+  path: string;
+  query: string;
+  headers?: ReadonlyArray<readonly [string, string]>;
+  body?: Buffer;
+}): string {
+  let head = `${op.method} ${op.path}${op.query}`;
+  for (const [name, value] of op.headers ?? []) {
+    const shown = truncateText(value, HEADER_SHOWN_MAX);
+    head += `\n${name}: ${CONTROL.test(shown) ? '<not shown: control characters>' : shown}${shown.length < value.length ? ' …' : ''}`;
+  }
+  return capped(op.body && op.body.length > 0 ? `${head}\n\n${describeBody(op.body)}` : head);
 }
 
 function quoted(value: string | null): string {
   if (value === null) return 'NULL';
-  const shown = cut(value, PARAM_SHOWN_MAX);
+  const shown = truncateText(value, PARAM_SHOWN_MAX);
   const note = shown.length < value.length ? ` … (cut at ${shown.length} of ${value.length} characters)` : '';
   return `'${shown.replace(/'/g, "''")}'${note}`;
 }
@@ -65,5 +75,5 @@ export function sqlApprovalDetail(sql: string, params?: ReadonlyArray<string | n
   const room = DETAIL_MAX - list.length - 2;
   if (sql.length <= room) return `${sql}\n\n${list}`;
   const note = `\n… (statement cut at ${room} of ${sql.length} characters)`;
-  return `${cut(sql, room - note.length)}${note}\n\n${list}`;
+  return `${truncateText(sql, room - note.length)}${note}\n\n${list}`;
 }

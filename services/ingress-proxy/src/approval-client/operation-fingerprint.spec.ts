@@ -40,8 +40,15 @@ describe('httpOperationFingerprint', () => {
     ['no query', { query: '' }],
     ['body', { body: Buffer.from('{"n":2}') }],
     ['no body', { body: undefined }],
+    ['header', { headers: [['x-amz-acl', 'public-read']] as Array<[string, string]> }],
   ])('differs with another %s', (_name, change) => {
     expect(httpOperationFingerprint({ ...base, ...change })).not.toBe(httpOperationFingerprint(base));
+  });
+
+  it('differs with another header value', () => {
+    const one = httpOperationFingerprint({ ...base, headers: [['x-mode', 'soft']] });
+    expect(httpOperationFingerprint({ ...base, headers: [['x-mode', 'hard']] })).not.toBe(one);
+    expect(httpOperationFingerprint({ ...base, headers: [['x-mode', 'soft']] })).toBe(one);
   });
 
   it('treats an absent body as an empty one', () => {

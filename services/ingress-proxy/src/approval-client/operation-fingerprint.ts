@@ -18,7 +18,27 @@ export function sqlOperationFingerprint(sql: string, params: ReadonlyArray<strin
   return sha256(JSON.stringify([VERSION, 'postgres', sql, params]));
 }
 
-/** An HTTP request as it goes upstream; `query` includes its leading "?" (or is empty), an absent body is empty. */
-export function httpOperationFingerprint(op: { method: string; path: string; query: string; body?: Buffer }): string {
-  return sha256(JSON.stringify([VERSION, 'http', op.method, op.path, op.query, sha256(op.body ?? Buffer.alloc(0))]));
+/**
+ * An HTTP request as it goes upstream: `query` includes its leading "?" (or is empty), `headers`
+ * are the forwarded headers that are not volatile (request-headers.ts), sorted by name; an absent
+ * body is empty. Another header value, or one more or one fewer, is another operation.
+ */
+export function httpOperationFingerprint(op: {
+  method: string;
+  path: string;
+  query: string;
+  headers?: ReadonlyArray<readonly [string, string]>;
+  body?: Buffer;
+}): string {
+  return sha256(
+    JSON.stringify([
+      VERSION,
+      'http',
+      op.method,
+      op.path,
+      op.query,
+      op.headers ?? [],
+      sha256(op.body ?? Buffer.alloc(0)),
+    ]),
+  );
 }

@@ -46,6 +46,29 @@ describe('credential injection', () => {
     expect(JSON.stringify(h)).not.toContain('secret"');
   });
 
+  it('signs only the allowlisted agent x-amz-* headers and drops the others (ACLs, governance bypass, ...)', async () => {
+    const h: OutgoingHeaders = {
+      'x-amz-acl': 'public-read',
+      'x-amz-grant-read': 'uri=http://acs.amazonaws.com/groups/global/AllUsers',
+      'x-amz-bypass-governance-retention': 'true',
+      'x-amz-tagging': 'team=x',
+      'x-amz-meta-owner': 'agent',
+      'x-amz-server-side-encryption': 'AES256',
+      'content-type': 'text/plain',
+    };
+    await injectCredential(
+      { kind: 'aws-sigv4', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', region: 'eu-west-1', service: 's3' },
+      h,
+      target,
+    );
+    expect(h.authorization).toMatch(
+      /SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-owner;x-amz-server-side-encryption,/,
+    );
+    for (const dropped of ['x-amz-acl', 'x-amz-grant-read', 'x-amz-bypass-governance-retention', 'x-amz-tagging']) {
+      expect(h[dropped]).toBeUndefined();
+    }
+  });
+
   it('refuses a database credential on an HTTP connection', async () => {
     await expect(
       injectCredential({ kind: 'postgres-password', username: 'u', password: 'p' }, {}, target),

@@ -75,3 +75,22 @@ describe('decisionKey', () => {
     );
   });
 });
+
+describe('decisionKey of HTTP operations', () => {
+  const http = (op: Partial<Extract<PolicyEvaluateRequest['operation'], { kind: 'http' }>>): PolicyEvaluateRequest => ({
+    ...base,
+    connection: 's3',
+    protocol: 'http',
+    operation: { kind: 'http', method: 'POST', path: '/bucket', ...op },
+  });
+
+  it('tells apart what policy matches: query, S3 operation and case handling', () => {
+    const plain = decisionKey(http({}));
+    expect(decisionKey(http({ query: [{ name: 'delete' }] }))).not.toBe(plain);
+    expect(decisionKey(http({ caseSensitive: true }))).not.toBe(plain);
+    expect(decisionKey(http({ s3: { operation: 'DeleteObjects', bucket: 'bucket' } }))).not.toBe(plain);
+    const copy = (key: string) =>
+      decisionKey(http({ s3: { operation: 'CopyObject', bucket: 'b', key: 'k', copySource: { bucket: 'src', key } } }));
+    expect(copy('a')).not.toBe(copy('b'));
+  });
+});

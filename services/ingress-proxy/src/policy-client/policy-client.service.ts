@@ -49,8 +49,8 @@ export class PolicyClient {
     if (decision.requestId !== req.requestId) {
       throw new Error('policy answered a different request');
     }
-    // A decision that looked at bind parameter values holds for those values only.
-    if (!decision.dependsOnParams) this.cache.set(key, decision, generation);
+    // A decision that looked at bind parameter values or header values holds for those values only.
+    if (!decision.dependsOnParams && !decision.dependsOnHeaders) this.cache.set(key, decision, generation);
     return { decision, cached: false };
   }
 
@@ -87,7 +87,13 @@ export function decisionKey(req: PolicyEvaluateRequest): string {
     op.kind === 'connect'
       ? []
       : op.kind === 'http'
-        ? [op.method, op.path]
+        ? [
+            op.method,
+            op.path,
+            JSON.stringify(op.query ?? []),
+            op.caseSensitive ? 'case' : 'nocase',
+            op.s3 ? JSON.stringify(op.s3) : 'no-s3',
+          ]
         : [
             op.fingerprint,
             op.parsed ? 'parsed' : 'unparsed',

@@ -51,6 +51,11 @@ describe('planText', () => {
     expect(l.loads).toBe(0);
   });
 
+  it('leaves the columns of a result free of masked data as they are (SHOW)', () => {
+    const plan = planText(`SHOW client_encoding`, masker, ['public'], lookup(true), () => undefined);
+    expect((plan as TextMaskPlan).resultRules(0, [field('client_encoding')])).toEqual([null]);
+  });
+
   it('loads what the catalog lacks, and masks and refuses when it cannot be read', async () => {
     const l = lookup(false);
     const plan = await planText(`SELECT c::text FROM customers c`, masker, ['public'], l, () => undefined);

@@ -44,6 +44,8 @@ export class TextMaskPlan {
   resultRules(index: number, fields: readonly FieldDescription[]): Array<string | null> {
     const s = this.statements[index];
     if (!s) return fields.map(() => UNRESOLVED_RULE);
+    // A statement whose result the analysis found free of masked data (SHOW, EXPLAIN): whatever its columns.
+    if (s.outputs.length === 0 && s.rest.length === 0) return fields.map(() => null);
     if (s.rest.length === 0 && s.outputs.length !== fields.length) {
       // The server describes other columns than the analysis found: nothing can be matched by position.
       const any = s.outputs.find((o) => o.length > 0)?.[0];

@@ -5,6 +5,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
   ConnectionNameSchema,
+  truncateText,
   uuidv7,
   type AuditEventDraft,
   type PolicyDecision,
@@ -38,7 +39,7 @@ import { ColumnCatalog } from './column-catalog';
 import { RelationCatalog } from './relation-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
-import type { Envelope } from './statement-audit';
+import { pgAuthFailedDraft, sessionStartedDraft, statementFailedDraft, type Envelope } from './statement-audit';
 import {
   HandshakeDeadline,
   MAX_STARTUP_PACKET_BYTES,
@@ -228,7 +229,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     if (!named.success) {
       throw new PgGatewayError(
         SqlState.InvalidCatalogName,
-        `no connection named "${settings.connection.slice(0, 63)}"`,
+        `no connection named "${truncateText(settings.connection, 63)}"`,
         'routing',
         {
           fatal: true,
@@ -351,11 +352,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       }
     } catch (err) {
       const error = err instanceof PgGatewayError ? err : leaseFailure(connection, err);
-      this.audit.emitAfter({
-        ...env,
-        type: 'statement.failed',
-        data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
-      });
+      this.audit.emitAfter(statementFailedDraft(env, error));
       throw error;
     }
 
@@ -391,11 +388,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
         'upstream',
         { fatal: true, cause: err },
       );
-      this.audit.emitAfter({
-        ...env,
-        type: 'statement.failed',
-        data: { stage: 'upstream', reason: error.publicMessage, sqlstate: error.sqlstate },
-      });
+      this.audit.emitAfter(statementFailedDraft(env, error));
       throw error;
     }
 
@@ -412,19 +405,12 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       searchPath,
     );
     try {
-      await this.audit.emit({
-        ...env,
-        sessionId: session.id,
-        type: 'session.started',
-        data: {
-          client,
-          tls,
-          ...(settings.passed.application_name
-            ? { applicationName: settings.passed.application_name.slice(0, 64) }
-            : {}),
-          leaseId: lease.leaseId,
-        },
-      });
+      await this.audit.emit(
+        sessionStartedDraft(
+          { ...env, sessionId: session.id },
+          { client, tls, applicationName: settings.passed.application_name, leaseId: lease.leaseId },
+        ),
+      );
     } catch (err) {
       upstream.socket.destroy();
       throw new PgGatewayError(SqlState.CannotConnectNow, 'the audit trail is unavailable; session refused', 'audit', {
@@ -437,7 +423,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     this.byCancelKey.set(cancelKeyOf(cancelKey), session);
     const hello: Buffer[] = [encodeAuthenticationOk()];
     for (const p of upstream.parameters) {
-      const value = p.name === 'session_authorization' ? principal.subject.slice(0, 63) : p.value;
+      const value = p.name === 'session_authorization' ? truncateText(principal.subject, 63) : p.value;
       if (secret.password.length >= 4 && value.includes(secret.password)) continue;
       hello.push(encodeParameterStatus(p.name, value));
     }
@@ -492,7 +478,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     more: { ruleId?: string; policyVersion?: string } = {},
   ): Promise<void> {
     try {
-      await this.audit.emit({ ...env, type: 'auth.failed', data: { code, reason, ...more } });
+      await this.audit.emit(pgAuthFailedDraft(env, code, reason, more));
     } catch (err) {
       this.logger.error(
         { err: (err as Error).message },

@@ -62,7 +62,17 @@ import {
 } from './search-path-tracker';
 import { ServerNames, type PendingChange, type Target } from './server-names';
 import { FlowGate, SerialPump } from './serial-pump';
-import { StatementContext, splitCommandTag, type Envelope } from './statement-audit';
+import {
+  StatementContext,
+  auditedOperation,
+  interceptedDraft,
+  policyDeniedDraft,
+  sessionEndedDraft,
+  splitCommandTag,
+  statementFailedDraft,
+  statementOperation,
+  type Envelope,
+} from './statement-audit';
 
 /** A text the server refuses to parse: sent in place of a refused statement so that the server itself
  * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
@@ -183,16 +193,6 @@ function auditUnavailable(cause: unknown): PgGatewayError {
   return new PgGatewayError(SqlState.CannotConnectNow, 'the audit trail is unavailable; statement refused', 'audit', {
     cause,
   });
-}
-
-/** The operation as audited: bind parameter values are for policy's eyes only, the trail keeps their count. */
-function auditedOperation(operation: PostgresOperation): Omit<PostgresOperation, 'params'> {
-  const { params: _params, ...audited } = operation;
-  return audited;
-}
-
-function interceptedDraft(env: Envelope, operation: PostgresOperation): AuditEventDraft {
-  return { ...env, type: 'operation.intercepted', data: { operation: auditedOperation(operation) } };
 }
 
 /**
@@ -557,16 +557,7 @@ export class PgSession {
     params: Array<string | null> | undefined,
     paths: SearchPath[],
   ): PostgresOperation {
-    return {
-      kind: 'postgres',
-      via,
-      sql: c.normalized,
-      fingerprint: c.fingerprint,
-      parsed: c.parsed,
-      statements: qualifiedStatements(c, paths),
-      paramCount: params?.length ?? 0,
-      ...(params && params.length > 0 ? { params } : {}),
-    };
+    return statementOperation(c, via, params, qualifiedStatements(c, paths));
   }
 
   private decided(asked: Asked, decision: PolicyDecision, cached: boolean): Verdict | Promise<Verdict> {
@@ -581,11 +572,10 @@ export class PgSession {
     const rules = decision.decision === 'review' ? decision.approval : undefined;
     if (decision.decision === 'deny' || (decision.decision === 'review' && !rules)) {
       const reason = refusalReason(decision);
-      return refused(new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'), {
-        ...env,
-        type: 'operation.denied',
-        data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
-      });
+      return refused(
+        new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'),
+        policyDeniedDraft(env, reason, decision),
+      );
     }
 
     const planned = this.statementContext(asked, decision);
@@ -859,11 +849,7 @@ export class PgSession {
   }
 
   private failedDraft(env: Envelope, error: PgGatewayError): AuditEventDraft {
-    return {
-      ...env,
-      type: 'statement.failed',
-      data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
-    };
+    return statementFailedDraft(env, error);
   }
 
   /**
@@ -1335,17 +1321,14 @@ export class PgSession {
       this.client.end();
       setTimeout(() => this.client.destroy(), 1000).unref();
     }
-    this.services.emitAfter({
-      ...this.env,
-      requestId: uuidv7(),
-      type: 'session.ended',
-      data: {
+    this.services.emitAfter(
+      sessionEndedDraft(this.env, uuidv7(), {
         reason,
         durationMs: performance.now() - this.started,
         statements: this.statements,
         denied: this.denied,
-      },
-    });
+      }),
+    );
     this.services.onClose(this);
   }
 

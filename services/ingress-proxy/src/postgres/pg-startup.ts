@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import { truncateText } from '@airlock/contracts';
 import {
   MessageReader,
   MessageTooLargeError,
@@ -224,7 +225,7 @@ export function startupSettings(params: Record<string, string>): {
     if (!PASSED_PARAMETERS.has(key)) {
       throw new PgGatewayError(
         SqlState.FeatureNotSupported,
-        `start-up parameter "${name.slice(0, 64)}" is not accepted by the gateway; use SET after connecting`,
+        `start-up parameter "${truncateText(name, 64)}" is not accepted by the gateway; use SET after connecting`,
         'routing',
         { fatal: true },
       );

@@ -46,14 +46,18 @@ export class CredentialScrubber {
 interface ColumnPlan {
   /** The rule that masks every value of the column, or null. */
   rule: string | null;
-  /** Text format: values can be read and masked; binary values of masked columns become NULL. */
+  /** Text format: values can be read and masked; binary values of masked columns become NULL unless their type is text. */
   text: boolean;
   /** The column's type is json or jsonb: its mask is a JSON string, so that clients can still parse it. */
   json: boolean;
+  typeOid: number;
 }
 
 /** Type OIDs of json and jsonb. */
 const JSON_TYPES = new Set([114, 3802]);
+/** text, varchar, bpchar, name: their binary form is their UTF-8 text, so a mask can be sent in it too. */
+const TEXT_TYPES = new Set([25, 1043, 1042, 19]);
+const JSONB = 3802;
 
 export interface RowStats {
   rows: number;
@@ -92,7 +96,7 @@ export class ResultMasker {
         }
         rule ??= masker.fieldRuleFor(f.name);
       }
-      return { rule, text: f.format === 0, json: JSON_TYPES.has(f.typeOid) };
+      return { rule, text: f.format === 0, json: JSON_TYPES.has(f.typeOid), typeOid: f.typeOid };
     });
     this.byRule = this.plan.some((p) => p.rule !== null);
   }
@@ -109,10 +113,9 @@ export class ResultMasker {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (v === null) continue;
-      const p = this.plan[i] ?? { rule: null, text: false, json: false };
+      const p = this.plan[i] ?? { rule: null, text: false, json: false, typeOid: 0 };
       if (p.rule !== null) {
-        // The token holds no quote or backslash: quoted, it is a JSON string as it is.
-        out[i] = p.text ? (p.json ? `"${maskToken(p.rule)}"` : maskToken(p.rule)) : null;
+        out[i] = maskedValue(p, p.rule);
         stats.counts[p.rule] = (stats.counts[p.rule] ?? 0) + 1;
         changed = true;
         continue;
@@ -138,6 +141,20 @@ export class ResultMasker {
     stats.rowsMasked++;
     return encodeDataRow(out);
   }
+}
+
+/**
+ * A masked value in the column's own format: the token as text; in binary, the token where the
+ * type's binary form is text (JSON ones as a JSON string), NULL for any other type.
+ */
+function maskedValue(p: ColumnPlan, rule: string): Buffer | string | null {
+  const token = maskToken(rule);
+  // The token holds no quote or backslash: quoted, it is a JSON string as it is.
+  if (p.text) return p.json ? `"${token}"` : token;
+  if (TEXT_TYPES.has(p.typeOid)) return token;
+  if (p.typeOid === JSONB) return Buffer.concat([Buffer.from([1]), Buffer.from(`"${token}"`)]);
+  if (p.json) return `"${token}"`;
+  return null;
 }
 
 /** Text fields of ErrorResponse and NoticeResponse that may carry data: message, detail, hint, context, query, where. */

@@ -109,6 +109,18 @@ export function everySchema(paths: readonly SearchPath[]): SearchPath {
   return out;
 }
 
+/** Keys of sets of paths: made once per set (the tracker keeps its set until something changes). */
+const keys = new WeakMap<readonly SearchPath[], string>();
+
+function pathsKey(paths: readonly SearchPath[]): string {
+  let key = keys.get(paths);
+  if (key === undefined) {
+    key = JSON.stringify(paths);
+    keys.set(paths, key);
+  }
+  return key;
+}
+
 function union(base: readonly SearchPath[], more: readonly SearchPath[]): SearchPath[] {
   const out = [...base];
   for (const v of more) if (!out.some((o) => sameList(o, v))) out.push(v);
@@ -128,7 +140,8 @@ const qualified = new WeakMap<Classification, Map<string, SqlStatement[]>>();
  */
 export function qualifiedStatements(c: Classification, paths: readonly SearchPath[]): SqlStatement[] {
   if (!c.parsed) return [];
-  const key = paths.length === 1 ? paths[0].join('\u0001') : JSON.stringify(paths);
+  if (c.statements.every((s) => s.tables.length === 0)) return c.statements;
+  const key = pathsKey(paths);
   let byPaths = qualified.get(c);
   if (!byPaths) {
     byPaths = new Map();

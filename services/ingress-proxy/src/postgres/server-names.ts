@@ -22,8 +22,9 @@ interface Change<T> {
   /** The new value; undefined when the name goes. */
   value: T | undefined;
   segment: number;
-  settle: () => void;
-  settled: Promise<void>;
+  /** Resolves the promise of a look-up that waits for this change; made only when one does. */
+  settle?: () => void;
+  settled?: Promise<void>;
 }
 
 /** Handle of one pending change, settled by the server's answer. */
@@ -111,18 +112,21 @@ export class ServerNames<S, P> {
   }
 
   private push(target: Target, name: string, value: S | P | undefined): PendingChange {
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    const c: Change<S | P> = { target, name, value, segment: this.segment, settle, settled };
+    const c: Change<S | P> = { target, name, value, segment: this.segment };
     this.pending.push(c);
     return c;
+  }
+
+  private settledOf(c: Change<S | P>): Promise<void> {
+    c.settled ??= new Promise<void>((resolve) => (c.settle = resolve));
+    return c.settled;
   }
 
   private take(change: PendingChange): Change<S | P> | undefined {
     const i = this.pending.indexOf(change as Change<S | P>);
     if (i === -1) return undefined;
     const [c] = this.pending.splice(i, 1);
-    c.settle();
+    c.settle?.();
     return c;
   }
 
@@ -130,7 +134,7 @@ export class ServerNames<S, P> {
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const c = this.pending[i];
       if (c.target !== target || (c.name !== name && c.name !== '*')) continue;
-      if (c.segment !== this.segment) return { wait: c.settled };
+      if (c.segment !== this.segment) return { wait: this.settledOf(c) };
       return c.value === undefined ? { known: false } : { known: true, value: c.value };
     }
     const map = (target === 'S' ? this.statements : this.portals) as Map<string, S | P>;

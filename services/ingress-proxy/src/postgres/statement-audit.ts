@@ -1,9 +1,107 @@
-import type { AuditEventDraft, AuditEventOf, PostgresOperation } from '@airlock/contracts';
+import { truncateText, type AuditEventDraft, type AuditEventOf, type PostgresOperation } from '@airlock/contracts';
 import type { MaskCounts, Masker } from '@airlock/masking';
+import type { Classification } from '@airlock/sql';
 import type { FailureStage } from '../errors';
 import type { TextMaskPlan } from './masking-plan';
 
 export type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
+
+/** The contract's limits, in UTF-16 units. */
+const APPLICATION_NAME_MAX = 64;
+const COMMAND_MAX = 64;
+const STATEMENT_MAX = 16384;
+
+/** session.started: the client's application_name is cut at a code point, never inside a pair. */
+export function sessionStartedDraft(
+  env: Envelope,
+  session: { client: string; tls: boolean; applicationName?: string; leaseId: string },
+): AuditEventDraft<'session.started'> {
+  const { client, tls, applicationName, leaseId } = session;
+  return {
+    ...env,
+    type: 'session.started',
+    data: {
+      client,
+      tls,
+      ...(applicationName ? { applicationName: truncateText(applicationName, APPLICATION_NAME_MAX) } : {}),
+      leaseId,
+    },
+  };
+}
+
+/** What policy is asked about, and the trail records, for one statement message as classified. */
+export function statementOperation(
+  c: Classification,
+  via: 'simple' | 'extended',
+  params: Array<string | null> | undefined,
+  /** The statements as policy judges them (table names qualified under the session's search_path). */
+  statements: PostgresOperation['statements'] = c.parsed ? c.statements : [],
+): PostgresOperation {
+  return {
+    kind: 'postgres',
+    via,
+    sql: c.normalized,
+    fingerprint: c.fingerprint,
+    parsed: c.parsed,
+    statements,
+    paramCount: params?.length ?? 0,
+    ...(params && params.length > 0 ? { params } : {}),
+  };
+}
+
+/** The operation as audited: bind parameter values are for policy's eyes only, the trail keeps their count. */
+export function auditedOperation(operation: PostgresOperation): Omit<PostgresOperation, 'params'> {
+  const { params: _params, ...audited } = operation;
+  return audited;
+}
+
+export function interceptedDraft(env: Envelope, operation: PostgresOperation): AuditEventDraft {
+  return { ...env, type: 'operation.intercepted', data: { operation: auditedOperation(operation) } };
+}
+
+/** operation.denied of a statement policy refused. */
+export function policyDeniedDraft(
+  env: Envelope,
+  reason: string,
+  decision: { ruleId?: string; policyVersion: string },
+): AuditEventDraft<'operation.denied'> {
+  return {
+    ...env,
+    type: 'operation.denied',
+    data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
+  };
+}
+
+/** statement.failed of a statement (or session start) the gateway refused with `error`. */
+export function statementFailedDraft(
+  env: Envelope,
+  error: { stage: FailureStage; publicMessage: string; sqlstate: string },
+): AuditEventDraft<'statement.failed'> {
+  return {
+    ...env,
+    type: 'statement.failed',
+    data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
+  };
+}
+
+/** session.ended, with its own request id. */
+export function sessionEndedDraft(
+  env: Omit<Envelope, 'requestId'>,
+  requestId: string,
+  ended: AuditEventOf<'session.ended'>['data'],
+): AuditEventDraft<'session.ended'> {
+  return { ...env, requestId, type: 'session.ended', data: ended };
+}
+
+/** auth.failed of a session start whose token or connection was refused. */
+export function pgAuthFailedDraft(
+  env: Envelope,
+  code: string,
+  reason: string,
+  more: { ruleId?: string; policyVersion?: string } = {},
+): AuditEventDraft<'auth.failed'> {
+  return { ...env, type: 'auth.failed', data: { code, reason, ...more } };
+}
 
 /** The decision as audit events carry it (operation.decided, and folded into statement events). */
 type FoldedDecision = AuditEventOf<'operation.decided'>['data'];
@@ -64,13 +162,13 @@ export class StatementContext {
       ...this.env,
       type: 'statement.completed',
       data: {
-        command: command.slice(0, 64) || 'EMPTY',
+        command: truncateText(command, COMMAND_MAX) || 'EMPTY',
         rows: tagRows ?? this.rows,
         ...(sqlstate ? { sqlstate } : {}),
         durationMs: performance.now() - this.started,
         rowsMasked: this.rowsMasked,
         ...(masked ? { masked } : {}),
-        ...(this.literalText !== undefined ? { statement: this.literalText.slice(0, 16384) } : {}),
+        ...(this.literalText !== undefined ? { statement: truncateText(this.literalText, STATEMENT_MAX) } : {}),
         ...this.takeFolded(),
       },
     };
@@ -87,7 +185,7 @@ export class StatementContext {
 /** The command tag without its counts ("INSERT 0 1" → INSERT), and the row count it gives. */
 export function splitCommandTag(tag: string): { command: string; rows: number | null } {
   const m = /^([A-Z][A-Z ]*?)(?: (\d+))?(?: (\d+))?$/.exec(tag);
-  if (!m) return { command: tag.slice(0, 64), rows: null };
+  if (!m) return { command: truncateText(tag, COMMAND_MAX), rows: null };
   const last = m[3] ?? m[2];
   return { command: m[1], rows: last !== undefined ? Number(last) : null };
 }

@@ -1,5 +1,11 @@
 import { Readable } from 'node:stream';
-import type { ApprovalReply, ApprovalRequest, AuditEventDraft, PolicyDecision } from '@airlock/contracts';
+import type {
+  ApprovalReply,
+  ApprovalRequest,
+  AuditEventDraft,
+  PolicyDecision,
+  PolicyEvaluateRequest,
+} from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
 import type { ApprovalClient } from '../approval-client/approval.client';
 import { ApprovalUnavailableError, type HoldOptions, type HoldResult } from '../approval-client/hold';
@@ -28,6 +34,7 @@ function setup(opts: {
 }) {
   const emitted: AuditEventDraft[] = [];
   const forwarded: string[] = [];
+  const sent: Array<{ path: string; query: string; headers: Record<string, unknown> }> = [];
   const bodies: Array<string | undefined> = [];
   const audit = {
     emit: jest.fn(async (...d: AuditEventDraft[]) => {
@@ -38,23 +45,32 @@ function setup(opts: {
     emitAfter: jest.fn((...d: AuditEventDraft[]) => void emitted.push(...d)),
   };
   const policy = {
-    evaluate: jest.fn(async () => ({ decision: await (opts.decide ?? (async () => allow()))(), cached: false })),
-  };
-  const upstream = {
-    forward: jest.fn(async (_c: unknown, r: { path: string; body?: Readable }) => {
-      forwarded.push(r.path);
-      bodies.push(r.body ? Buffer.concat(await r.body.toArray()).toString() : undefined);
-      return {
-        status: 200,
-        headers: { 'content-type': opts.contentType ?? 'application/json' },
-        body: Readable.from(['ok']),
-      };
+    evaluate: jest.fn(async (req: PolicyEvaluateRequest) => {
+      judged.push(req);
+      return { decision: await (opts.decide ?? (async () => allow()))(), cached: false };
     }),
   };
-  const registry = { get: (n: string) => (n === 'demo' ? connection : undefined) };
+  const upstream = {
+    forward: jest.fn(
+      async (_c: unknown, r: { path: string; query: string; headers: Record<string, unknown>; body?: Readable }) => {
+        forwarded.push(r.path);
+        sent.push({ path: r.path, query: r.query, headers: r.headers });
+        bodies.push(r.body ? Buffer.concat(await r.body.toArray()).toString() : undefined);
+        return {
+          status: 200,
+          headers: { 'content-type': opts.contentType ?? 'application/json' },
+          body: Readable.from(['ok']),
+        };
+      },
+    ),
+  };
+  const judged: PolicyEvaluateRequest[] = [];
+  const registry = { get: (n: string) => (n === 'demo' ? connection : undefined), settings: () => ({}) };
   const leases = { lease: jest.fn(opts.lease ?? (() => Promise.reject(new Error('no vault in this test')))) };
   const masking = {
     masker: () => undefined,
+    needles: () => undefined,
+    maskHeaders: (h: Record<string, string | string[]>) => ({ ...h }),
     blocksBinary: (rules: string[], ct?: string) => rules.includes('block-binary') && ct === 'application/octet-stream',
   };
   const asked: ApprovalRequest[] = [];
@@ -73,6 +89,7 @@ function setup(opts: {
     APPROVAL_MAX_BODY_BYTES: opts.maxBody ?? 1024,
     APPROVAL_MAX_HELD_REQUESTS: opts.maxHeld?.requests ?? 100,
     APPROVAL_MAX_HELD_BYTES: opts.maxHeld?.bytes ?? 1024 * 1024,
+    HTTP_SET_COOKIE_CONNECTIONS: [] as string[],
   } as IngressConfig;
   const svc = new ProxyService(
     registry as unknown as ConnectionRegistry,
@@ -106,7 +123,7 @@ function setup(opts: {
       },
       '00000000-0000-7000-8000-000000000001',
     );
-  return { svc, call, callTo, send, emitted, forwarded, bodies, leases, asked, approvals };
+  return { svc, call, callTo, send, emitted, forwarded, sent, judged, bodies, leases, asked, approvals };
 }
 
 const APPROVAL = '00000000-0000-7000-8000-0000000000aa';
@@ -133,6 +150,31 @@ function review(): PolicyDecision {
 function forwardedOf(h: Handled): Forwarded {
   if (h.kind !== 'forwarded') throw new Error(`expected a forwarded request, got ${h.kind}`);
   return h;
+}
+
+function bearerLease(extra: { agentCredentialHeaders?: string[] } = {}) {
+  return {
+    leaseId: 'l',
+    connection: 'vaulted',
+    upstream: new URL('http://127.0.0.1:2'),
+    agentCredentialHeaders: extra.agentCredentialHeaders ?? [],
+    secretVersion: 1,
+    expiresAt: Date.now() + 60_000,
+    secret: { kind: 'bearer' as const, token: 't' },
+  };
+}
+
+function s3Lease() {
+  return {
+    ...bearerLease(),
+    secret: {
+      kind: 'aws-sigv4' as const,
+      accessKeyId: 'AKID',
+      secretAccessKey: 'secret',
+      region: 'us-east-1',
+      service: 's3',
+    },
+  };
 }
 
 function allow(decision: PolicyDecision['decision'] = 'allow'): PolicyDecision {
@@ -196,7 +238,8 @@ describe('ProxyService fails closed', () => {
     expect(err.status).toBe(503);
     expect(err.code).toBe('credential_unavailable');
     expect(t.forwarded).toEqual([]);
-    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.failed']);
+    expect(t.judged).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.failed']);
   });
 
   it('answers 404 when the vault knows no such connection', async () => {
@@ -210,12 +253,28 @@ describe('ProxyService fails closed', () => {
     expect(err.status).toBe(404);
     expect(err.code).toBe('unknown_connection');
     expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.failed']);
   });
 
-  it('does not ask the vault when policy denies', async () => {
-    const t = setup({ decide: async () => allow('deny') });
+  it('denies a name the vault does not know like any other when policy denies it', async () => {
+    const t = setup({
+      decide: async () => allow('deny'),
+      lease: () =>
+        Promise.reject(
+          new MessagingError('remote', 'airlock.vault.lease answered with an error: unknown connection "nope"'),
+        ),
+    });
+    const err = await refusal(t.callTo('/c/nope/items'));
+    expect(err.status).toBe(403);
+    expect(err.code).toBe('denied');
+  });
+
+  it('reads the lease before policy (its kind decides how the request is read) and forwards nothing policy denies', async () => {
+    const t = setup({ decide: async () => allow('deny'), lease: async () => bearerLease() });
     await refusal(t.callTo('/c/vaulted/items'));
-    expect(t.leases.lease).not.toHaveBeenCalled();
+    expect(t.leases.lease).toHaveBeenCalledTimes(1);
+    expect(t.judged).toHaveLength(1);
+    expect(t.forwarded).toEqual([]);
   });
 
   it('refuses a binary response when policy blocks binary bodies, and lets other answers through', async () => {
@@ -359,5 +418,75 @@ describe('ProxyService holds a review decision for approval', () => {
     const err = await refusal(t.send('DELETE', '/c/demo/items/1'));
     expect(err.code).toBe('audit_unavailable');
     expect(t.asked).toHaveLength(0);
+  });
+});
+
+describe('ProxyService judges and forwards one canonical request', () => {
+  it('gives policy and the upstream the same canonical path and query', async () => {
+    const t = setup({});
+    forwardedOf(await t.callTo('/c/demo/%61dmin/%7eme?b=%2F&a'));
+    expect(t.judged[0].operation).toMatchObject({
+      path: '/admin/~me',
+      query: [{ name: 'b', value: '/' }, { name: 'a' }],
+    });
+    expect(t.sent[0]).toMatchObject({ path: '/admin/~me', query: '?b=%2F&a' });
+    const intercepted = t.emitted.find((e) => e.type === 'operation.intercepted')!;
+    // The query and the headers are for policy only: never in audit events.
+    expect(intercepted.data).toEqual({ operation: { kind: 'http', method: 'GET', path: '/admin/~me' } });
+  });
+
+  it.each([
+    '/c/demo/items/..;/admin/x',
+    '/c/demo/admin;x/y',
+    '/c/demo/admin%3bx/y',
+    '/c/demo/items/%252e%252e/admin/x',
+  ])('refuses %s with 400 before policy is asked', async (url) => {
+    const t = setup({});
+    const err = await refusal(t.callTo(url));
+    expect(err.status).toBe(400);
+    expect(err.code).toBe('bad_path');
+    expect(t.judged).toEqual([]);
+    expect(t.forwarded).toEqual([]);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.failed']);
+  });
+
+  it('drops method-override, URL-rewrite and forwarding headers, and never shows header values to the audit trail', async () => {
+    const t = setup({});
+    await t.send('GET', '/c/demo/items', undefined, {
+      'x-http-method-override': 'DELETE',
+      'x-original-url': '/admin',
+      'x-rewrite-url': '/admin',
+      'x-forwarded-host': 'evil',
+      forwarded: 'for=1.2.3.4',
+      'x-custom': 'kept',
+    });
+    expect(t.sent[0].headers).toEqual({ 'x-custom': 'kept' });
+    expect(t.judged[0].operation).toMatchObject({ headers: { 'x-custom': 'kept' } });
+    expect(JSON.stringify(t.emitted)).not.toContain('kept');
+  });
+
+  it('reads an S3 request as its operation and checks a copy source as policy input', async () => {
+    const t = setup({ lease: async () => s3Lease() });
+    await t.send('POST', '/c/s3/bucket?delete', '<Delete/>');
+    await t.send('PUT', '/c/s3/bucket/dst.txt', '', {
+      'x-amz-copy-source': 'secret/a%20b.txt',
+      'x-amz-acl': 'public-read',
+    });
+    expect(t.judged.map((j) => (j.operation.kind === 'http' ? j.operation.s3 : undefined))).toEqual([
+      { operation: 'DeleteObjects', bucket: 'bucket' },
+      { operation: 'CopyObject', bucket: 'bucket', key: 'dst.txt', copySource: { bucket: 'secret', key: 'a b.txt' } },
+    ]);
+    expect(t.sent[1].headers['x-amz-copy-source']).toBe('/secret/a%20b.txt');
+    expect(t.sent[1].headers['x-amz-acl']).toBeUndefined();
+  });
+
+  it('binds an approval to the forwarded headers, not to volatile ones', async () => {
+    const t = setup({ decide: async () => review() });
+    await t.send('DELETE', '/c/demo/items/1', undefined, { 'x-mode': 'soft', date: 'Mon', traceparent: 'a' });
+    await t.send('DELETE', '/c/demo/items/1', undefined, { 'x-mode': 'hard', date: 'Mon', traceparent: 'a' });
+    await t.send('DELETE', '/c/demo/items/1', undefined, { 'x-mode': 'soft', date: 'Tue', traceparent: 'b' });
+    const [a, b, c] = t.asked.map((r) => r.fingerprint);
+    expect(a).not.toBe(b);
+    expect(a).toBe(c);
   });
 });

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import {
   ConnectionNameSchema,
+  truncateText,
   uuidv7,
   type ApprovalRequest,
   type ApprovalRules,
@@ -25,13 +26,22 @@ import { httpOperationFingerprint } from '../approval-client/operation-fingerpri
 import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { ConnectionRegistry } from '../connections/connection.registry';
-import type { Masker } from '@airlock/masking';
+import type { CredentialNeedles, Masker } from '@airlock/masking';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { GatewayError, refusalReason, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
 import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
-import { ambiguousPathReason, splitGatewayUrl } from './http-path';
+import { auditedHttpOperation, canonicalOperation, type CanonicalRequest } from './canonical-operation';
+import {
+  httpCompletedDraft,
+  httpDeniedDraft,
+  httpFailedDraft,
+  httpInterceptedDraft,
+  httpOperation,
+} from './http-audit';
+import { splitGatewayUrl } from './http-path';
+import { fingerprintHeaders } from './request-headers';
 import { UpstreamClient, sendsBody, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
 
 export interface IncomingOperation {
@@ -74,8 +84,7 @@ type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
 /** Where the operation goes upstream, as the approval covers it. */
 interface Target {
   connection: string;
-  path: string;
-  query: string;
+  request: CanonicalRequest;
 }
 
 /**
@@ -127,25 +136,51 @@ export class ProxyService {
     if (!parts) {
       throw await this.refuse(env, [], 'routing', new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'));
     }
-    const operation: HttpOperation = { kind: 'http', method: op.method, path: safePath(parts.path) };
-    const intercepted: AuditEventDraft = { ...env, type: 'operation.intercepted', data: { operation } };
+    // Until the request is read, the trail shows what the agent sent.
+    const sent: HttpOperation = httpOperation(op.method, parts.path);
+    const intercepted: AuditEventDraft = httpInterceptedDraft(env, sent);
     if (!ConnectionNameSchema.safeParse(parts.connection).success) {
       throw await this.refuse(env, [intercepted], 'routing', unknownConnection(parts.connection));
     }
     const name = parts.connection;
     env.connection = name;
     intercepted.connection = name;
-    const ambiguous = ambiguousPathReason(parts.path);
-    if (ambiguous) {
-      throw await this.refuse(
-        env,
-        [intercepted],
-        'routing',
-        new GatewayError(400, 'bad_path', `refused: ${ambiguous}`),
-      );
-    }
-    // Connections without a credential come from configuration; the others from the vault.
+    // Connections without a credential come from configuration; the others from the vault. The
+    // lease comes first: its credential kind (S3 or not) and declared credential headers decide how
+    // the request is read, and policy judges it as read.
     const open = this.connections.get(name);
+    let lease: ActiveLease | undefined;
+    let unknownToVault: GatewayError | undefined;
+    if (!open) {
+      try {
+        lease = await this.leases.lease(name);
+      } catch (err) {
+        const { stage, error } = leaseFailure(name, err);
+        if (stage !== 'routing') {
+          this.logger.warn(
+            { requestId, connection: name, err: (err as Error).message },
+            'no credential lease: refusing',
+          );
+          throw await this.refuse(env, [intercepted], stage, error);
+        }
+        // A name the vault does not know: policy still answers first, so that a name policy keeps
+        // from the agent is denied like any other, and only an allowed one is answered 404.
+        unknownToVault = error;
+      }
+    }
+    const aws = lease?.secret.kind === 'aws-sigv4';
+    const read = canonicalOperation(op.method, parts.path, parts.query, op.headers, {
+      settings: this.connections.settings(name),
+      agentCredentialHeaders: lease?.agentCredentialHeaders ?? [],
+      aws,
+      s3: lease?.secret.kind === 'aws-sigv4' && lease.secret.service === 's3',
+    });
+    if (!read.ok) {
+      throw await this.refuse(env, [intercepted], 'routing', new GatewayError(read.status, read.code, read.reason));
+    }
+    const request = read.request;
+    const operation = request.operation;
+    intercepted.data = { operation: auditedHttpOperation(operation) };
 
     let decision: PolicyDecision;
     let cached: boolean;
@@ -182,14 +217,14 @@ export class ProxyService {
     const approval = decision.decision === 'review' ? decision.approval : undefined;
     if (decision.decision === 'deny' || (decision.decision === 'review' && !approval)) {
       const reason = refusalReason(decision);
-      const denied: AuditEventDraft = {
-        ...env,
-        type: 'operation.denied',
-        data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
-      };
+      const denied: AuditEventDraft = httpDeniedDraft(env, reason, decision);
       await this.emitOrFail(...unsent, denied);
       throw new GatewayError(403, 'denied', reason);
     }
+
+    if (unknownToVault) throw await this.refuse(env, unsent, 'routing', unknownToVault);
+    const upstreamUrl = lease?.upstream ?? open?.upstream;
+    if (!upstreamUrl) throw new Error(`connection ${name} has no upstream`);
 
     let masker: Masker | undefined;
     try {
@@ -214,7 +249,7 @@ export class ProxyService {
 
     let body = op.body;
     if (approval) {
-      const target: Target = { connection: name, path: parts.path, query: parts.query };
+      const target: Target = { connection: name, request };
       if (!this.heldBudget.enter()) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
       const kept = { bytes: 0 };
       let held: Awaited<ReturnType<ProxyService['hold']>>;
@@ -227,36 +262,42 @@ export class ProxyService {
       body = held.body;
     }
 
-    let upstreamTarget: UpstreamTarget;
-    if (open) {
-      upstreamTarget = { upstream: open.upstream, agentCredentialHeaders: [], identityEncoding: masker !== undefined };
-    } else {
-      let lease: ActiveLease;
+    if (lease && approval) {
+      // A person may have taken minutes: the lease read before the hold may have run out since.
       try {
-        lease = await this.leases.lease(name);
+        const fresh = await this.leases.lease(name);
+        if (credentialShape(fresh) !== credentialShape(lease)) {
+          throw new Error('the connection changed its kind of credential while the request was held');
+        }
+        lease = fresh;
       } catch (err) {
         const { stage, error } = leaseFailure(name, err);
-        this.logger.warn({ requestId, connection: name, err: (err as Error).message }, 'no credential lease: refusing');
         throw await this.refuse(env, unsent, stage, error);
       }
-      upstreamTarget = {
-        upstream: lease.upstream,
-        agentCredentialHeaders: lease.agentCredentialHeaders,
-        credential: lease.secret,
-        identityEncoding: masker !== undefined,
-      };
     }
+    // Whatever the vault injected is scrubbed from every response, which needs it uncompressed.
+    const needles: CredentialNeedles | undefined = lease ? this.masking.needles(lease.secret) : undefined;
+    const upstreamTarget: UpstreamTarget = {
+      upstream: upstreamUrl,
+      agentCredentialHeaders: lease?.agentCredentialHeaders ?? [],
+      ...(lease ? { credential: lease.secret } : {}),
+      identityEncoding: masker !== undefined || lease !== undefined,
+    };
     // Fail closed: the decision is on the audit stream before a byte goes upstream.
     if (unsent.length > 0) await this.emitOrFail(...unsent);
 
     const upstreamStarted = performance.now();
     let upstream: UpstreamResponse;
     try {
+      // The canonical request, not the agent's bytes: what policy judged.
       upstream = await this.upstream.forward(upstreamTarget, {
-        ...op,
+        method: op.method,
+        clientIp: op.clientIp,
+        // A partial read could cut a secret's recognisable start off, or begin a JSON body mid-document.
+        headers: decision.masking.length > 0 ? withoutPartialReads(request.headers) : request.headers,
         body,
-        path: parts.path,
-        query: parts.query,
+        path: request.path,
+        query: request.query,
         requestId,
       });
     } catch (err) {
@@ -269,11 +310,7 @@ export class ProxyService {
           cause: err,
         },
       );
-      this.audit.emitAfter({
-        ...env,
-        type: 'operation.failed',
-        data: { stage: 'upstream', reason: failure.publicMessage, status: 502 },
-      });
+      this.audit.emitAfter(httpFailedDraft(env, 'upstream', failure.publicMessage, 502));
       throw failure;
     }
     const upstreamMs = performance.now() - upstreamStarted;
@@ -288,7 +325,7 @@ export class ProxyService {
           'binary_blocked',
           `policy does not allow binary responses (${contentType}) on connection "${name}"`,
         )
-      : masker && encoding && encoding !== 'identity'
+      : (masker || needles) && encoding && encoding !== 'identity'
         ? new GatewayError(
             502,
             'unmaskable_response',
@@ -297,18 +334,24 @@ export class ProxyService {
         : undefined;
     if (refusal) {
       upstream.body.destroy();
-      this.audit.emitAfter({
-        ...env,
-        type: 'operation.failed',
-        data: { stage: 'masking', reason: refusal.publicMessage, status: refusal.status },
-      });
+      this.audit.emitAfter(httpFailedDraft(env, 'masking', refusal.publicMessage, refusal.status));
       throw refusal;
     }
-    if (masker) {
-      const masked = this.masking.mask(masker, upstream.body, contentType);
+    // Headers first: the body's counts are added to theirs once it has ended.
+    const headerCounts: Record<string, number> = {};
+    const headers = this.masking.maskHeaders(
+      upstream.headers,
+      { needles, masker, allowSetCookie: this.config.HTTP_SET_COOKIE_CONNECTIONS.includes(name) },
+      headerCounts,
+    );
+    upstream = { ...upstream, headers };
+    if (masker || (needles && !needles.empty)) {
+      const masked = this.masking.mask(masker, needles, upstream.body, contentType);
       delete upstream.headers['content-length'];
       upstream = { ...upstream, body: masked.body };
-      counts = masked.counts;
+      counts = () => addCounts(masked.counts(), headerCounts);
+    } else if (Object.keys(headerCounts).length > 0) {
+      counts = () => ({ ...headerCounts });
     }
     return {
       kind: 'forwarded',
@@ -317,18 +360,20 @@ export class ProxyService {
       done: ({ bytesOut, aborted }) => {
         const durationMs = performance.now() - started;
         if (aborted) {
-          this.audit.emitAfter({
-            ...env,
-            type: 'operation.failed',
-            data: { stage: 'upstream', reason: 'response aborted before it was complete', status: upstream.status },
-          });
+          this.audit.emitAfter(
+            httpFailedDraft(env, 'upstream', 'response aborted before it was complete', upstream.status),
+          );
         } else {
           const masked = counts();
-          this.audit.emitAfter({
-            ...env,
-            type: 'operation.completed',
-            data: { status: upstream.status, durationMs, upstreamMs, bytesOut, ...(masked ? { masked } : {}) },
-          });
+          this.audit.emitAfter(
+            httpCompletedDraft(env, {
+              status: upstream.status,
+              durationMs,
+              upstreamMs,
+              bytesOut,
+              ...(masked ? { masked } : {}),
+            }),
+          );
         }
       },
     };
@@ -373,14 +418,15 @@ export class ProxyService {
     }
     await this.emitOrFail(...unsent);
 
-    const exact = { method: op.method, path: target.path, query: target.query, body };
+    const { path, query, headers } = target.request;
+    const exact = { method: op.method, path, query, headers: fingerprintHeaders(headers), body };
     const request: ApprovalRequest = {
       requestId: env.requestId,
       sessionId: env.sessionId,
       principal: op.principal,
       connection: target.connection,
       protocol: 'http',
-      operation,
+      operation: auditedHttpOperation(operation),
       fingerprint: httpOperationFingerprint(exact),
       ruleId: decision.ruleId,
       reason: decision.reason,
@@ -439,10 +485,7 @@ export class ProxyService {
     stage: FailureStage,
     error: GatewayError,
   ): Promise<GatewayError> {
-    const drafts: AuditEventDraft[] = [
-      ...before,
-      { ...env, type: 'operation.failed', data: { stage, reason: error.publicMessage, status: error.status } },
-    ];
+    const drafts: AuditEventDraft[] = [...before, httpFailedDraft(env, stage, error.publicMessage, error.status)];
     try {
       await this.audit.emit(...drafts);
     } catch (err) {
@@ -475,12 +518,7 @@ function heldCapacityError(): GatewayError {
 }
 
 function truncate(s: string): string {
-  return s.length > 63 ? `${s.slice(0, 63)}…` : s;
-}
-
-/** The audit contract wants a path starting with "/" and of bounded size. */
-function safePath(path: string): string {
-  return path.length > 8192 ? path.slice(0, 8192) : path;
+  return s.length > 63 ? `${truncateText(s, 63)}…` : s;
 }
 
 function unknownConnection(name: string): GatewayError {
@@ -497,6 +535,25 @@ function leaseFailure(name: string, err: unknown): { stage: FailureStage; error:
       ? 'the credential vault did not answer in time; request refused'
       : `no credential is available for connection "${name}"; request refused`;
   return { stage: 'vault', error: new GatewayError(503, 'credential_unavailable', message, { cause: err }) };
+}
+
+/** What decides how a request is read: the kind of credential, and the AWS service. */
+function credentialShape(lease: ActiveLease): string {
+  return lease.secret.kind === 'aws-sigv4' ? `aws-sigv4:${lease.secret.service}` : lease.secret.kind;
+}
+
+/** The agent's headers without the ones that ask for part of a resource. */
+function withoutPartialReads(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (headers.range === undefined && headers['if-range'] === undefined) return headers;
+  const rest = { ...headers };
+  delete rest.range;
+  delete rest['if-range'];
+  return rest;
+}
+
+function addCounts(a: Record<string, number>, b: Readonly<Record<string, number>>): Record<string, number> {
+  for (const [rule, n] of Object.entries(b)) a[rule] = (a[rule] ?? 0) + n;
+  return a;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

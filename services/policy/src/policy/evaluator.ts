@@ -9,8 +9,8 @@ import type {
   SqlRisk,
   SqlStatement,
 } from '@airlock/contracts';
-import { compileNamePattern, compilePathPattern } from './glob';
-import type { PolicyDocument, PolicyRule } from './policy-document';
+import { compileNamePattern, compilePathPattern, globMatch } from './glob';
+import type { PolicyDocument, PolicyRule, ValueMatch } from './policy-document';
 
 const STRICTNESS: Record<Decision, number> = { allow: 0, review: 1, deny: 2 };
 
@@ -24,11 +24,36 @@ interface CompiledSql {
   params?: RegExp;
 }
 
+/** A query or header criterion; `folded`: the name (headers) and the value pattern in lower case. */
+interface CompiledValueMatch {
+  name: string;
+  present: boolean;
+  value?: string;
+  folded?: string;
+}
+
+interface CompiledS3 {
+  operations?: Set<string>;
+  buckets?: string[];
+  keys?: RegExp[];
+  keysFolded?: RegExp[];
+}
+
 interface CompiledRule {
   rule: PolicyRule;
   paths: RegExp[];
+  /** The same patterns, case-blind: how deny and review rules match unless the upstream tells case apart. */
+  pathsFolded: RegExp[];
   methods: Set<string>;
+  query?: CompiledValueMatch[];
+  headers?: CompiledValueMatch[];
+  s3?: CompiledS3;
   sql?: CompiledSql;
+}
+
+/** What evaluating an HTTP operation looked at, beyond the operation's identity. */
+interface HttpProbe {
+  headersTested: boolean;
 }
 
 /** The rule that decided one statement (undefined: none matched, the default denies). */
@@ -47,12 +72,19 @@ export class PolicyEvaluator {
   private readonly compiled: CompiledRule[];
 
   constructor(readonly document: PolicyDocument) {
-    this.compiled = document.rules.map((rule) => ({
-      rule,
-      paths: (rule.http?.paths ?? ['/**']).map(compilePathPattern),
-      methods: new Set(rule.http?.methods ?? ['*']),
-      sql: rule.sql && compileSql(rule.sql),
-    }));
+    this.compiled = document.rules.map((rule) => {
+      const paths = (rule.http?.paths ?? ['/**']).map(compilePathPattern);
+      return {
+        rule,
+        paths,
+        pathsFolded: paths.map((p) => new RegExp(p.source, 'i')),
+        methods: new Set(rule.http?.methods ?? ['*']),
+        query: rule.http?.query?.map((m) => compileValueMatch(m, false)),
+        headers: rule.http?.headers?.map((m) => compileValueMatch(m, true)),
+        s3: rule.http?.s3 && compileS3(rule.http.s3),
+        sql: rule.sql && compileSql(rule.sql),
+      };
+    });
   }
 
   evaluate(req: PolicyEvaluateRequest): PolicyDecision {
@@ -85,29 +117,43 @@ export class PolicyEvaluator {
   }
 
   private evaluateHttp(req: PolicyEvaluateRequest, op: HttpOperation): PolicyDecision {
-    let winner: CompiledRule | undefined;
-    for (const c of this.compiled) {
-      if (c.rule.sql || !this.appliesTo(c, req) || !httpMatches(c, op)) continue;
-      if (!winner || STRICTNESS[c.rule.effect] > STRICTNESS[winner.rule.effect]) winner = c;
-    }
+    const probe: HttpProbe = { headersTested: false };
     const base = { requestId: req.requestId, policyVersion: this.document.version };
-    if (!winner) {
-      return {
-        ...base,
-        decision: 'deny',
-        reason: `no rule allows ${op.method} ${op.path} on connection ${req.connection}`,
-        masking: [],
-      };
+    let winner = this.httpWinner(req, op, probe);
+    let reasonPrefix = '';
+    let noRule = `no rule allows ${op.method} ${op.path} on connection ${req.connection}`;
+    // A copy reads its source: both the copy and a GetObject of the source must be allowed.
+    const source = op.s3?.copySource;
+    if (source && winner) {
+      const read = copySourceRead(op, source);
+      const readWinner = this.httpWinner(req, read, probe);
+      if (!readWinner || STRICTNESS[readWinner.rule.effect] > STRICTNESS[winner.rule.effect]) {
+        winner = readWinner;
+        reasonPrefix = `copy source ${source.bucket}/${source.key}: `;
+        noRule = `no rule allows reading the copy source ${source.bucket}/${source.key} on connection ${req.connection}`;
+      }
     }
+    const depends = probe.headersTested ? { dependsOnHeaders: true } : {};
+    if (!winner) return { ...base, decision: 'deny', reason: noRule, masking: [], ...depends };
     const { rule } = winner;
     return {
       ...base,
       decision: rule.effect,
-      reason: ruleReason(rule),
+      reason: `${reasonPrefix}${ruleReason(rule)}`,
       ruleId: rule.id,
       masking: rule.effect === 'deny' ? [] : rule.masking,
+      ...depends,
       ...approvalOf(rule),
     };
+  }
+
+  private httpWinner(req: PolicyEvaluateRequest, op: HttpOperation, probe: HttpProbe): CompiledRule | undefined {
+    let winner: CompiledRule | undefined;
+    for (const c of this.compiled) {
+      if (c.rule.sql || !this.appliesTo(c, req) || !httpMatches(c, op, probe)) continue;
+      if (!winner || STRICTNESS[c.rule.effect] > STRICTNESS[winner.rule.effect]) winner = c;
+    }
+    return winner;
   }
 
   private evaluatePostgres(req: PolicyEvaluateRequest, op: PostgresOperation): PolicyDecision {
@@ -206,10 +252,113 @@ function compileSql(sql: NonNullable<PolicyRule['sql']>): CompiledSql {
   };
 }
 
-function httpMatches(c: CompiledRule, op: HttpOperation): boolean {
+/**
+ * An allow matches exactly what it names; a deny or a review also matches the same path in
+ * another case, unless the connection declares that its upstream tells case apart.
+ */
+function httpMatches(c: CompiledRule, op: HttpOperation, probe: HttpProbe): boolean {
   if (!c.methods.has('*') && !c.methods.has(op.method)) return false;
-  const path = op.path.split('?')[0];
-  return c.paths.some((p) => p.test(path));
+  const exact = c.rule.effect === 'allow' || op.caseSensitive === true;
+  const paths = exact ? c.paths : c.pathsFolded;
+  if (!paths.some((p) => p.test(op.path))) return false;
+  if (c.s3 && !s3Matches(c.s3, op, exact, c.rule.effect === 'allow')) return false;
+  const every = c.rule.effect === 'allow';
+  if (c.query && !c.query.every((m) => valueMatches(m, valuesOf(op.query ?? [], m.name), every))) return false;
+  if (c.headers) {
+    // Last, so that a decision depends on headers only when they could have changed it.
+    probe.headersTested = true;
+    const headers = op.headers ?? {};
+    return c.headers.every((m) => {
+      const v = headers[m.name];
+      return valueMatches(m, v === undefined ? [] : [v], every);
+    });
+  }
+  return true;
+}
+
+function valuesOf(query: NonNullable<HttpOperation['query']>, name: string): Array<string | undefined> {
+  const out: Array<string | undefined> = [];
+  for (const p of query) if (p.name === name) out.push(p.value);
+  return out;
+}
+
+/**
+ * A criterion on the values a parameter or header has: absent ones fail `present`; with a value
+ * pattern an allow needs every value to match, a deny or review any (compared case-blind).
+ */
+function valueMatches(m: CompiledValueMatch, values: Array<string | undefined>, every: boolean): boolean {
+  if (!m.present) return values.length === 0;
+  if (values.length === 0) return false;
+  if (m.value === undefined) return true;
+  const test = (v: string | undefined): boolean =>
+    every ? globMatch(m.value!, v ?? '') : globMatch(m.folded!, (v ?? '').toLowerCase());
+  return every ? values.every(test) : values.some(test);
+}
+
+function compileValueMatch(m: ValueMatch, header: boolean): CompiledValueMatch {
+  return {
+    name: header ? m.name.toLowerCase() : m.name,
+    present: m.present !== false,
+    ...(m.value === undefined ? {} : { value: m.value, folded: m.value.toLowerCase() }),
+  };
+}
+
+function compileS3(s3: NonNullable<NonNullable<PolicyRule['http']>['s3']>): CompiledS3 {
+  const keys = s3.keys?.map(compilePathPattern);
+  return {
+    operations: s3.operations && new Set(s3.operations),
+    buckets: s3.buckets,
+    keys,
+    keysFolded: keys?.map((k) => new RegExp(k.source, 'i')),
+  };
+}
+
+/**
+ * A rule with s3 criteria matches S3 operations only. When the operation names no key (a bucket
+ * operation, or DeleteObjects whose keys are in its body) a keys criterion holds for a deny or a
+ * review, never for an allow: what it touches is not known.
+ */
+function s3Matches(c: CompiledS3, op: HttpOperation, exact: boolean, allow: boolean): boolean {
+  const s3 = op.s3;
+  if (!s3) return false;
+  if (c.operations && !c.operations.has(s3.operation)) return false;
+  if (c.buckets) {
+    if (s3.bucket === undefined) return !allow;
+    const bucket = exact ? s3.bucket : s3.bucket.toLowerCase();
+    if (!c.buckets.some((b) => globMatch(exact ? b : b.toLowerCase(), bucket))) return false;
+  }
+  if (c.keys) {
+    if (s3.key === undefined) return !allow;
+    const patterns = exact ? c.keys : c.keysFolded!;
+    if (!patterns.some((k) => k.test(s3.key!))) return false;
+  }
+  return true;
+}
+
+/**
+ * A path segment in the ingress's canonical form for S3: unreserved characters, sub-delimiters,
+ * ":", "@" and ";" as they are, everything else percent-encoded in upper case.
+ */
+function pathSegment(s: string): string {
+  return encodeURIComponent(s).replace(/%(24|26|2B|2C|3A|3B|3D|40)/g, (_m, h: string) =>
+    String.fromCharCode(parseInt(h, 16)),
+  );
+}
+
+/** The read of a copy source, as policy judges it: a GetObject of that object. */
+function copySourceRead(
+  op: HttpOperation,
+  source: NonNullable<NonNullable<HttpOperation['s3']>['copySource']>,
+): HttpOperation {
+  const key = source.key.split('/').map(pathSegment).join('/');
+  return {
+    kind: 'http',
+    method: 'GET',
+    path: `/${pathSegment(source.bucket)}/${key}`,
+    ...(source.versionId === undefined ? {} : { query: [{ name: 'versionId', value: source.versionId }] }),
+    ...(op.caseSensitive === undefined ? {} : { caseSensitive: op.caseSensitive }),
+    s3: { operation: 'GetObject', bucket: source.bucket, key: source.key },
+  };
 }
 
 function statementMatches(

@@ -35,3 +35,31 @@ export function compileNamePattern(pattern: string): RegExp {
     .join('[^.]*');
   return new RegExp(`^${re}$`);
 }
+
+/**
+ * Whether `text` matches a value pattern where `*` stands for any characters (none included) and
+ * everything else is literal. Two pointers, no regular expression: at worst proportional to the
+ * product of the lengths, never exponential.
+ */
+export function globMatch(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
+}

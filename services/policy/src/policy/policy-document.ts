@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ApprovalRulesSchema, DecisionSchema, SqlClassSchema, SqlRiskSchema } from '@airlock/contracts';
 import { resolveMaskingRules } from '@airlock/masking';
+import { resolveSqlCommand } from '@airlock/sql';
 
 const PrincipalMatchSchema = z
   .object({
@@ -13,6 +14,33 @@ const PrincipalMatchSchema = z
   })
   .strict();
 
+/** A query parameter or header: present (the default), absent, or with a value matching a `*` pattern. */
+const ValueMatchSchema = z
+  .object({
+    name: z.string().min(1).max(1024),
+    present: z.boolean().optional(),
+    value: z.string().max(8192).optional(),
+  })
+  .strict()
+  .refine((m) => !(m.present === false && m.value !== undefined), {
+    message: 'a value pattern cannot be combined with present: false',
+  });
+export type ValueMatch = z.infer<typeof ValueMatchSchema>;
+
+const S3MatchSchema = z
+  .object({
+    /** S3 API actions: GetObject, PutObject, DeleteObjects, CopyObject, ..., Unknown. */
+    operations: z
+      .array(z.string().regex(/^[A-Za-z0-9]{1,64}$/))
+      .min(1)
+      .optional(),
+    /** Bucket name patterns: `*` for any characters. */
+    buckets: z.array(z.string().min(1)).min(1).optional(),
+    /** Key patterns: `*` within one "/"-separated part, `**` across parts. */
+    keys: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
 const HttpMatchSchema = z
   .object({
     methods: z
@@ -20,22 +48,51 @@ const HttpMatchSchema = z
       .min(1)
       .default(['*']),
     paths: z.array(z.string().regex(/^\//, 'path patterns start with /')).min(1).default(['/**']),
+    /** Every one of these must hold on the query parameters (docs/policy-http.md). */
+    query: z.array(ValueMatchSchema).min(1).optional(),
+    /** Every one of these must hold on the forwarded request headers (names lower case). */
+    headers: z.array(ValueMatchSchema).min(1).optional(),
+    /** On S3 connections: the S3 operation, bucket and key. */
+    s3: S3MatchSchema.optional(),
   })
   .strict();
+export type HttpMatch = z.infer<typeof HttpMatchSchema>;
+
+/** One of `values`; anything else is an error that names the value and every valid one. */
+function oneOf<T extends string>(what: string, values: readonly T[]): z.ZodType<T> {
+  return z.custom<T>((v) => typeof v === 'string' && (values as readonly string[]).includes(v), {
+    error: (issue) => `unknown ${what} ${JSON.stringify(issue.input)}: expected one of ${values.join(', ')}`,
+  });
+}
+
+/**
+ * Command names as the classifier gives them (libs/sql SQL_COMMANDS), or the leading words of
+ * exactly one of them (TRUNCATE for TRUNCATE TABLE), which stand for it. A name that matches no
+ * statement would make its rule silently match nothing: it is an error instead.
+ */
+const SqlCommandsSchema = z
+  .array(z.string().regex(/^[A-Z]+( [A-Z]+)*$/, 'SQL commands are upper case, e.g. SELECT or DROP TABLE'))
+  .min(1)
+  .transform((names, ctx) => {
+    const commands: string[] = [];
+    for (const name of names) {
+      const r = resolveSqlCommand(name);
+      if ('error' in r) ctx.issues.push({ code: 'custom', message: r.error, input: name });
+      else if (!commands.includes(r.command)) commands.push(r.command);
+    }
+    return commands;
+  });
 
 /** Criteria on each SQL statement of a PostgreSQL operation; docs/policy-sql.md gives their semantics. */
 const SqlMatchSchema = z
   .object({
-    classes: z.array(SqlClassSchema).min(1).optional(),
-    commands: z
-      .array(z.string().regex(/^[A-Z]+( [A-Z]+)*$/, 'SQL commands are upper case, e.g. SELECT or DROP TABLE'))
-      .min(1)
-      .optional(),
+    classes: z.array(oneOf('SQL class', SqlClassSchema.options)).min(1).optional(),
+    commands: SqlCommandsSchema.optional(),
     /** Glob patterns: `*` within one part of a dotted name. */
     tables: z.array(z.string().min(1)).min(1).optional(),
     functions: z.array(z.string().min(1)).min(1).optional(),
     /** Any of these. */
-    risks: z.array(SqlRiskSchema).min(1).optional(),
+    risks: z.array(oneOf('SQL risk', SqlRiskSchema.options)).min(1).optional(),
     /** The rule applies only to texts the parser could not parse. */
     unparsed: z.boolean().optional(),
     /** JavaScript regular expression source, tested against each bind parameter value. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PolicyDecision, PolicyEvaluateRequest } from '@airlock/contracts';
 import { PolicyEvaluator } from './evaluator';
-import { parsePolicyDocument } from './policy-document';
+import { PolicyDocumentError, parsePolicyDocument } from './policy-document';
 import { POLICY_CONFIG, type PolicyConfig } from '../config';
 import { PolicyChangePublisher } from './policy-change.publisher';
 
@@ -36,9 +36,20 @@ export class PolicyService {
     return this.evaluator.evaluate(req);
   }
 
-  /** Re-reads the policy file; when its version changed, tells every ingress to drop cached decisions. */
+  /**
+   * Re-reads the policy file; when its version changed, tells every ingress to drop cached
+   * decisions. A file that cannot be read or is invalid throws PolicyDocumentError and changes nothing.
+   */
   async reload(): Promise<{ id: string; version: string; rules: number; changed: boolean }> {
-    const next = new PolicyEvaluator(parsePolicyDocument(await readFile(this.config.POLICY_FILE, 'utf8')));
+    let text: string;
+    try {
+      text = await readFile(this.config.POLICY_FILE, 'utf8');
+    } catch (err) {
+      throw new PolicyDocumentError(
+        `the policy file cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    const next = new PolicyEvaluator(parsePolicyDocument(text));
     const changed = next.document.version !== this.version;
     if (changed) {
       this.evaluator = next;

@@ -208,8 +208,9 @@ const TABLE: [string, Decision, Decision?][] = [
 
   // schema, privileges, administration
   ['DROP TABLE orders', 'review', 'review'],
-  ['TRUNCATE orders', 'review'],
-  ['TRUNCATE users', 'review', 'review'],
+  // TRUNCATE empties the table: an unbounded write, denied like DELETE without WHERE.
+  ['TRUNCATE orders', 'deny'],
+  ['TRUNCATE users', 'deny', 'deny'],
   ['CREATE TABLE t (id int)', 'deny'],
   ['ALTER TABLE orders ADD COLUMN note text', 'deny'],
   ['CREATE INDEX ON orders (created)', 'deny'],

@@ -1,34 +1,40 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import {
-  AuditEventSchema,
-  ContractViolation,
-  Topics,
-  auditOwnershipViolation,
-  parseContract,
-} from '@airlock/contracts';
+import { ContractViolation, Topics, acceptAuditMessage } from '@airlock/contracts';
 import { KAFKA } from '@airlock/messaging';
 import { RECORDER_CONFIG, type RecorderConfig } from '../config';
-import { canonicalJson } from '../integrity/canonical-json';
 import { checkWriterRights } from '../store/store-setup';
-import { AuditRepository, type ReceivedAuditEvent } from './audit.repository';
+import { AuditRepository, type AppendResult, type ReceivedAuditEvent } from './audit.repository';
+import { deadLetterOf, refusedByStore, type DeadLetter } from './dead-letter';
+
+/** How long a partition waits before it is read again after a failed store. */
+const STORE_RETRY_MS = 1000;
+/** Broker acknowledgement deadline of the dead letters of one batch. */
+const DEAD_LETTER_TIMEOUT_MS = 10_000;
+
+/** One message of a batch: an event to store, or a message that goes to the dead-letter topic. */
+type Item =
+  | { kind: 'event'; offset: string; event: ReceivedAuditEvent; value: Buffer | null; key: Buffer | null }
+  | { kind: 'dead'; offset: string; letter: DeadLetter };
 
 /**
  * Consumes `airlock.audit` in batches, one hash chain per partition: one INSERT per batch, and
  * the offsets are committed only after the database has committed. A crash in between redelivers
- * the batch, which the chain head recognises and skips. An event that fails its schema is logged
- * and skipped (it stays on the topic for inspection), and so is one whose `source` does not own
- * its type (auditOwnershipViolation in libs/contracts).
+ * the batch, which the chain head recognises and skips.
+ *
+ * Nothing is dropped silently: a message that fails the audit contract, or that the store
+ * refuses, is published on `airlock.audit.deadletter` (with its reason and bytes) and recorded in
+ * the store's dead-letter table in the transaction that moves the chain head past it. Until both
+ * happened the offset does not move: a failure reads the partition again.
  */
-/** How long a partition waits before it is read again after a failed store. */
-const STORE_RETRY_MS = 1000;
 
 @Injectable()
 export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AuditConsumer.name);
   private readonly consumer: Consumer;
+  private readonly deadLetters: Producer;
   private readonly groupId: string;
   private running = false;
   /** Counters since start: a message counted twice in `received` was delivered twice. */
@@ -36,6 +42,8 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     received: 0,
     stored: 0,
     rejected: 0,
+    /** Messages published on the dead-letter topic (a redelivery may publish one again). */
+    deadLettered: 0,
     redelivered: 0,
     duplicates: 0,
     batches: 0,
@@ -67,6 +75,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
     });
+    this.deadLetters = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   }
 
   get isRunning(): boolean {
@@ -76,6 +85,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await checkWriterRights(this.db);
     if (!this.fromBeginning) await this.pinStartPositions();
+    await this.deadLetters.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: Topics.Audit, fromBeginning: this.fromBeginning });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
@@ -136,26 +146,27 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (isStale()) return;
-    const received: ReceivedAuditEvent[] = [];
+    const items: Item[] = [];
     const t0 = performance.now();
     this.stats.batches++;
     this.stats.received += batch.messages.length;
     for (const m of batch.messages) {
       try {
-        received.push(decode(m.value, m.offset));
+        items.push({ kind: 'event', offset: m.offset, event: decode(m.value, m.offset), value: m.value, key: m.key });
       } catch (err) {
         this.stats.rejected++;
         const reason = err instanceof ContractViolation ? err.message : String(err);
         this.logger.error(
           { partition: batch.partition, offset: m.offset, err: reason },
-          'rejected an audit event that does not match its contract',
+          'rejected an audit event that does not match its contract: dead-lettered',
         );
+        items.push({ kind: 'dead', offset: m.offset, letter: deadLetterOf('contract', reason, m, batch.partition) });
       }
     }
     this.stats.decodeMs += performance.now() - t0;
     const first = batch.firstOffset() ?? batch.messages[0].offset;
     const last = batch.lastOffset();
-    const stored = this.storeInLane(batch.topic, batch.partition, received, first, last);
+    const stored = this.storeInLane(batch.topic, batch.partition, items, first, last);
     this.lanes.set(batch.partition, { stored, first });
     // The next fetch of this partition starts after this batch; what is durable is decided by
     // the commit, which waits for the rows.
@@ -171,17 +182,36 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Stores a batch, then commits its offsets; resolves false (and rewinds) when the store fails. */
+  /**
+   * Stores a batch (dead letters first on their topic, then the events and the dead letters' rows
+   * in one transaction), then commits its offsets; resolves false (and rewinds) when any of it fails.
+   */
   private async storeInLane(
     topic: string,
     partition: number,
-    received: ReceivedAuditEvent[],
+    items: Item[],
     first: string,
     last: string,
   ): Promise<boolean> {
     const t1 = performance.now();
     try {
-      const result = await this.repository.append(partition, received, last);
+      const dead = items.flatMap((i) => (i.kind === 'dead' ? [i.letter] : []));
+      const received = items.flatMap((i) => (i.kind === 'event' ? [i.event] : []));
+      await this.publishDeadLetters(partition, dead);
+      let result: AppendResult;
+      try {
+        result = await this.repository.append(partition, received, last, {
+          firstOffset: first,
+          deadLetters: dead.map((d) => d.row),
+        });
+      } catch (err) {
+        if (!refusedByStore(err)) throw err;
+        this.logger.warn(
+          { partition, fromOffset: first, err: (err as Error).message },
+          'the store refused a row of the batch: storing it one event at a time',
+        );
+        result = await this.storeOneByOne(partition, items);
+      }
       this.stats.storeMs += performance.now() - t1;
       this.stats.stored += result.stored;
       this.stats.redelivered += result.redelivered;
@@ -206,49 +236,86 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
+  /**
+   * Stores a batch the store refused, event by event in Kafka order: the events it takes are
+   * chained, the one it refuses is dead-lettered (stage store) and the head moves past it.
+   */
+  private async storeOneByOne(partition: number, items: Item[]): Promise<AppendResult> {
+    const total: AppendResult = { stored: 0, deadLettered: 0, redelivered: 0, duplicates: 0 };
+    const add = (r: AppendResult): void => {
+      total.stored += r.stored;
+      total.deadLettered += r.deadLettered;
+      total.redelivered += r.redelivered;
+      total.duplicates += r.duplicates;
+    };
+    for (const item of items) {
+      const at = { firstOffset: item.offset };
+      if (item.kind === 'dead') {
+        // Already on the dead-letter topic.
+        add(await this.repository.append(partition, [], item.offset, { ...at, deadLetters: [item.letter.row] }));
+        continue;
+      }
+      try {
+        add(await this.repository.append(partition, [item.event], item.offset, at));
+      } catch (err) {
+        if (!refusedByStore(err)) throw err;
+        const reason = `the audit store refused the event: ${(err as Error).message}`;
+        this.logger.error(
+          { partition, offset: item.offset, err: reason },
+          'audit event refused by the store: dead-lettered',
+        );
+        const letter = deadLetterOf('store', reason, item, partition);
+        await this.publishDeadLetters(partition, [letter]);
+        add(await this.repository.append(partition, [], item.offset, { ...at, deadLetters: [letter.row] }));
+      }
+    }
+    return total;
+  }
+
+  /** Resolves once the broker has every dead letter; the batch is not stored before that. */
+  private async publishDeadLetters(partition: number, letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.deadLetters.send({
+          topic: Topics.AuditDeadLetter,
+          acks: -1,
+          timeout: DEAD_LETTER_TIMEOUT_MS,
+          messages: letters.map((l) => ({
+            key: String(partition),
+            value: JSON.stringify(l.record),
+            headers: { 'airlock-deadletter-stage': l.record.stage },
+          })),
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no broker acknowledgement within ${DEAD_LETTER_TIMEOUT_MS} ms`)),
+            DEAD_LETTER_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.stats.deadLettered += letters.length;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.consumer.stop();
     // Let the batches being stored finish (their commits may fail now: a redelivery then skips them).
     await Promise.allSettled([...this.lanes.values()].map((l) => l.stored));
     await this.consumer.disconnect();
+    await this.deadLetters.disconnect();
   }
 }
 
 /**
- * Checks one message against the audit contract and puts it in canonical form. The store keeps
- * the message as it arrived (unknown fields included: the contract grows additively), and its
- * link hashes exactly that.
+ * Checks one message against the audit contract and puts it in canonical form (see
+ * acceptAuditMessage). The store keeps the message as it arrived (unknown fields included: the
+ * contract grows additively), and its link hashes exactly that.
  */
 export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
-  if (value === null) throw new ContractViolation(Topics.Audit, 'empty message');
-  const raw = value.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ContractViolation(Topics.Audit, 'not valid JSON');
-  }
-  // PostgreSQL's jsonb cannot hold U+0000; such an event could never be stored.
-  if (raw.includes('\\u0000') && holdsNul(parsed)) throw new ContractViolation(Topics.Audit, 'a string holds U+0000');
-  const event = parseContract(Topics.Audit, AuditEventSchema, parsed);
-  let canonical: string;
-  try {
-    canonical = canonicalJson(parsed);
-  } catch (err) {
-    throw new ContractViolation(Topics.Audit, (err as Error).message);
-  }
-  // A service writes only its own event types: an ingress event from the policy principal is forged.
-  const notOwned = auditOwnershipViolation(event);
-  if (notOwned) throw new ContractViolation(Topics.Audit, notOwned);
-  return { event, raw, canonical, offset };
-}
-
-function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (Array.isArray(value)) return value.some(holdsNul);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => k.includes('\0') || holdsNul(v));
-  }
-  return false;
+  return { ...acceptAuditMessage(value), offset };
 }

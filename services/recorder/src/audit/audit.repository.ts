@@ -20,8 +20,21 @@ export interface ReceivedAuditEvent {
   offset: string;
 }
 
+/** A message of the partition that is not stored: recorded with the batch, past which the head moves. */
+export interface DeadLetterRow {
+  offset: string;
+  stage: 'contract' | 'store';
+  reason: string;
+  eventId?: string;
+  eventType?: string;
+  size: number;
+  sha256: Buffer;
+}
+
 export interface AppendResult {
   stored: number;
+  /** Dead letters recorded (not counting those an earlier delivery recorded). */
+  deadLettered: number;
   /** Already stored by an earlier delivery of the same Kafka messages. */
   redelivered: number;
   /** Another message with an id already in the store (a producer's retry): not stored again. */
@@ -62,12 +75,23 @@ export class AuditRepository {
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async append(chain: number, batch: ReceivedAuditEvent[], lastOffset: string): Promise<AppendResult> {
+  /**
+   * `deadLetters` are the batch's messages that are not stored (see AuditConsumer); `firstOffset`
+   * is the batch's first Kafka offset, stored or not.
+   */
+  async append(
+    chain: number,
+    batch: ReceivedAuditEvent[],
+    lastOffset: string,
+    extra: { firstOffset?: string; deadLetters?: DeadLetterRow[] } = {},
+  ): Promise<AppendResult> {
     await this.ensurePartitions(batch);
     const skip = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.inTransaction((qr, client) => this.appendOnce(qr, client, chain, batch, lastOffset, skip));
+        return await this.inTransaction((qr, client) =>
+          this.appendOnce(qr, client, chain, batch, lastOffset, skip, extra),
+        );
       } catch (err) {
         if (attempt >= 3) throw err;
         if (pgCode(err) === '23505') {
@@ -109,6 +133,7 @@ export class AuditRepository {
     batch: ReceivedAuditEvent[],
     lastOffset: string,
     skip: Set<string>,
+    extra: { firstOffset?: string; deadLetters?: DeadLetterRow[] },
   ): Promise<AppendResult> {
     const head = await this.lockHead(qr, chain);
     const after = BigInt(head.kafka_offset);
@@ -123,7 +148,7 @@ export class AuditRepository {
       }
     }
     const duplicates = batch.length - redelivered - fresh.length;
-    const first = batch[0]?.offset;
+    const first = extra.firstOffset ?? batch[0]?.offset;
     if (after >= 0n && first !== undefined && BigInt(first) > after + 1n) {
       // Offsets of this topic have no holes: messages between the head and this batch were
       // never stored (or expired from Kafka before they could be). Say so loudly.
@@ -132,7 +157,9 @@ export class AuditRepository {
         'audit stream gap: messages before this batch are not in the store',
       );
     }
-    if (BigInt(lastOffset) <= after) return { stored: 0, redelivered, duplicates };
+    if (BigInt(lastOffset) <= after) return { stored: 0, deadLettered: 0, redelivered, duplicates };
+    const deadLetters = (extra.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
+    if (deadLetters.length > 0) await this.recordDeadLetters(qr, chain, deadLetters);
 
     let seq = BigInt(head.seq);
     let prev = head.hash;
@@ -162,7 +189,21 @@ export class AuditRepository {
       `UPDATE audit_chain_head SET seq = $2, hash = $3, kafka_offset = $4, updated_at = now() WHERE chain = $1`,
       [chain, seq.toString(), prev, lastOffset],
     );
-    return { stored: fresh.length, redelivered, duplicates };
+    return { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates };
+  }
+
+  private async recordDeadLetters(qr: QueryRunner, chain: number, rows: DeadLetterRow[]): Promise<void> {
+    const values: unknown[] = [];
+    const tuples = rows.map((d, i) => {
+      values.push(chain, d.offset, d.stage, d.reason, d.eventId ?? null, d.eventType ?? null, d.size, d.sha256);
+      const p = i * 8;
+      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7}, $${p + 8})`;
+    });
+    await qr.query(
+      `INSERT INTO audit_deadletter (chain, kafka_offset, stage, reason, event_id, event_type, size, sha256)
+       VALUES ${tuples.join(', ')} ON CONFLICT (chain, kafka_offset) DO NOTHING`,
+      values,
+    );
   }
 
   private async lockHead(qr: QueryRunner, chain: number): Promise<HeadRow> {

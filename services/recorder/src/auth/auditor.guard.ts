@@ -1,20 +1,25 @@
 import { Inject, Injectable, createParamDecorator, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Principal } from '@airlock/contracts';
-import { RECORDER_CONFIG, type RecorderConfig } from '../config';
+import type { IssuerRole } from '@airlock/identity';
+import { RECORDER_CONFIG, auditorRole, type RecorderConfig } from '../config';
 import { ForbiddenError } from '../errors';
 
 type AuthenticatedRequest = { user?: Principal };
 
 const REFUSAL = 'the audit API is for members of the auditor group';
 
-/** After `JwtAuthGuard`: the caller must be in AUDITOR_GROUP. */
+/** After `JwtAuthGuard`: the caller must be in a group AUDITOR_GROUPS gives its issuer. */
 @Injectable()
 export class AuditorGuard implements CanActivate {
-  constructor(@Inject(RECORDER_CONFIG) private readonly config: RecorderConfig) {}
+  private readonly auditors: IssuerRole;
+
+  constructor(@Inject(RECORDER_CONFIG) config: RecorderConfig) {
+    this.auditors = auditorRole(config);
+  }
 
   canActivate(ctx: ExecutionContext): boolean {
     const user = ctx.switchToHttp().getRequest<AuthenticatedRequest>().user;
-    if (!user?.groups.includes(this.config.AUDITOR_GROUP)) throw new ForbiddenError(REFUSAL);
+    if (!this.auditors.holds(user)) throw new ForbiddenError(REFUSAL);
     return true;
   }
 }

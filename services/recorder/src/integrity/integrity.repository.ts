@@ -18,6 +18,20 @@ interface CheckpointRow {
   details: Record<string, unknown>;
 }
 
+/** Messages of airlock.audit the recorder did not store: they are on airlock.audit.deadletter. */
+export interface DeadLetterSummary {
+  count: number;
+  latest: {
+    chain: number;
+    offset: string;
+    stage: 'contract' | 'store';
+    reason: string;
+    eventId: string | null;
+    eventType: string | null;
+    recordedAt: string;
+  }[];
+}
+
 type Queryable = Pick<DataSource | EntityManager, 'query'>;
 
 function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
@@ -82,6 +96,38 @@ export class IntegrityRepository {
   }
 
   /** The latest head checkpoint of each chain. */
+  /** How many messages were dead-lettered (of one chain, or all), and the latest of them. */
+  async deadLetters(chain: number | undefined, latest: number): Promise<DeadLetterSummary> {
+    const where = chain === undefined ? '' : 'WHERE chain = $1';
+    const args = chain === undefined ? [] : [chain];
+    const [{ n }]: { n: string }[] = await this.db.query(`SELECT count(*) AS n FROM audit_deadletter ${where}`, args);
+    const rows: {
+      chain: number;
+      kafka_offset: string;
+      stage: 'contract' | 'store';
+      reason: string;
+      event_id: string | null;
+      event_type: string | null;
+      recorded_at: Date;
+    }[] = await this.db.query(
+      `SELECT chain, kafka_offset, stage, reason, event_id, event_type, recorded_at FROM audit_deadletter ${where}
+        ORDER BY recorded_at DESC, chain, kafka_offset DESC LIMIT ${Math.max(0, Math.floor(latest))}`,
+      args,
+    );
+    return {
+      count: Number(n),
+      latest: rows.map((r) => ({
+        chain: r.chain,
+        offset: r.kafka_offset,
+        stage: r.stage,
+        reason: r.reason,
+        eventId: r.event_id,
+        eventType: r.event_type,
+        recordedAt: r.recorded_at.toISOString(),
+      })),
+    };
+  }
+
   async latestHeadCheckpoints(): Promise<StoredCheckpoint[]> {
     const rows: CheckpointRow[] = await this.db.query(
       `SELECT DISTINCT ON (chain) kind, chain, seq, hash, created_at, key_id, signature, details

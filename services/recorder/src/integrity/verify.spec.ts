@@ -81,8 +81,16 @@ class MemoryStore {
   repository(): IntegrityRepository {
     const repo: Pick<
       IntegrityRepository,
-      'chains' | 'heads' | 'firstLink' | 'links' | 'linkAt' | 'latestHeadCheckpoints' | 'retentionCheckpoints'
+      | 'chains'
+      | 'heads'
+      | 'firstLink'
+      | 'links'
+      | 'linkAt'
+      | 'latestHeadCheckpoints'
+      | 'retentionCheckpoints'
+      | 'deadLetters'
     > = {
+      deadLetters: async () => ({ count: 0, latest: [] }),
       chains: async () =>
         [...new Set([...this.heads.keys(), ...this.checkpoints.map((c) => c.body.chain)])].sort((a, b) => a - b),
       heads: async () =>

@@ -1,6 +1,6 @@
 import { ChainWalker, GENESIS_HASH, type BrokenLink, type ChainAnchor } from './chain';
 import type { CheckpointVerifier } from './checkpoint-signer';
-import type { IntegrityRepository, StoredCheckpoint } from './integrity.repository';
+import type { DeadLetterSummary, IntegrityRepository, StoredCheckpoint } from './integrity.repository';
 
 export interface ChainReport {
   chain: number;
@@ -22,7 +22,16 @@ export interface VerifyReport {
   verifiedAt: string;
   chains: ChainReport[];
   checkpoints: { checked: number; invalid: { kind: string; chain: number; seq: string; problem: string }[] };
+  /**
+   * Messages of airlock.audit that are not in the store because it could not take them; each is
+   * on airlock.audit.deadletter. They do not break a chain (the chain never held them), so they
+   * do not make `ok` false: a count above zero means the stream held events the store does not.
+   */
+  deadLetters: DeadLetterSummary;
 }
+
+/** How many of the latest dead letters the report shows. */
+const DEAD_LETTERS_SHOWN = 20;
 
 const PAGE = 2000;
 
@@ -128,5 +137,6 @@ export async function verifyStore(
     verifiedAt: (opts.now ?? new Date()).toISOString(),
     chains: reports,
     checkpoints: { checked, invalid },
+    deadLetters: await repo.deadLetters(opts.chain, DEAD_LETTERS_SHOWN),
   };
 }

@@ -147,7 +147,7 @@ export function openApiDocument(): Json {
           ],
           responses: {
             '200': {
-              description: 'The verification report.',
+              description: 'The verification report, with the dead letters: messages of airlock.audit not stored.',
               content: { 'application/json': { schema: { type: 'object' } } },
             },
             ...refusals,

@@ -25,8 +25,8 @@ export async function prepareStore(owner: DataSource, writerRole: string): Promi
   const role = quoteIdent(writerRole);
   await owner.transaction(async (tx) => {
     await tx.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
-    await tx.query(`REVOKE ALL ON audit_event, audit_checkpoint FROM ${role}`);
-    await tx.query(`GRANT SELECT, INSERT ON audit_event, audit_checkpoint TO ${role}`);
+    await tx.query(`REVOKE ALL ON audit_event, audit_checkpoint, audit_deadletter FROM ${role}`);
+    await tx.query(`GRANT SELECT, INSERT ON audit_event, audit_checkpoint, audit_deadletter TO ${role}`);
     await tx.query(`GRANT SELECT, INSERT, UPDATE ON audit_chain_head TO ${role}`);
     await tx.query(`GRANT EXECUTE ON FUNCTION audit_ensure_partition(date) TO ${role}`);
   });
@@ -48,7 +48,8 @@ interface Rights {
  */
 export async function checkWriterRights(writer: DataSource): Promise<void> {
   const [migrated]: { present: boolean }[] = await writer.query(
-    `SELECT to_regclass('public.audit_event') IS NOT NULL AND to_regclass('public.audit_chain_head') IS NOT NULL AS present`,
+    `SELECT to_regclass('public.audit_event') IS NOT NULL AND to_regclass('public.audit_chain_head') IS NOT NULL
+       AND to_regclass('public.audit_deadletter') IS NOT NULL AS present`,
   );
   if (!migrated.present) {
     throw new StoreSetupError(
@@ -61,9 +62,12 @@ export async function checkWriterRights(writer: DataSource): Promise<void> {
            has_table_privilege('audit_event', 'UPDATE') OR has_table_privilege('audit_event', 'DELETE')
              OR has_table_privilege('audit_event', 'TRUNCATE') OR has_table_privilege('audit_checkpoint', 'UPDATE')
              OR has_table_privilege('audit_checkpoint', 'DELETE') OR has_table_privilege('audit_checkpoint', 'TRUNCATE')
+             OR has_table_privilege('audit_deadletter', 'UPDATE') OR has_table_privilege('audit_deadletter', 'DELETE')
+             OR has_table_privilege('audit_deadletter', 'TRUNCATE')
              AS can_change,
            has_table_privilege('audit_event', 'INSERT') AND has_table_privilege('audit_event', 'SELECT') AND has_table_privilege('audit_checkpoint', 'INSERT')
-             AND has_table_privilege('audit_checkpoint', 'SELECT') AS can_append,
+             AND has_table_privilege('audit_checkpoint', 'SELECT') AND has_table_privilege('audit_deadletter', 'INSERT')
+             AND has_table_privilege('audit_deadletter', 'SELECT') AS can_append,
            has_table_privilege('audit_chain_head', 'SELECT') AND has_table_privilege('audit_chain_head', 'INSERT')
              AND has_table_privilege('audit_chain_head', 'UPDATE') AS can_move_heads,
            has_function_privilege('audit_ensure_partition(date)', 'EXECUTE') AS can_partition

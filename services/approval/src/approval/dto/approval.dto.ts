@@ -3,6 +3,7 @@ import { ApprovalStateSchema, type ApprovalState, type Principal, type Protocol 
 import type { ApprovalVoteEntity, VoteVia } from '../../store/approval-vote.entity';
 import type { StoredApproval } from '../../store/approval.repository';
 import { candidateOf, requesterOf } from '../../store/records';
+import { showInvisible } from '../../notifications/text';
 import { effectiveState } from '../approval-state';
 
 /**
@@ -44,7 +45,11 @@ export interface ApprovalView {
   principal: Principal;
   connection: string;
   protocol: Protocol;
-  /** The exact statement or HTTP request the requester wants to run. */
+  /**
+   * The statement or HTTP request the requester wants to run, whole, for display: control and
+   * bidirectional characters are shown as `\uXXXX` escapes (a `\u` in the text as `\\u`). The
+   * approval covers the exact operation, whose fingerprint the ingress took.
+   */
   detail: string;
   ruleId: string | null;
   reason: string;
@@ -82,7 +87,7 @@ export function approvalView(stored: StoredApproval, now: number, url: string): 
     principal: requesterOf(a),
     connection: a.connection,
     protocol: a.protocol,
-    detail: a.detail,
+    detail: showInvisible(a.detail),
     ruleId: a.ruleId,
     reason: a.reason,
     approverGroups: a.approverGroups,

@@ -1,0 +1,70 @@
+/**
+ * JSON in the canonical form of RFC 8785 (JCS): object members sorted by the UTF-16 code units
+ * of their names, no insignificant whitespace, numbers and strings serialised as ECMAScript's
+ * JSON.stringify does. Two parties holding the same JSON value produce the same bytes, which is
+ * what a hash over an event needs. Input is a JSON value as JSON.parse returns it: anything
+ * else (a sparse array, a Date, a Map, undefined) is refused rather than guessed at.
+ */
+export class CanonicalJsonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CanonicalJsonError';
+  }
+}
+
+/** Node 20 has String.prototype.isWellFormed; the TypeScript library this workspace targets does not name it. */
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+// Member names repeat from event to event: their quoted form is kept (bounded) rather than rebuilt.
+const quotedNames = new Map<string, string>();
+
+function quotedName(name: string): string {
+  let quoted = quotedNames.get(name);
+  if (quoted === undefined) {
+    if (!isWellFormed(name)) throw new CanonicalJsonError('a member name holds a lone surrogate');
+    quoted = `${JSON.stringify(name)}:`;
+    if (quotedNames.size < 4096) quotedNames.set(name, quoted);
+  }
+  return quoted;
+}
+
+export function canonicalJson(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      if (!isWellFormed(value)) throw new CanonicalJsonError('a string holds a lone surrogate');
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new CanonicalJsonError(`${value} has no JSON form`);
+      // ECMAScript's shortest round-trip form, which RFC 8785 adopts (and -0 becomes 0).
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) throw new CanonicalJsonError('an array has a hole');
+          if (i > 0) out += ',';
+          out += canonicalJson(value[i]);
+        }
+        return `${out}]`;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        throw new CanonicalJsonError('only plain objects have a JSON form');
+      }
+      const record = value as Record<string, unknown>;
+      // Default sort compares UTF-16 code units, the order RFC 8785 prescribes.
+      const names = Object.keys(record).sort();
+      let out = '{';
+      for (let i = 0; i < names.length; i++) {
+        if (i > 0) out += ',';
+        out += quotedName(names[i]) + canonicalJson(record[names[i]]);
+      }
+      return `${out}}`;
+    }
+    default:
+      throw new CanonicalJsonError(`a ${typeof value} is not a JSON value`);
+  }
+}

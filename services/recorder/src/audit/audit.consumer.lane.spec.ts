@@ -1,0 +1,121 @@
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { Topics } from '@airlock/contracts';
+import { syntheticAuditEvent } from '@airlock/testing';
+import type { RecorderConfig } from '../config';
+import { AuditConsumer } from './audit.consumer';
+import type { AppendResult, AuditRepository, DeadLetterRow, ReceivedAuditEvent } from './audit.repository';
+
+/**
+ * The offset discipline of one partition, with the broker and the store replaced by recorders
+ * of what is asked of them: the offset is committed only once every message of the batch is
+ * stored or dead-lettered, and a failure of either reads the batch again.
+ */
+function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[]) => boolean } = {}) {
+  const commits: string[] = [];
+  const seeks: string[] = [];
+  const sent: { topic: string; values: string[] }[] = [];
+  const appends: { events: string[]; lastOffset: string; deadLetters: DeadLetterRow[] }[] = [];
+  const consumer = {
+    commitOffsets: async (o: { offset: string }[]) => void commits.push(o[0].offset),
+    seek: (o: { offset: string }) => void seeks.push(o.offset),
+  };
+  const producer = {
+    send: async (r: { topic: string; messages: { value: string }[] }) => {
+      if (opts.deadLetterFails) throw new Error('broker unavailable');
+      sent.push({ topic: r.topic, values: r.messages.map((m) => m.value) });
+    },
+  };
+  const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
+  const repository = {
+    append: async (
+      _chain: number,
+      batch: ReceivedAuditEvent[],
+      lastOffset: string,
+      extra: { deadLetters?: DeadLetterRow[] } = {},
+    ): Promise<AppendResult> => {
+      const ids = batch.map((e) => e.event.id);
+      if (opts.storeRefuses?.(ids))
+        throw Object.assign(new Error('date/time field value out of range'), { code: '22008' });
+      appends.push({ events: ids, lastOffset, deadLetters: extra.deadLetters ?? [] });
+      return { stored: batch.length, deadLettered: extra.deadLetters?.length ?? 0, redelivered: 0, duplicates: 0 };
+    },
+  } as unknown as AuditRepository;
+  const config = { AUDIT_START_FROM: 'earliest', KAFKA_GROUP_PREFIX: 't' } as RecorderConfig;
+  const c = new AuditConsumer(kafka, config, repository, {} as DataSource);
+  const store = (messages: { value: string | null; offset: string }[]): Promise<void> =>
+    (c as unknown as { store(p: EachBatchPayload): Promise<void> }).store({
+      batch: {
+        topic: Topics.Audit,
+        partition: 2,
+        messages: messages.map((m) => ({
+          ...m,
+          key: Buffer.from('k'),
+          value: m.value === null ? null : Buffer.from(m.value),
+        })),
+        firstOffset: () => messages[0].offset,
+        lastOffset: () => messages[messages.length - 1].offset,
+      },
+      heartbeat: async () => undefined,
+      resolveOffset: () => undefined,
+      isStale: () => false,
+    } as unknown as EachBatchPayload);
+  const settled = (): Promise<boolean> =>
+    (c as unknown as { lanes: Map<number, { stored: Promise<boolean> }> }).lanes.get(2)!.stored;
+  return { c, store, settled, commits, seeks, sent, appends };
+}
+
+const session = '019c0000-0000-7000-8000-000000000002';
+const valid = (): string => JSON.stringify(syntheticAuditEvent(session));
+
+describe('the audit consumer moves past a message only once it is stored or dead-lettered', () => {
+  it('dead-letters a malformed message, stores the rest, and commits after both', async () => {
+    const h = harness();
+    const good = [valid(), valid()];
+    await h.store([
+      { value: good[0], offset: '10' },
+      { value: '{"not":"an event"}', offset: '11' },
+      { value: good[1], offset: '12' },
+    ]);
+    expect(await h.settled()).toBe(true);
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0].topic).toBe(Topics.AuditDeadLetter);
+    expect(JSON.parse(h.sent[0].values[0])).toMatchObject({ stage: 'contract', partition: 2, offset: '11' });
+    expect(h.appends).toEqual([
+      {
+        events: good.map((g) => (JSON.parse(g) as { id: string }).id),
+        lastOffset: '12',
+        deadLetters: [expect.objectContaining({ offset: '11', stage: 'contract' })],
+      },
+    ]);
+    expect(h.commits).toEqual(['13']);
+    expect(h.c.stats).toMatchObject({ rejected: 1, deadLettered: 1, stored: 2 });
+  });
+
+  it('neither stores nor commits when the dead letter cannot be published, and reads the batch again', async () => {
+    const h = harness({ deadLetterFails: true });
+    await h.store([
+      { value: valid(), offset: '20' },
+      { value: null, offset: '21' },
+    ]);
+    expect(await h.settled()).toBe(false);
+    expect(h.appends).toEqual([]);
+    expect(h.commits).toEqual([]);
+    expect(h.seeks).toEqual(['20']);
+  });
+
+  it('stores a batch the store refused one event at a time, dead-lettering only the refused one', async () => {
+    const events = [valid(), valid(), valid()];
+    const refusedId = (JSON.parse(events[1]) as { id: string }).id;
+    const h = harness({ storeRefuses: (ids) => ids.includes(refusedId) });
+    await h.store(events.map((value, i) => ({ value, offset: String(30 + i) })));
+    expect(await h.settled()).toBe(true);
+    expect(h.appends.map((a) => [a.events.length, a.lastOffset, a.deadLetters.map((d) => d.stage)])).toEqual([
+      [1, '30', []],
+      [0, '31', ['store']],
+      [1, '32', []],
+    ]);
+    expect(JSON.parse(h.sent[0].values[0])).toMatchObject({ stage: 'store', offset: '31', eventId: refusedId });
+    expect(h.commits).toEqual(['33']);
+  });
+});
