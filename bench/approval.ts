@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topics } from '@airlock/contracts';
-import { SlackSink, infraEnv, repoRoot, waitFor, type SlackMessage } from '@airlock/testing';
+import { SlackSink, infraEnv, kafkaSasl, repoRoot, waitFor, type SlackMessage } from '@airlock/testing';
 import { TestSystem } from '../test/support/system';
 
 const N = Number(process.argv[2] ?? 500);
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const kafka = new Kafka({
     clientId: 'bench-approval',
     brokers: infraEnv().KAFKA_BROKERS.split(','),
+    sasl: kafkaSasl(),
     logLevel: logLevel.NOTHING,
   });
   const consumer = kafka.consumer({ groupId: `bench-approval-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 50 });

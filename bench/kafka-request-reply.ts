@@ -12,7 +12,17 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Topics, uuidv7, type PolicyEvaluateRequest } from '@airlock/contracts';
 import { RequestReplyClient, createKafka } from '@airlock/messaging';
-import { ServiceProcess, freePort, infraEnv, repoRoot, runId } from '@airlock/testing';
+import {
+  ServiceProcess,
+  allowTestGroups,
+  freePort,
+  infraEnv,
+  kafkaSasl,
+  repoRoot,
+  runId,
+  testSigner,
+  testTrustedKeys,
+} from '@airlock/testing';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
@@ -43,8 +53,17 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   await policy.start();
-  const kafka = createKafka({ brokers: infra.KAFKA_BROKERS.split(','), clientId: 'bench-rr' }, quiet);
-  const client = new RequestReplyClient(kafka, { groupId: `${prefix}-client`, topics: [Topics.PolicyEvaluate] });
+  const kafka = createKafka(
+    { brokers: infra.KAFKA_BROKERS.split(','), sasl: kafkaSasl('ingress-proxy'), clientId: 'bench-rr' },
+    quiet,
+  );
+  // As the ingress does it: its principal and group, requests signed, decisions verified.
+  await allowTestGroups('ingress-proxy', prefix);
+  const client = new RequestReplyClient(kafka, {
+    groupId: `${prefix}-ingress-proxy-bench`,
+    topics: [Topics.PolicyEvaluate],
+    security: { signer: testSigner('ingress-proxy'), trust: testTrustedKeys() },
+  });
   await client.connect();
   try {
     for (let i = 0; i < 500; i++) await client.request(Topics.PolicyEvaluate, 'k', request(), 5000);

@@ -29,6 +29,7 @@ import {
   repoRoot,
   runId,
   syntheticAuditEvent,
+  kafkaSasl,
 } from '@airlock/testing';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
   const kafka = new Kafka({
     clientId: 'airlock-bench-ingest',
     brokers: infra.KAFKA_BROKERS.split(','),
+    sasl: kafkaSasl(),
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false });

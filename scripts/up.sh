@@ -44,7 +44,35 @@ wait_healthy idp "$IDP/jwks.json"
 wait_healthy demo-upstream "http://127.0.0.1:18080/"
 
 export LOG_LEVEL=${LOG_LEVEL:-info}
-HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" start policy node dist/services/policy/src/main.js
+# Kafka: every service logs in as its own principal with the password infra/local/start.sh made.
+KAFKA_CREDENTIALS_DIR="${AIRLOCK_KAFKA_CREDENTIALS_DIR:-$ROOT/.local/kafka/credentials}"
+# Message signatures: one Ed25519 key per signing service (kept outside the database, made once)
+# and one file of the public keys the services trust (docs/security.md).
+KEYS_DIR="$ROOT/.local/keys"
+mkdir -p "$KEYS_DIR" && chmod 700 "$KEYS_DIR"
+for svc in ingress-proxy policy approval credential-vault; do
+  if [ ! -f "$KEYS_DIR/$svc.pem" ]; then
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "$KEYS_DIR/$svc.pem" 2>/dev/null)
+  fi
+done
+TRUSTED_KEYS="$KEYS_DIR/trusted-keys.json"
+node -e '
+  const { createPublicKey } = require("crypto");
+  const fs = require("fs");
+  const dir = process.argv[1];
+  const keys = ["ingress-proxy", "policy", "approval", "credential-vault"].map((signer) => ({
+    signer,
+    publicKey: createPublicKey(fs.readFileSync(`${dir}/${signer}.pem`)).export({ type: "spki", format: "pem" }),
+  }));
+  fs.writeFileSync(`${dir}/trusted-keys.json`, JSON.stringify({ keys }, null, 2));
+' "$KEYS_DIR"
+as_service() { # name: the Kafka credential and signing settings of one service, for env(1)
+  printf '%s\n' "KAFKA_SASL_USERNAME=$1" "KAFKA_SASL_PASSWORD_FILE=$KAFKA_CREDENTIALS_DIR/$1.password"
+  [ -f "$KEYS_DIR/$1.pem" ] && printf '%s\n' "SIGNING_KEY_FILE=$KEYS_DIR/$1.pem" "TRUSTED_KEYS_FILE=$TRUSTED_KEYS"
+  return 0
+}
+HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" \
+  start policy env $(as_service policy) node dist/services/policy/src/main.js
 OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]"
 export OIDC_ISSUERS OIDC_AUDIENCE=airlock
 # Roles are per issuer: a group name counts only in a token of the issuer it is listed under.
@@ -54,15 +82,15 @@ export APPROVAL_APPROVER_GROUPS="{\"$IDP\":[\"*\"]}"
 export AUDITOR_GROUPS="{\"$IDP\":[\"airlock-auditors\"]}"
 # The recorder writes as its INSERT-and-SELECT role; the owner migrates and grants. Its
 # checkpoint signing key lives outside the database: a local key file made once.
-SIGNING_KEY_FILE="$ROOT/.local/recorder/audit-signing-key.pem"
-if [ ! -f "$SIGNING_KEY_FILE" ]; then
-  mkdir -p "$(dirname "$SIGNING_KEY_FILE")"
-  node dist/services/recorder/src/cli.js keygen "$SIGNING_KEY_FILE" >/dev/null
+CHECKPOINT_KEY_FILE="$ROOT/.local/recorder/audit-signing-key.pem"
+if [ ! -f "$CHECKPOINT_KEY_FILE" ]; then
+  mkdir -p "$(dirname "$CHECKPOINT_KEY_FILE")"
+  node dist/services/recorder/src/cli.js keygen "$CHECKPOINT_KEY_FILE" >/dev/null
 fi
-export AUDIT_SIGNING_KEY_FILE="$SIGNING_KEY_FILE"
+export AUDIT_SIGNING_KEY_FILE="$CHECKPOINT_KEY_FILE"
 OWNER_URL=$DATABASE_URL
 HTTP_PORT=8083 DATABASE_OWNER_URL="$OWNER_URL" DATABASE_URL="$RECORDER_DATABASE_URL" \
-  start recorder node dist/services/recorder/src/main.js
+  start recorder env $(as_service recorder) node dist/services/recorder/src/main.js
 # The first start after an upgrade may migrate (and chain) a large audit store: allow for it.
 say "starting the recorder (its first start after an upgrade migrates the audit store, which can take minutes)"
 wait_healthy recorder http://127.0.0.1:8083/health 1800
@@ -72,14 +100,16 @@ if [ ! -f "$KEK_FILE" ]; then
   mkdir -p "$(dirname "$KEK_FILE")"
   (umask 077 && node -e 'process.stdout.write(JSON.stringify({ current: "local-1", keys: { "local-1": require("crypto").randomBytes(32).toString("base64") } }))' >"$KEK_FILE")
 fi
-HTTP_PORT=8084 VAULT_KEK_FILE="$KEK_FILE" start credential-vault node dist/services/credential-vault/src/main.js
+HTTP_PORT=8084 VAULT_KEK_FILE="$KEK_FILE" \
+  start credential-vault env $(as_service credential-vault) node dist/services/credential-vault/src/main.js
 # The approval service signs the links in its notifications with a local key, made once.
 LINK_KEY_FILE="$ROOT/.local/approval/link-key"
 if [ ! -f "$LINK_KEY_FILE" ]; then
   mkdir -p "$(dirname "$LINK_KEY_FILE")"
   (umask 077 && openssl rand -base64 32 >"$LINK_KEY_FILE")
 fi
-HTTP_PORT=8082 APPROVAL_LINK_KEY=$(cat "$LINK_KEY_FILE") start approval node dist/services/approval/src/main.js
+HTTP_PORT=8082 APPROVAL_LINK_KEY=$(cat "$LINK_KEY_FILE") \
+  start approval env $(as_service approval) node dist/services/approval/src/main.js
 # The PostgreSQL listener needs TLS (agents send their token as the password): a local
 # self-signed certificate, made once.
 PG_TLS_DIR="$ROOT/.local/ingress"
@@ -92,7 +122,7 @@ fi
 GATEWAY_PG_PORT=6543
 HTTP_PORT=8080 CONNECTIONS_FILE="$ROOT/config/connections.yaml" PG_PORT=$GATEWAY_PG_PORT \
   PG_TLS_CERT_FILE="$PG_TLS_DIR/pg-tls.crt" PG_TLS_KEY_FILE="$PG_TLS_DIR/pg-tls.key" \
-  start ingress-proxy node dist/services/ingress-proxy/src/main.js
+  start ingress-proxy env $(as_service ingress-proxy) node dist/services/ingress-proxy/src/main.js
 wait_healthy policy http://127.0.0.1:8081/health
 wait_healthy credential-vault http://127.0.0.1:8084/health
 wait_healthy approval http://127.0.0.1:8082/health

@@ -7,11 +7,14 @@ import {
   AUDIT_INDEX_SCHEMA_FILE,
   AUDIT_SCHEMA_VERSION,
   AuditEventTypes,
+  Topics,
   auditJsonSchemaFile,
+  uuidv7,
   type AuditEventType,
 } from '@airlock/contracts';
 import { Client } from 'pg';
-import { PgUpstreamDatabase, SlackSink, repoRoot, waitFor } from '@airlock/testing';
+import { RequestReplyClient, createKafka } from '@airlock/messaging';
+import { PgUpstreamDatabase, SlackSink, infraEnv, kafkaSasl, repoRoot, waitFor } from '@airlock/testing';
 import { TestSystem } from './support/system';
 
 /**
@@ -30,6 +33,7 @@ interface WireEvent {
   id: string;
   type: string;
   sessionId: string;
+  requestId: string;
   actor: { issuer: string; subject: string } | null;
   connection: string | null;
   data: Record<string, unknown>;
@@ -53,12 +57,15 @@ function errorsOf(validate: ValidateFunction, value: unknown): unknown {
 describe('audit events as stored match the published JSON Schema', () => {
   const sys = new TestSystem();
   const session = randomUUID();
+  /** An unsigned lease request: the vault refuses it and audits message.rejected under this id. */
+  const forgedLeaseRequest = uuidv7();
   const planted = `canary-password-${randomUUID()}`;
   const { validators, index } = committedSchemas();
 
   /** The events this file's traffic caused (other runs may share the audit topic). */
   const ours = (e: WireEvent): boolean =>
     e.sessionId === session ||
+    e.requestId === forgedLeaseRequest ||
     e.actor?.issuer === sys.idp.issuer ||
     (e.type === AuditEventTypes.VaultLeaseIssued && e.connection === 'secure');
 
@@ -145,6 +152,31 @@ describe('audit events as stored match the published JSON Schema', () => {
     await c.end();
     await expect(pgSession('pgtls')).rejects.toMatchObject({ code: '3D000' });
     await expect(pgSession('pgnowhere')).rejects.toMatchObject({ code: '28000' });
+
+    // A lease request nobody signed: refused by the vault, which audits it.
+    const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+    const unsigned = new RequestReplyClient(
+      createKafka({ brokers: infraEnv().KAFKA_BROKERS.split(','), sasl: kafkaSasl(), clientId: 'e2e-unsigned' }, quiet),
+      { groupId: `${sys.groupPrefix}-unsigned`, topics: [Topics.VaultLease] },
+    );
+    await unsigned.connect();
+    try {
+      await expect(
+        unsigned.request(
+          Topics.VaultLease,
+          'secure',
+          {
+            requestId: forgedLeaseRequest,
+            connection: 'secure',
+            ingressInstance: 'nobody',
+            publicKey: Buffer.alloc(32, 7).toString('base64'),
+          },
+          10000,
+        ),
+      ).rejects.toThrow(/signature does not verify/);
+    } finally {
+      await unsigned.close();
+    }
   });
 
   it('stores, for this traffic, an event of every type the services emit', async () => {

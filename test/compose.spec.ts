@@ -293,6 +293,47 @@ describe('docker-compose.yml', () => {
     });
   });
 
+  it('logs every service in to Kafka as its own principal, with a password that has no default', () => {
+    for (const name of APP_NAMES) {
+      const env = environmentOf(compose.services[name]);
+      expect({ name, user: env.KAFKA_SASL_USERNAME }).toEqual({ name, user: name });
+      expect({ name, password: env.KAFKA_SASL_PASSWORD }).toEqual({
+        name,
+        password: expect.stringMatching(/^\$\{KAFKA_[A-Z_]+_PASSWORD:\?/),
+      });
+    }
+    expect(environmentOf(compose.services['kafka-init']).KAFKA_SASL_USERNAME).toBe('admin');
+  });
+
+  it('runs Kafka with SASL/SCRAM on every client listener and nothing allowed without an ACL', () => {
+    const env = environmentOf(compose.services.kafka);
+    expect(env).toMatchObject({
+      KAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512',
+      KAFKA_AUTHORIZER_CLASS_NAME: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'false',
+      KAFKA_SUPER_USERS: 'User:admin',
+    });
+    for (const listener of env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP.split(','))
+      expect(listener).toMatch(/:SASL_(PLAINTEXT|SSL)$/);
+    const start = compose.configs?.['kafka-start']?.content ?? '';
+    for (const principal of ['admin', 'ingress-proxy', 'policy', 'approval', 'recorder', 'credential-vault', 'siem']) {
+      expect(start).toContain(`${principal}:`);
+    }
+    expect(start).toContain('--add-scram');
+  });
+
+  it('gives each signing service its Ed25519 key as a secret file, and the ingress and vault the trusted keys', () => {
+    for (const name of ['ingress-proxy', 'policy', 'approval', 'credential-vault']) {
+      const service = compose.services[name];
+      const env = environmentOf(service);
+      const mounted = Object.fromEntries((service.secrets ?? []).map((s) => [secretTarget(s), secretSource(s)]));
+      expect({ name, key: mounted[env.SIGNING_KEY_FILE] }).toEqual({ name, key: `${name}-signing-key` });
+      if (name === 'ingress-proxy' || name === 'credential-vault') {
+        expect({ name, trust: mounted[env.TRUSTED_KEYS_FILE] }).toEqual({ name, trust: 'trusted-keys' });
+      }
+    }
+  });
+
   it('scopes every role to issuers: each role setting is required, no single group name stands for a role', () => {
     const roles: Array<[string, string]> = [
       ['approval', 'APPROVAL_ADMIN_GROUPS'],

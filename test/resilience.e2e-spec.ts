@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, Partitioners, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Topics, replyTopicOf, uuidv7, type RequestTopic } from '@airlock/contracts';
-import { infraEnv, waitFor } from '@airlock/testing';
+import { infraEnv, kafkaSasl, waitFor } from '@airlock/testing';
 import { TestSystem } from './support/system';
 
 const POLICY_TIMEOUT_MS = 1500;
@@ -17,6 +17,7 @@ describe('fail closed, recover, and reject bad messages', () => {
     kafka = new Kafka({
       clientId: 'e2e-resilience',
       brokers: infraEnv().KAFKA_BROKERS.split(','),
+      sasl: kafkaSasl(),
       logLevel: logLevel.NOTHING,
     });
     producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -159,7 +160,7 @@ describe('fail closed, recover, and reject bad messages', () => {
       expect((await sys.call(`/c/demo/after-garbage-${randomUUID()}`)).status).toBe(200);
     }, 30000);
 
-    it('the recorder skips a bad audit event and stores the next good one', async () => {
+    it('the recorder skips a bad or forged audit event and stores the next good one', async () => {
       const good = {
         id: uuidv7(),
         schemaVersion: 1,
@@ -169,7 +170,7 @@ describe('fail closed, recover, and reject bad messages', () => {
         actor: { issuer: 'https://idp.test', subject: 'producer-test', groups: [] },
         connection: 'demo',
         protocol: 'http',
-        source: 'e2e-test',
+        source: 'ingress-proxy',
         type: 'operation.intercepted',
         data: { operation: { kind: 'http', method: 'GET', path: '/after-bad' } },
       };
@@ -180,6 +181,8 @@ describe('fail closed, recover, and reject bad messages', () => {
           { key: sessionKey, value: '{"type":"operation.exploded"}' },
           { key: sessionKey, value: 'not json at all' },
           { key: sessionKey, value: JSON.stringify({ ...good, id: 'not-a-uuid' }) },
+          // Well-formed, but the policy service does not own ingress events: forged.
+          { key: sessionKey, value: JSON.stringify({ ...good, id: uuidv7(), source: 'policy' }) },
           { key: sessionKey, value: JSON.stringify(good) },
         ],
       });
@@ -188,8 +191,9 @@ describe('fail closed, recover, and reject bad messages', () => {
       expect(stored[0].id).toBe(good.id);
       await waitFor(
         'the recorder to log the rejections',
-        () => (sys.recorder.logs.match(/does not match its contract/g) ?? []).length >= 3,
+        () => (sys.recorder.logs.match(/does not match its contract/g) ?? []).length >= 4,
       );
+      expect(sys.recorder.logs).toMatch(/policy may not write operation.intercepted/);
     }, 30000);
 
     it('the ingress skips a bad policy.changed event and still acts on the next good one', async () => {

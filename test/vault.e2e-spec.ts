@@ -23,6 +23,11 @@ import {
   repoRoot,
   runId,
   waitFor,
+  kafkaSasl,
+  serviceKafkaEnv,
+  serviceSigningEnv,
+  testSigner,
+  testTrustedKeys,
 } from '@airlock/testing';
 
 /**
@@ -192,7 +197,14 @@ function runVaultCommand(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry], {
       cwd: repoRoot(),
-      env: { PATH: process.env.PATH ?? '', KAFKAJS_NO_PARTITIONER_WARNING: '1', LOG_LEVEL: 'warn', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        LOG_LEVEL: 'warn',
+        ...serviceKafkaEnv('credential-vault'),
+        ...serviceSigningEnv('credential-vault'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -314,12 +326,13 @@ describe('credential vault, end to end', () => {
     idp = await TestIdentityProvider.start();
     db = await TestDatabase.create('airlock_vault');
     kafka = createKafka(
-      { brokers: infraEnv().KAFKA_BROKERS.split(','), clientId: 'airlock-vault-e2e' },
+      { brokers: infraEnv().KAFKA_BROKERS.split(','), sasl: kafkaSasl(), clientId: 'airlock-vault-e2e' },
       quietKafkaLogs,
     );
     tap = await KafkaTap.open(
       new Kafka({
         brokers: infraEnv().KAFKA_BROKERS.split(','),
+        sasl: kafkaSasl(),
         clientId: 'airlock-vault-e2e-tap',
         logLevel: logLevel.NOTHING,
       }),
@@ -332,7 +345,12 @@ describe('credential vault, end to end', () => {
       vaultEnv({ VAULT_KEK_FILE: keyFile('kek-1.json', { current: 'k1', keys: { k1 } }) }),
     );
     await vault.start();
-    leases = new RequestReplyClient(kafka, { groupId: `${groupPrefix}-leases`, topics: [Topics.VaultLease] });
+    // Asks as an ingress would: requests signed with an ingress key, replies checked against the vault's.
+    leases = new RequestReplyClient(kafka, {
+      groupId: `${groupPrefix}-leases`,
+      topics: [Topics.VaultLease],
+      security: { signer: testSigner('ingress-proxy'), trust: testTrustedKeys() },
+    });
     await leases.connect();
   }, 180000);
 

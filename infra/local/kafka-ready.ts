@@ -10,11 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Topics } from '../../libs/contracts/src/topics';
+import { adminSasl, brokers } from './kafka-client';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092')
-  .split(',')
-  .map((b) => b.trim())
-  .filter((b) => b.length > 0);
 const timeoutMs = Number(process.env.AIRLOCK_KAFKA_READY_TIMEOUT_MS ?? 60_000);
 const topic = Topics.Healthcheck;
 
@@ -38,6 +35,7 @@ async function probe(attemptTimeoutMs: number): Promise<ProbeResult> {
   const kafka = new Kafka({
     clientId: 'airlock-infra-ready',
     brokers,
+    sasl: adminSasl(),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2_000,
     requestTimeout: 5_000,

@@ -28,6 +28,14 @@ KAFKA_CLUSTER_ID_FILE="$KAFKA_HOME/cluster-id"
 KAFKA_LOG="$LOG_DIR/kafka.log"        # log4j2 (rolling)
 KAFKA_OUT="$LOG_DIR/kafka.out.log"    # JVM stdout/stderr (crashes, OOM, early errors)
 KAFKA_HEAP_OPTS="${AIRLOCK_KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
+# SASL/SCRAM principals: one per service, the SIEM's read-only one, and the scripts' admin (the
+# broker's super user). The same list as KafkaPrincipals in libs/contracts/src/kafka-acls.ts (a
+# unit test compares them). Each one's generated password is a file in the credentials folder.
+KAFKA_PRINCIPALS=(admin ingress-proxy policy approval recorder credential-vault siem)
+KAFKA_CREDENTIALS_DIR="${AIRLOCK_KAFKA_CREDENTIALS_DIR:-$LOCAL_DIR/kafka/credentials}"
+export AIRLOCK_KAFKA_CREDENTIALS_DIR="$KAFKA_CREDENTIALS_DIR"
+# Users whose SCRAM credential exists in the broker's metadata, one a line (kept with the data).
+KAFKA_SCRAM_MARKER="$KAFKA_HOME/data/.airlock-scram-users"
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 PG_OS_USER="postgres"                 # postgres refuses to run as root
@@ -218,6 +226,11 @@ kafka_pid() {
 kafka_installed() {
   [[ -f "$KAFKA_MARKER" && -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]] &&
     grep -q "^kafka_2.13=$KAFKA_VERSION\$" "$KAFKA_MARKER"
+}
+
+# kafka_password <principal>: the principal's generated password (created by start.sh).
+kafka_password() {
+  cat "$KAFKA_CREDENTIALS_DIR/$1.password"
 }
 
 # --- Redis helpers ---------------------------------------------------------------------------

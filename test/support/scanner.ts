@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPIC_CATALOGUE } from '@airlock/contracts';
-import { infraEnv } from '@airlock/testing';
+import { infraEnv, kafkaSasl } from '@airlock/testing';
 
 /** Where a needle was found, for a readable failure. */
 export interface Finding {
@@ -30,6 +30,7 @@ export async function scanKafka(needles: string[], since?: number): Promise<{ fi
   const kafka = new Kafka({
     clientId: 'e2e-scanner',
     brokers: infraEnv().KAFKA_BROKERS.split(','),
+    sasl: kafkaSasl(),
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();

@@ -1,3 +1,4 @@
+import { auditOwnershipViolation } from './audit-ownership';
 import { AuditEventSchema, type AuditEvent } from './audit';
 import { canonicalJson } from './canonical-json';
 import { Topics } from './topics';
@@ -35,6 +36,9 @@ export function acceptAuditMessage(value: Buffer | string | null): AcceptedAudit
   } catch (err) {
     throw new ContractViolation(Topics.Audit, (err as Error).message);
   }
+  // A service writes only its own event types: an ingress event from the policy service is forged.
+  const notOwned = auditOwnershipViolation(event);
+  if (notOwned) throw new ContractViolation(Topics.Audit, notOwned);
   return { event, raw, canonical };
 }
 

@@ -34,6 +34,7 @@ export const AuditEventTypes = {
   OperationHeld: 'operation.held',
   ApprovalChanged: 'approval.changed',
   ApprovalNotified: 'approval.notified',
+  MessageRejected: 'message.rejected',
 } as const;
 
 const envelope = {
@@ -415,6 +416,28 @@ export const VaultKeyRewrappedEventSchema = z
   })
   .describe('The offline rewrap command moved data keys from one key-encryption key to another.');
 
+export const MessageRejectedEventSchema = z
+  .object({
+    ...envelope,
+    type: eventType(AuditEventTypes.MessageRejected),
+    data: z.object({
+      topic: z.string().describe('The Kafka topic the refused message came on.'),
+      reason: z
+        .string()
+        .describe(
+          'Why it was refused: not signed, signed by a service that may not sign there, an untrusted key, a signature that does not verify.',
+        ),
+      signer: z.string().optional().describe('The service the message claimed to be signed by, if any.'),
+      keyId: z.string().optional().describe('The key id the signature named, if any.'),
+    }),
+  })
+  .describe(
+    'A service refused a Kafka message that decides something (a policy decision, an approval answer or decision, a ' +
+      'lease request or reply) because its signature was missing or did not verify: someone with access to Kafka ' +
+      'wrote it. The operation it belonged to failed closed. sessionId and requestId are those of the operation when ' +
+      'known; protocol is http when not.',
+  );
+
 export const AuditEventSchema = z.discriminatedUnion('type', [
   AuthFailedEventSchema,
   OperationInterceptedEventSchema,
@@ -433,6 +456,7 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   OperationHeldEventSchema,
   ApprovalChangedEventSchema,
   ApprovalNotifiedEventSchema,
+  MessageRejectedEventSchema,
 ]);
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditEventType = AuditEvent['type'];

@@ -28,3 +28,18 @@ export const UuidV7Schema = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'expected a UUIDv7');
 export const IsoTimeSchema = z.iso.datetime({ offset: true });
+
+/**
+ * The Ed25519 signature of the service that wrote a message that decides something
+ * (libs/sealing signing.ts): which service, which of its keys, over what (topic, correlation id,
+ * the message without this field, in canonical JSON).
+ */
+export const MessageSignatureSchema = z
+  .object({
+    alg: z.literal('Ed25519'),
+    signer: z.string().min(1).max(64),
+    keyId: z.string().regex(/^[0-9a-f]{16}$/),
+    sig: z.string().min(1).max(200),
+  })
+  .describe('Ed25519 signature by the service that wrote the message; checked before the message is acted on.');
+export type MessageSignatureContract = z.infer<typeof MessageSignatureSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApprovalStateSchema } from './requests';
-import { ConnectionNameSchema, IdSchema, IsoTimeSchema, PrincipalSchema } from './common';
+import { ConnectionNameSchema, IdSchema, IsoTimeSchema, MessageSignatureSchema, PrincipalSchema } from './common';
 
 export const ApprovalDecidedSchema = z.object({
   approvalId: IdSchema,
@@ -9,6 +9,8 @@ export const ApprovalDecidedSchema = z.object({
   decidedAt: IsoTimeSchema,
   comment: z.string().optional(),
   grantUntil: IsoTimeSchema.optional(),
+  /** By the approval service; the ingress releases no held operation without it. */
+  signature: MessageSignatureSchema.optional(),
 });
 export type ApprovalDecided = z.infer<typeof ApprovalDecidedSchema>;
 

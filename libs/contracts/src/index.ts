@@ -8,6 +8,8 @@ export * from './validation';
 export * from './catalogue';
 export * from './json-schema';
 export * from './queues';
+export * from './kafka-acls';
+export * from './audit-ownership';
 export * from './canonical-json';
 export * from './audit-text';
 export * from './audit-message';

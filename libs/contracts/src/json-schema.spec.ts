@@ -253,6 +253,19 @@ function drafts(): AuditEventDraft[] {
       type: 'approval.notified',
       data: { approvalId: randomUUID(), channel: 'slack', outcome: 'failed', attempts: 1, reason: 'HTTP 404' },
     },
+    {
+      ...session,
+      ...ingress,
+      actor: null,
+      type: 'message.rejected',
+      data: {
+        topic: 'airlock.policy.evaluate.reply',
+        reason:
+          'message on airlock.policy.evaluate.reply is signed with key 0123456789abcdef, not a trusted key of policy',
+        signer: 'policy',
+        keyId: '0123456789abcdef',
+      },
+    },
   ];
 }
 

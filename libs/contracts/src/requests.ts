@@ -4,6 +4,7 @@ import {
   DecisionSchema,
   IdSchema,
   IsoTimeSchema,
+  MessageSignatureSchema,
   PrincipalSchema,
   ProtocolSchema,
 } from './common';
@@ -228,6 +229,8 @@ export const PolicyDecisionSchema = z.object({
   allowMaskedSearch: z.boolean().optional(),
   /** With `review`: who may approve, how many must, and for how long. */
   approval: ApprovalRulesSchema.optional(),
+  /** By the policy service; the ingress acts on no decision without it. */
+  signature: MessageSignatureSchema.optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecisionSchema>;
 
@@ -240,6 +243,8 @@ export const VaultLeaseRequestSchema = z.object({
   ingressInstance: z.string().min(1),
   /** The instance's X25519 public key, base64 (raw 32 bytes). */
   publicKey: z.string().min(1),
+  /** By the ingress instance's identity key: the vault seals only to keys vouched for by an ingress it trusts. */
+  signature: MessageSignatureSchema.optional(),
 });
 export type VaultLeaseRequest = z.infer<typeof VaultLeaseRequestSchema>;
 
@@ -268,6 +273,8 @@ export const VaultLeaseReplySchema = z.object({
   secretVersion: z.number().int().positive(),
   /** The credential, sealed to the requesting ingress instance's public key: a `LeaseSecret` as JSON. */
   sealed: SealedSecretSchema,
+  /** By the vault; the ingress uses no lease without it. */
+  signature: MessageSignatureSchema.optional(),
 });
 export type VaultLeaseReply = z.infer<typeof VaultLeaseReplySchema>;
 
@@ -331,6 +338,8 @@ export const ApprovalReplySchema = z.object({
   reused: z.boolean().optional(),
   /** With `approved` under a grant window: until when it holds. */
   grantUntil: IsoTimeSchema.optional(),
+  /** By the approval service; the ingress acts on no answer without it. */
+  signature: MessageSignatureSchema.optional(),
 });
 export type ApprovalReply = z.infer<typeof ApprovalReplySchema>;
 

@@ -25,6 +25,24 @@ export function replyTopicOf(topic: RequestTopic): `${RequestTopic}.reply` {
   return `${topic}.reply`;
 }
 
+/**
+ * Who may talk to Kafka: one SASL principal per service, a read-only one for SIEM pipelines, and
+ * the scripts' admin (the broker's super user, which needs no ACL). The broker ACLs are generated
+ * from the producers and consumers of each catalogue topic (kafka-acls.ts).
+ */
+export const KafkaPrincipals = [
+  'ingress-proxy',
+  'policy',
+  'approval',
+  'recorder',
+  'credential-vault',
+  'siem',
+  'admin',
+] as const;
+export type KafkaPrincipal = (typeof KafkaPrincipals)[number];
+/** The principals that are Airlock services (each signs what it answers, docs/security.md). */
+export type ServicePrincipal = Exclude<KafkaPrincipal, 'siem' | 'admin'>;
+
 export interface TopicSpec {
   name: string;
   kind: 'request' | 'reply' | 'event';
@@ -32,15 +50,22 @@ export interface TopicSpec {
   /** Log compaction instead of time retention (latest value per key wins). */
   compacted: boolean;
   key: string;
-  producers: string[];
-  consumers: string[];
+  /** Principals that write the topic: the broker grants them WRITE and nobody else. */
+  producers: readonly KafkaPrincipal[];
+  /** Principals that read the topic: the broker grants them READ (and their consumer groups). */
+  consumers: readonly KafkaPrincipal[];
 }
 
 const REQUEST_PARTITIONS = 6;
 /** At least as many as client instances that may share a reply topic. */
 const REPLY_PARTITIONS = 12;
 
-function requestPair(name: RequestTopic, key: string, producer: string, consumer: string): TopicSpec[] {
+function requestPair(
+  name: RequestTopic,
+  key: string,
+  producer: ServicePrincipal,
+  consumer: ServicePrincipal,
+): TopicSpec[] {
   return [
     {
       name,
@@ -57,7 +82,9 @@ function requestPair(name: RequestTopic, key: string, producer: string, consumer
       partitions: REPLY_PARTITIONS,
       compacted: false,
       key: 'correlation id',
-      producers: [consumer],
+      // The requester writes too: the probes that prove its reply consumer is positioned
+      // (RequestReplyClient). A reply it forged would only reach itself, and replies are signed.
+      producers: [consumer, producer],
       consumers: [producer],
     },
   ];
@@ -110,7 +137,7 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     compacted: false,
     key: 'session id',
     producers: ['ingress-proxy', 'policy', 'approval', 'credential-vault', 'recorder'],
-    consumers: ['recorder', 'SIEM'],
+    consumers: ['recorder', 'siem'],
   },
   {
     name: Topics.AuditDeadLetter,
@@ -119,7 +146,7 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     compacted: false,
     key: 'partition of airlock.audit',
     producers: ['recorder'],
-    consumers: ['SIEM', 'operators'],
+    consumers: ['admin'],
   },
   {
     name: Topics.Healthcheck,
@@ -127,7 +154,31 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
     partitions: 1,
     compacted: false,
     key: 'probe id',
-    producers: ['infra/local readiness check'],
-    consumers: ['infra/local readiness check'],
+    // The readiness check of infra/local runs as the admin.
+    producers: ['admin'],
+    consumers: ['admin'],
   },
 ];
+
+/** The service that answers a request topic (its consumer in the catalogue): the one whose signature a reply must carry. */
+export function answererOf(topic: RequestTopic): ServicePrincipal {
+  return serviceOf(TOPIC_CATALOGUE.find((t) => t.name === topic)?.consumers, topic);
+}
+
+/** The service that sends requests on a request topic. */
+export function requesterOf(topic: RequestTopic): ServicePrincipal {
+  return serviceOf(TOPIC_CATALOGUE.find((t) => t.name === topic)?.producers, topic);
+}
+
+/** The services that write an event topic. */
+export function producersOf(topic: TopicName): readonly KafkaPrincipal[] {
+  return TOPIC_CATALOGUE.find((t) => t.name === topic)?.producers ?? [];
+}
+
+function serviceOf(principals: readonly KafkaPrincipal[] | undefined, topic: string): ServicePrincipal {
+  const [only, ...rest] = principals ?? [];
+  if (!only || rest.length > 0 || only === 'siem' || only === 'admin') {
+    throw new Error(`the catalogue names no single service on ${topic}`);
+  }
+  return only;
+}

@@ -1,5 +1,5 @@
 /** Everything that can go wrong on a Kafka call. None of these may ever be read as an allow. */
-export type MessagingFailure = 'timeout' | 'broker' | 'remote' | 'contract' | 'closed';
+export type MessagingFailure = 'timeout' | 'broker' | 'remote' | 'contract' | 'closed' | 'signature';
 
 export class MessagingError extends Error {
   constructor(

@@ -5,3 +5,4 @@ export * from './request-reply.client';
 export * from './audit.publisher';
 export * from './nest';
 export * from './kafka-producer';
+export * from './message-trust';

@@ -1,6 +1,14 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type SASLOptions, type logCreator } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
 
-export interface KafkaSettings {
+/** How a client proves who it is to the broker: SASL/SCRAM, over TLS where the network is not loopback. */
+export interface KafkaAuth {
+  sasl?: SASLOptions;
+  /** true: TLS with the system's CAs; an object: TLS with these options (e.g. the broker's CA). */
+  ssl?: boolean | ConnectionOptions;
+}
+
+export interface KafkaSettings extends KafkaAuth {
   brokers: string[];
   clientId: string;
 }
@@ -29,6 +37,8 @@ export function createKafka(settings: KafkaSettings, sink: KafkaLogSink): Kafka 
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    sasl: settings.sasl,
+    ssl: settings.ssl,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(sink),
     // Fail fast: a request/reply caller has its own deadline, and the connection is retried.

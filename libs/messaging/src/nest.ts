@@ -6,6 +6,9 @@ import {
   EventContracts,
   RequestReplyContracts,
   parseContract,
+  producersOf,
+  replyTopicOf,
+  requesterOf,
   type EventOf,
   type EventTopic,
   type ReplyOf,
@@ -14,6 +17,7 @@ import {
 } from '@airlock/contracts';
 import { kafkaLogCreator, type KafkaSettings } from './kafka';
 import { NestKafkaHeaders } from './headers';
+import { checkSignature, type MessageSecurity } from './message-trust';
 
 export interface KafkaServerSettings extends KafkaSettings {
   groupId: string;
@@ -34,6 +38,8 @@ export function kafkaServerOptions(settings: KafkaServerSettings): MicroserviceO
       client: {
         clientId: settings.clientId,
         brokers: settings.brokers,
+        sasl: settings.sasl,
+        ssl: settings.ssl,
         connectionTimeout: 3000,
         retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 2000 },
         logCreator: kafkaLogCreator(nestKafkaLogSink('Kafka')),
@@ -61,9 +67,15 @@ function deadlineOf(ctx: KafkaContext | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+function correlationIdOf(ctx: KafkaContext | undefined): string | undefined {
+  return ctx?.getMessage().headers?.[NestKafkaHeaders.CorrelationId]?.toString();
+}
+
 /**
  * Runs a request handler on a validated request and checks its reply against the contract too.
  * A request that fails its schema is answered with an error and logged; it never reaches `fn`.
+ * With `security.trust`, a request must be signed by the service that sends on the topic with a
+ * trusted key; with `security.signer`, the reply is signed for this exchange (topic and correlation id).
  */
 export async function answerRequest<T extends RequestTopic>(
   topic: T,
@@ -71,7 +83,9 @@ export async function answerRequest<T extends RequestTopic>(
   ctx: KafkaContext | undefined,
   logger: Logger,
   fn: (request: RequestOf<T>) => Promise<ReplyOf<T>> | ReplyOf<T>,
+  security: MessageSecurity = {},
 ): Promise<ReplyOf<T>> {
+  const correlationId = correlationIdOf(ctx);
   let request: RequestOf<T>;
   try {
     request = parseContract(topic, RequestReplyContracts[topic].request, asObject(payload)) as RequestOf<T>;
@@ -79,24 +93,40 @@ export async function answerRequest<T extends RequestTopic>(
     logger.error({ topic, err: (err as Error).message }, 'rejected a request that does not match its contract');
     throw new RpcException({ status: 'error', message: (err as Error).message });
   }
+  // Checked on the message as it came (unknown fields included), once it is known to be well-formed.
+  if (security.trust) {
+    const rejected = checkSignature(security.trust, { topic, correlationId }, payload, [requesterOf(topic)]);
+    if (rejected) {
+      logger.error(
+        { topic, reason: rejected.reason, signer: rejected.signer, keyId: rejected.keyId },
+        'refused a request whose signature does not verify',
+      );
+      security.onRejected?.(rejected);
+      throw new RpcException({ status: 'error', message: 'request refused: its signature does not verify' });
+    }
+  }
   const deadline = deadlineOf(ctx);
   if (deadline !== undefined && Date.now() > deadline) {
     logger.warn({ topic }, 'skipped a request whose caller has given up');
     throw new RpcException({ status: 'error', message: 'deadline passed before the request was handled' });
   }
   const reply = await fn(request);
-  return parseContract(`${topic}.reply`, RequestReplyContracts[topic].reply, reply) as ReplyOf<T>;
+  const checked = parseContract(`${topic}.reply`, RequestReplyContracts[topic].reply, reply) as ReplyOf<T>;
+  if (!security.signer) return checked;
+  return security.signer.sign({ topic: replyTopicOf(topic), correlationId }, checked) as ReplyOf<T>;
 }
 
 /**
  * Runs an event handler on a validated event. A bad event is logged and skipped so the
  * consumer goes on with the next one; throwing would make kafkajs redeliver it forever.
+ * With `security.trust`, an event must be signed by one of the topic's producers with a trusted key.
  */
 export async function consumeEvent<T extends EventTopic>(
   topic: T,
   payload: unknown,
   logger: Logger,
   fn: (event: EventOf<T>) => Promise<void> | void,
+  security: MessageSecurity = {},
 ): Promise<void> {
   let event: EventOf<T>;
   try {
@@ -107,6 +137,17 @@ export async function consumeEvent<T extends EventTopic>(
       'rejected an event that does not match its contract',
     );
     return;
+  }
+  if (security.trust) {
+    const rejected = checkSignature(security.trust, { topic }, payload, producersOf(topic));
+    if (rejected) {
+      logger.error(
+        { topic, reason: rejected.reason, signer: rejected.signer, keyId: rejected.keyId },
+        'refused an event whose signature does not verify',
+      );
+      security.onRejected?.(rejected);
+      return;
+    }
   }
   await fn(event);
 }

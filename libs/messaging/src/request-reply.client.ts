@@ -3,7 +3,7 @@ import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs'
 import {
   ContractViolation,
   RequestReplyContracts,
-  decodeContract,
+  answererOf,
   parseContract,
   replyTopicOf,
   type ReplyOf,
@@ -12,9 +12,13 @@ import {
 } from '@airlock/contracts';
 import { MessagingError } from './errors';
 import { NestKafkaHeaders } from './headers';
+import { checkSignature, type MessageSecurity } from './message-trust';
 
 interface Pending {
   topic: RequestTopic;
+  /** Of the operation the request is about, for the audit of a refused answer. */
+  requestId?: string;
+  sessionId?: string;
   resolve(value: unknown): void;
   reject(err: MessagingError): void;
   timer: NodeJS.Timeout;
@@ -26,6 +30,11 @@ export interface RequestReplyClientOptions {
   topics: readonly RequestTopic[];
   /** How long connect() may take to join and position the reply consumer. */
   connectTimeoutMs?: number;
+  /**
+   * With a signer, every request is signed; with trusted keys, a reply is accepted only when the
+   * service that answers the topic (its consumer in the catalogue) signed it for this very request.
+   */
+  security?: MessageSecurity;
 }
 
 /**
@@ -139,14 +148,23 @@ export class RequestReplyClient {
     deadlineMs: number,
   ): Promise<ReplyOf<T>> {
     if (!this.connected) throw new MessagingError('closed', 'request/reply client is not connected');
-    const body = parseContract(topic, RequestReplyContracts[topic].request, payload);
     const correlationId = randomUUID();
+    const parsed = parseContract(topic, RequestReplyContracts[topic].request, payload) as Record<string, unknown>;
+    const signer = this.options.security?.signer;
+    const body = signer ? signer.sign({ topic, correlationId }, parsed) : parsed;
     const result = new Promise<ReplyOf<T>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         reject(new MessagingError('timeout', `no answer on ${topic} within ${deadlineMs} ms`));
       }, deadlineMs);
-      this.pending.set(correlationId, { topic, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(correlationId, {
+        topic,
+        requestId: typeof parsed.requestId === 'string' ? parsed.requestId : undefined,
+        sessionId: typeof parsed.sessionId === 'string' ? parsed.sessionId : undefined,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+      });
     });
     // The answer or the deadline may settle the call while the request is still being produced,
     // before the caller holds the promise: marked as handled here, the rejection still reaches
@@ -188,7 +206,23 @@ export class RequestReplyClient {
       return;
     }
     try {
-      p.resolve(decodeContract(replyTopic, RequestReplyContracts[p.topic].reply, value));
+      if (value === null) throw new ContractViolation(replyTopic, 'empty message');
+      let message: unknown;
+      try {
+        message = JSON.parse(value.toString('utf8'));
+      } catch {
+        throw new ContractViolation(replyTopic, 'not valid JSON');
+      }
+      const trust = this.options.security?.trust;
+      if (trust) {
+        const rejected = checkSignature(trust, { topic: replyTopic, correlationId }, message, [answererOf(p.topic)]);
+        if (rejected) {
+          this.options.security?.onRejected?.({ ...rejected, requestId: p.requestId, sessionId: p.sessionId });
+          p.reject(new MessagingError('signature', `refused the answer on ${replyTopic}: ${rejected.reason}`));
+          return;
+        }
+      }
+      p.resolve(parseContract(replyTopic, RequestReplyContracts[p.topic].reply, message));
     } catch (err) {
       const reason = err instanceof ContractViolation ? err.message : String(err);
       p.reject(new MessagingError('contract', `bad reply on ${replyTopic}: ${reason}`, { cause: err }));

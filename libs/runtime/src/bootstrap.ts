@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger } from 'nestjs-pino';
 import { kafkaServerOptions } from '@airlock/messaging';
-import { ConfigError, type BaseConfig } from './config';
+import { ConfigError, kafkaConnection, type BaseConfig } from './config';
 
 export interface ServiceBootstrap {
   name: string;
@@ -138,7 +138,7 @@ export function serviceMain<C extends BaseConfig>(
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       microservice: kafkaServerOptions({
-        brokers: config.KAFKA_BROKERS,
+        ...kafkaConnection(config),
         clientId: `airlock-${name}`,
         groupId: `${config.KAFKA_GROUP_PREFIX}-${name}${kafka.groupSuffix ?? ''}`,
         commitOffsets: kafka.commitOffsets,

@@ -17,6 +17,10 @@ export const REDACT_PATHS = [
   'accessToken',
   'refreshToken',
   'privateKey',
+  // Kafka's SASL settings (a whole kafkajs client config logged by mistake) and signing keys.
+  'sasl',
+  'KAFKA_SASL_PASSWORD',
+  'signingKey',
 ]
   .flatMap((k) => [k, `*.${k}`, `*.*.${k}`])
   .concat([

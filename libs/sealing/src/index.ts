@@ -1,1 +1,2 @@
 export * from './sealing';
+export * from './signing';

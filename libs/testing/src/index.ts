@@ -16,3 +16,4 @@ export * from './harness/local-redis';
 export * from './harness/pg-upstream';
 export * from './sinks/slack-sink';
 export * from './sinks/smtp-sink';
+export * from './harness/signing';

@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
-import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
+import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { ApprovalExceptionFilter } from './approval-exception.filter';
 import { ApprovalModule } from './approval/approval.module';
 import { CLOCK, type Clock } from './clock';
@@ -35,7 +35,7 @@ export class AppModule {
         {
           provide: KAFKA,
           useFactory: (): Kafka =>
-            createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-approval' }, nestKafkaLogSink()),
+            createKafka({ ...kafkaConnection(config), clientId: 'airlock-approval' }, nestKafkaLogSink()),
         },
         { provide: SERVICE_NAME, useValue: 'approval' },
         {

@@ -7,7 +7,7 @@ import {
   replacedSetting,
   roleGroupsSetting,
 } from '@airlock/identity';
-import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
+import { BaseConfigSchema, loadConfig, signingKeyFile } from '@airlock/runtime';
 
 const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
 const flag = (def: 'true' | 'false') =>
@@ -84,6 +84,8 @@ export const ApprovalConfigSchema = BaseConfigSchema.extend({
   NOTIFY_MAX_PER_SECOND: z.coerce.number().int().min(1).max(10000).default(20),
   /** Run the BullMQ workers (notifications, expiry) in this process. */
   APPROVAL_WORKERS: flag('true'),
+  /** The approval service's Ed25519 key: it signs every approval reply and decision. */
+  SIGNING_KEY_FILE: signingKeyFile('approval'),
 }).superRefine((c, ctx) => {
   checkRoleGroups(ctx, 'APPROVAL_ADMIN_GROUPS', c.APPROVAL_ADMIN_GROUPS, c.OIDC_ISSUERS, DEFAULT_ADMIN_GROUP);
   checkRoleGroups(ctx, 'APPROVAL_APPROVER_GROUPS', c.APPROVAL_APPROVER_GROUPS, c.OIDC_ISSUERS, 'approvers', {

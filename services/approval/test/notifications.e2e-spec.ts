@@ -22,6 +22,8 @@ import {
   freePort,
   infraEnv,
   runId,
+  serviceKafkaEnv,
+  serviceSigningEnv,
   waitFor,
 } from '@airlock/testing';
 import { ApprovalExceptionFilter } from '../src/approval-exception.filter';
@@ -355,6 +357,8 @@ describe('notifications admin API', () => {
     slack = await SlackSink.start();
     prefix = `airlock-test-${runId()}`;
     const config = approvalConfig({
+      ...serviceKafkaEnv('approval'),
+      ...serviceSigningEnv('approval'),
       HTTP_PORT: '0',
       DATABASE_URL: db.url,
       REDIS_URL: infraEnv().REDIS_URL,

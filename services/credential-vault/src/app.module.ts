@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
-import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
+import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { CLOCK, type Clock } from './clock';
 import { VAULT_CONFIG, type VaultConfig, type VaultStoreConfig } from './config';
 import { vaultDatabase } from './database';
@@ -24,7 +24,7 @@ function coreProviders(config: VaultStoreConfig, keys: KeyEncryptionKeys, client
     { provide: CLOCK, useValue: (() => Date.now()) satisfies Clock },
     {
       provide: KAFKA,
-      useFactory: (): Kafka => createKafka({ brokers: config.KAFKA_BROKERS, clientId }, nestKafkaLogSink()),
+      useFactory: (): Kafka => createKafka({ ...kafkaConnection(config), clientId }, nestKafkaLogSink()),
     },
   ];
 }

@@ -6,7 +6,7 @@ import {
   replacedSetting,
   roleGroupsSetting,
 } from '@airlock/identity';
-import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
+import { BaseConfigSchema, loadConfig, signingKeyFile, trustedKeysFile } from '@airlock/runtime';
 
 /** Key ids name a key-encryption key in every record it protects; they appear in messages and audit events. */
 export const KeyIdSchema = z
@@ -44,6 +44,10 @@ export const VaultConfigSchema = VaultStoreConfigSchema.extend({
   VAULT_ADMIN_GROUP: replacedSetting('VAULT_ADMIN_GROUPS'),
   /** How long an ingress may use a lease before asking again. */
   VAULT_LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(86400).default(300),
+  /** The vault's Ed25519 key: it signs every lease reply. */
+  SIGNING_KEY_FILE: signingKeyFile('credential-vault'),
+  /** The ingress instances' public keys: a lease is sealed only to a key an ingress listed here signed for. */
+  TRUSTED_KEYS_FILE: trustedKeysFile(['ingress-proxy']),
 }).superRefine((c, ctx) => {
   checkRoleGroups(ctx, 'VAULT_ADMIN_GROUPS', c.VAULT_ADMIN_GROUPS, c.OIDC_ISSUERS, DEFAULT_ADMIN_GROUP);
 });

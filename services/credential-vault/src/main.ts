@@ -1,5 +1,5 @@
 import { kafkaServerOptions } from '@airlock/messaging';
-import { runMain, startService } from '@airlock/runtime';
+import { kafkaConnection, runMain, startService } from '@airlock/runtime';
 import { AppModule } from './app.module';
 import { vaultConfig } from './config';
 import { loadLocalKeyEncryptionKeys } from './keys/local-key-encryption-keys';
@@ -16,7 +16,7 @@ runMain('credential-vault', async () => {
     // match the store stops here, without ever joining the lease consumer group.
     configure: async (app) => void (await app.init()),
     microservice: kafkaServerOptions({
-      brokers: config.KAFKA_BROKERS,
+      ...kafkaConnection(config),
       clientId: 'airlock-credential-vault',
       groupId: `${config.KAFKA_GROUP_PREFIX}-credential-vault`,
     }),

@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, KafkaProducer, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
-import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
+import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { ApprovalEventsHandler } from './approval-client/approval-events.handler';
 import { ApprovalClient } from './approval-client/approval.client';
 import { AuditService } from './audit/audit.service';
@@ -37,7 +37,7 @@ export class AppModule {
         {
           provide: KAFKA,
           useFactory: (): Kafka =>
-            createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-ingress-proxy' }, nestKafkaLogSink()),
+            createKafka({ ...kafkaConnection(config), clientId: 'airlock-ingress-proxy' }, nestKafkaLogSink()),
         },
         ConnectionRegistry,
         AuditService,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdentitySettingsSchema } from '@airlock/identity';
-import { BaseConfigSchema, loadConfig } from '@airlock/runtime';
+import { BaseConfigSchema, loadConfig, signingKeyFile, trustedKeysFile } from '@airlock/runtime';
 
 const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
 
@@ -97,6 +97,10 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** This instance's Ed25519 identity key: it signs lease requests (and the sealing key in them). */
+  SIGNING_KEY_FILE: signingKeyFile('ingress-proxy'),
+  /** The policy, vault and approval services' public keys: no decision, lease or approval is acted on without a valid signature. */
+  TRUSTED_KEYS_FILE: trustedKeysFile(['policy', 'credential-vault', 'approval']),
 });
 export type IngressConfig = z.infer<typeof IngressConfigSchema>;
 

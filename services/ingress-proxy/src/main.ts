@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { kafkaServerOptions } from '@airlock/messaging';
-import { runMain, runWorkers, startService } from '@airlock/runtime';
+import { kafkaConnection, runMain, runWorkers, startService } from '@airlock/runtime';
 import { AppModule } from './app.module';
 import { ingressConfig, type IngressConfig } from './config';
 
@@ -31,7 +31,7 @@ async function startIngress(config: IngressConfig, worker: number): Promise<void
       fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
     },
     microservice: kafkaServerOptions({
-      brokers: config.KAFKA_BROKERS,
+      ...kafkaConnection(config),
       clientId: 'airlock-ingress-proxy',
       // Cache invalidations must reach every instance: a consumer group per instance.
       groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-proxy-${instance}`,

@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { KAFKA, createKafka, nestKafkaLogSink } from '@airlock/messaging';
+import { kafkaConnection } from '@airlock/runtime';
 import { POLICY_CONFIG, type PolicyConfig } from './config';
 
 export { KAFKA };
@@ -8,5 +9,5 @@ export const kafkaProvider: Provider = {
   provide: KAFKA,
   inject: [POLICY_CONFIG],
   useFactory: (config: PolicyConfig) =>
-    createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-policy' }, nestKafkaLogSink()),
+    createKafka({ ...kafkaConnection(config), clientId: 'airlock-policy' }, nestKafkaLogSink()),
 };

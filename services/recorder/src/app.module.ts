@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
-import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
+import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { AuditConsumer } from './audit/audit.consumer';
 import { AuditModule } from './audit/audit.module';
 import { AuditRepository } from './audit/audit.repository';
@@ -37,7 +37,7 @@ export class AppModule {
         {
           provide: KAFKA,
           useFactory: (): Kafka =>
-            createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'airlock-recorder' }, nestKafkaLogSink()),
+            createKafka({ ...kafkaConnection(config), clientId: 'airlock-recorder' }, nestKafkaLogSink()),
         },
         { provide: APP_FILTER, useClass: RecorderExceptionFilter },
         { provide: SERVICE_NAME, useValue: 'recorder' },

@@ -10,6 +10,7 @@ import {
   TestIdentityProvider,
   freePort,
   infraEnv,
+  kafkaSasl,
   runId,
   syntheticAuditEvent,
   waitFor,
@@ -48,6 +49,7 @@ describe('the recorder dead-letters what it cannot store', () => {
     const kafka = new Kafka({
       clientId: `deadletter-e2e-${tag}`,
       brokers: infraEnv().KAFKA_BROKERS.split(','),
+      sasl: kafkaSasl(),
       logLevel: logLevel.NOTHING,
     });
     producer = kafka.producer({ allowAutoTopicCreation: false });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { AUDIT_SCHEMA_VERSION, Topics, uuidv7, type AuditEvent } from '@airlock/contracts';
-import { infraEnv } from './infra';
+import { infraEnv, kafkaSasl } from './infra';
 
 /** A UUIDv7 of the given instant, past or future (the contracts' generator only moves forward). */
 export function uuidv7At(ms: number): string {
@@ -29,7 +29,7 @@ export function syntheticAuditEvent(sessionId: string, opts: { at?: number; subj
     actor: { issuer: 'https://idp.test', subject: opts.subject ?? 'agent-synthetic', groups: ['agents'] },
     connection: 'demo',
     protocol: 'http',
-    source: 'audit-traffic',
+    source: 'ingress-proxy',
     data: { status: 200, durationMs: 1.5, upstreamMs: 1.1, bytesOut: 512, masked: { 'aws-access-key': 1 } },
   };
 }
@@ -48,6 +48,7 @@ export class AuditTrafficProducer {
     this.producer = new Kafka({
       clientId,
       brokers: infraEnv().KAFKA_BROKERS.split(','),
+      sasl: kafkaSasl(),
       logLevel: logLevel.NOTHING,
       retry: { retries: 2, initialRetryTime: 200 },
     }).producer({ allowAutoTopicCreation: false });

@@ -1,6 +1,9 @@
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import type { KafkaPrincipal } from '@airlock/contracts';
 
 /** The repository root (libs/testing/src/harness → ../../../..), also when run from dist/. */
 export function repoRoot(): string {
@@ -26,6 +29,32 @@ export function infraEnv(): {
       `postgres://${process.env.AIRLOCK_PG_RECORDER_USER ?? 'airlock_recorder'}:${process.env.AIRLOCK_PG_RECORDER_PASSWORD ?? 'airlock-recorder-local'}@127.0.0.1:${pgPort}/${process.env.AIRLOCK_PG_DB ?? 'airlock'}`,
     REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.AIRLOCK_REDIS_PORT ?? '16379'}`,
   };
+}
+
+/** Where infra/local/start.sh keeps the generated Kafka passwords, one file per principal. */
+export function kafkaCredentialsDir(): string {
+  return process.env.AIRLOCK_KAFKA_CREDENTIALS_DIR ?? resolve(repoRoot(), '.local', 'kafka', 'credentials');
+}
+
+export function kafkaPasswordFile(principal: KafkaPrincipal): string {
+  return resolve(kafkaCredentialsDir(), `${principal}.password`);
+}
+
+/** A principal's SASL/SCRAM settings for kafkajs (the test's own clients use the admin). */
+export function kafkaSasl(principal: KafkaPrincipal = 'admin'): SASLOptions {
+  const file = kafkaPasswordFile(principal);
+  if (!existsSync(file)) throw new Error(`no Kafka password for ${principal} at ${file}: run infra/local/start.sh`);
+  return { mechanism: 'scram-sha-512', username: principal, password: readFileSync(file, 'utf8').trim() };
+}
+
+/** kafkajs settings for a test's own client: the local brokers and a principal's credential. */
+export function kafkaClientConfig(clientId: string, principal: KafkaPrincipal = 'admin'): KafkaConfig {
+  return { clientId, brokers: infraEnv().KAFKA_BROKERS.split(','), sasl: kafkaSasl(principal) };
+}
+
+/** The settings that make a service log in to Kafka as its own principal. */
+export function serviceKafkaEnv(principal: KafkaPrincipal): Record<string, string> {
+  return { KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD_FILE: kafkaPasswordFile(principal) };
 }
 
 export async function freePort(): Promise<number> {

@@ -1,5 +1,40 @@
-import { Kafka, logLevel } from 'kafkajs';
-import { infraEnv } from './infra';
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  Kafka,
+  ResourcePatternTypes,
+  logLevel,
+} from 'kafkajs';
+import { groupAcl, type KafkaPrincipal } from '@airlock/contracts';
+import { kafkaClientConfig } from './infra';
+
+/**
+ * Lets a service principal use consumer groups under a test run's own group prefix (the broker
+ * grants each service the groups `<prefix>-<service>...`; infra/local grants the default prefix).
+ */
+export async function allowTestGroups(principal: Exclude<KafkaPrincipal, 'admin'>, groupPrefix: string): Promise<void> {
+  const acl = groupAcl(principal, { groupPrefix });
+  const admin = new Kafka({ ...kafkaClientConfig('airlock-test-acls'), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createAcls({
+      acl: [
+        {
+          resourceType: AclResourceTypes.GROUP,
+          resourceName: acl.resourceName,
+          resourcePatternType: ResourcePatternTypes.PREFIXED,
+          principal: `User:${principal}`,
+          host: '*',
+          operation: AclOperationTypes.READ,
+          permissionType: AclPermissionTypes.ALLOW,
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 /**
  * Messages on `topic` that consumer group `groupId` has not committed yet, over the partitions
@@ -7,11 +42,7 @@ import { infraEnv } from './infra';
  * partition that got no message since). Undefined when it has committed nothing.
  */
 export async function consumerLag(groupId: string, topic: string): Promise<number | undefined> {
-  const admin = new Kafka({
-    clientId: 'airlock-test-lag',
-    brokers: infraEnv().KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
+  const admin = new Kafka({ ...kafkaClientConfig('airlock-test-lag'), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const ends = await admin.fetchTopicOffsets(topic);

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from './infra';
+import { repoRoot, serviceKafkaEnv } from './infra';
+import { allowTestGroups } from './kafka';
+import { serviceSigningEnv } from './signing';
 import { waitFor } from './wait';
 
 export type ServiceName = 'ingress-proxy' | 'policy' | 'approval' | 'recorder' | 'credential-vault';
@@ -44,6 +46,8 @@ export class ServiceProcess {
     mkdirSync(logDir, { recursive: true });
     this.logFile = createWriteStream(join(logDir, `${this.name}-${this.port}.log`), { flags: 'a' });
     this.exitCode = null;
+    const groupPrefix = this.env.KAFKA_GROUP_PREFIX;
+    if (groupPrefix && groupPrefix !== 'airlock') await allowTestGroups(this.name, groupPrefix);
     const child = spawn(process.execPath, [...this.nodeArgs, entry], {
       cwd: root,
       env: {
@@ -51,6 +55,10 @@ export class ServiceProcess {
         HTTP_PORT: String(this.port),
         LOG_LEVEL: 'info',
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        // Every service logs in to Kafka as its own principal unless the test says otherwise.
+        ...serviceKafkaEnv(this.name),
+        // ...and signs with a key of this test run, trusted by the others.
+        ...serviceSigningEnv(this.name),
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

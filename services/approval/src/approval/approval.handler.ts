@@ -1,19 +1,34 @@
-import { Controller, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, type KafkaContext } from '@nestjs/microservices';
 import { Topics, type ApprovalReply } from '@airlock/contracts';
-import { answerRequest, consumeEvent } from '@airlock/messaging';
+import { answerRequest, consumeEvent, type MessageSecurity } from '@airlock/messaging';
+import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
 import { ApprovalService } from './approval.service';
 
 @Controller()
 export class ApprovalHandler {
   private readonly logger = new Logger(ApprovalHandler.name);
+  /** Every answer is signed: the ingress releases nothing on an unsigned one. */
+  private readonly security: MessageSecurity;
 
-  constructor(private readonly approvals: ApprovalService) {}
+  constructor(
+    private readonly approvals: ApprovalService,
+    @Inject(APPROVAL_CONFIG) config: Pick<ApprovalConfig, 'SIGNING_KEY_FILE'>,
+  ) {
+    this.security = { signer: config.SIGNING_KEY_FILE };
+  }
 
   /** Answered at once: pending (a person decides later, on airlock.approval.decided) or approved. */
   @MessagePattern(Topics.ApprovalRequest)
   request(@Payload() payload: unknown, @Ctx() ctx: KafkaContext): Promise<ApprovalReply> {
-    return answerRequest(Topics.ApprovalRequest, payload, ctx, this.logger, (r) => this.approvals.request(r));
+    return answerRequest(
+      Topics.ApprovalRequest,
+      payload,
+      ctx,
+      this.logger,
+      (r) => this.approvals.request(r),
+      this.security,
+    );
   }
 
   @EventPattern(Topics.ApprovalCancel)

@@ -8,7 +8,7 @@ import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
 export class DecisionPublisher {
   constructor(
     private readonly producer: KafkaProducer,
-    @Inject(APPROVAL_CONFIG) private readonly config: Pick<ApprovalConfig, 'AUDIT_TIMEOUT_MS'>,
+    @Inject(APPROVAL_CONFIG) private readonly config: Pick<ApprovalConfig, 'AUDIT_TIMEOUT_MS' | 'SIGNING_KEY_FILE'>,
   ) {}
 
   /** Resolves once the broker has the event; rejects with a `MessagingError` otherwise. */
@@ -22,7 +22,13 @@ export class DecisionPublisher {
           topic: Topics.ApprovalDecided,
           acks: -1,
           timeout: timeoutMs,
-          messages: [{ key: event.approvalId, value: JSON.stringify(event) }],
+          // Signed: the ingress releases a held operation only on the approval service's word.
+          messages: [
+            {
+              key: event.approvalId,
+              value: JSON.stringify(this.config.SIGNING_KEY_FILE.sign({ topic: Topics.ApprovalDecided }, event)),
+            },
+          ],
         }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no broker acknowledgement within ${timeoutMs} ms`)), timeoutMs);

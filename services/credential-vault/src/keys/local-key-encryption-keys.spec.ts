@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError } from '@airlock/runtime';
+import { generateSigningKeyPair } from '@airlock/sealing';
 import { vaultConfig } from '../config';
 import { KeyUnavailableError, UnwrapFailedError } from './key-encryption-keys';
 import { LocalKeyEncryptionKeys, loadLocalKeyEncryptionKeys } from './local-key-encryption-keys';
@@ -25,6 +26,15 @@ describe('key-encryption key settings', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'airlock-kek-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A vault signing key and a trusted-keys file with one ingress key, as files. */
+  function signing(ingressPublicKeyPem = generateSigningKeyPair().publicKeyPem): Record<string, string> {
+    const keyFile = join(dir, `vault-${randomBytes(4).toString('hex')}.pem`);
+    writeFileSync(keyFile, generateSigningKeyPair().privateKeyPem);
+    const trustFile = join(dir, `trust-${randomBytes(4).toString('hex')}.json`);
+    writeFileSync(trustFile, JSON.stringify({ keys: [{ signer: 'ingress-proxy', publicKey: ingressPublicKeyPem }] }));
+    return { SIGNING_KEY_FILE: keyFile, TRUSTED_KEYS_FILE: trustFile };
+  }
 
   function keyFile(content: unknown, mode = 0o600): string {
     const path = join(dir, `kek-${randomBytes(3).toString('hex')}.json`);
@@ -109,7 +119,16 @@ describe('key-encryption key settings', () => {
     expect(problems.join('\n')).toMatch(/^OIDC_ISSUERS: .*trust at least one issuer/m);
     expect(problems.join('\n')).toMatch(/^OIDC_AUDIENCE:/m);
     expect(problems.join('\n')).toMatch(/^VAULT_LEASE_TTL_SECONDS:/m);
+    expect(problems.join('\n')).toMatch(/^SIGNING_KEY_FILE:/m);
+    expect(problems.join('\n')).toMatch(/^TRUSTED_KEYS_FILE:/m);
+    const ingress = generateSigningKeyPair();
+    const untrusting = join(dir, 'trust-none.json');
+    writeFileSync(untrusting, JSON.stringify({ keys: [] }));
+    expect(problemsOf(() => vaultConfig({ ...signing(), TRUSTED_KEYS_FILE: untrusting })).join('\n')).toMatch(
+      /^TRUSTED_KEYS_FILE: .*trusts no key of ingress-proxy/m,
+    );
     const ok = vaultConfig({
+      ...signing(ingress.publicKeyPem),
       DATABASE_URL: 'postgres://u:p@db:5432/vault',
       VAULT_KEK: key(),
       OIDC_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks' }]),

@@ -120,7 +120,14 @@ describe('every audit event the ingress builds is one the recorder stores', () =
 
   it('checks what it claims: a lone surrogate or U+0000 sent as is is refused by the recorder', () => {
     const draft = sessionStartedDraft(
-      { sessionId: uuidv7(), requestId: uuidv7(), actor: null, connection: 'pgdb', protocol: 'postgres', source: 'x' },
+      {
+        sessionId: uuidv7(),
+        requestId: uuidv7(),
+        actor: null,
+        connection: 'pgdb',
+        protocol: 'postgres',
+        source: 'ingress-proxy',
+      },
       { client: '127.0.0.1:1', tls: true, applicationName: 'ok', leaseId: uuidv7() },
     );
     const event = publisher.build(draft);
@@ -133,7 +140,14 @@ describe('every audit event the ingress builds is one the recorder stores', () =
   it('keeps a cut application_name whole: 63 characters and an emoji become the 63 characters', () => {
     const name = `${'a'.repeat(63)}\u{1F600}`;
     const draft = sessionStartedDraft(
-      { sessionId: uuidv7(), requestId: uuidv7(), actor: null, connection: 'pgdb', protocol: 'postgres', source: 'x' },
+      {
+        sessionId: uuidv7(),
+        requestId: uuidv7(),
+        actor: null,
+        connection: 'pgdb',
+        protocol: 'postgres',
+        source: 'ingress-proxy',
+      },
       { client: '127.0.0.1:1', tls: true, applicationName: name, leaseId: uuidv7() },
     );
     expect(draft.data.applicationName).toBe('a'.repeat(63));

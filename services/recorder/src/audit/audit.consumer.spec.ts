@@ -76,14 +76,15 @@ describe('decoding an audit message', () => {
   });
 
   it('accepts a backslash followed by "u0000" in a string, which is not U+0000', () => {
-    const event = { ...syntheticAuditEvent(sessionId), source: 'path\\u0000x' };
+    const base = syntheticAuditEvent(sessionId);
+    const event = { ...base, data: { ...base.data, note: 'path\\u0000x' } };
     const text = JSON.stringify(event);
     expect(text).toContain('"path\\\\u0000x"');
 
     const received = decode(Buffer.from(text, 'utf8'), '0');
 
     expect(received.raw).toBe(text);
-    expect(received.canonical).toContain('"source":"path\\\\u0000x"');
+    expect(received.canonical).toContain('"note":"path\\\\u0000x"');
   });
 
   it('keeps fields the contract does not know, in the raw text and in the canonical form', () => {
@@ -98,9 +99,22 @@ describe('decoding an audit message', () => {
     expect(JSON.parse(received.canonical)).toMatchObject({ zeta: { added: 'later', n: 2 }, data: { retries: 3 } });
   });
 
+  it('refuses an event whose source does not own its type, and keeps one that does', () => {
+    const forged = { ...syntheticAuditEvent(sessionId), source: 'policy' };
+    expect(() => decode(Buffer.from(JSON.stringify(forged), 'utf8'), '0')).toThrow(ContractViolation);
+    expect(() => decode(Buffer.from(JSON.stringify(forged), 'utf8'), '0')).toThrow(
+      /policy may not write operation.completed/,
+    );
+    const vault = { ...syntheticAuditEvent(sessionId), source: 'credential-vault' };
+    expect(() => decode(Buffer.from(JSON.stringify(vault), 'utf8'), '0')).toThrow(/only ingress-proxy/);
+    expect(decode(Buffer.from(JSON.stringify(syntheticAuditEvent(sessionId)), 'utf8'), '0').event.source).toBe(
+      'ingress-proxy',
+    );
+  });
+
   it('refuses a string that holds a lone surrogate, which has no canonical form', () => {
     const text = JSON.stringify(syntheticAuditEvent(sessionId)).replace(
-      '"source":"audit-traffic"',
+      '"source":"ingress-proxy"',
       '"source":"x\\ud800"',
     );
     expect(text).toContain('\\ud800');
