@@ -110,12 +110,12 @@ const FUNCTION_OBJECTS = new Set<ObjectType>([
  */
 type Role = 'top' | 'wrapped' | 'nested' | 'planned';
 
-function isObject(v: unknown): v is AstFields {
+export function isObject(v: unknown): v is AstFields {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** `{ SelectStmt: {...} }` → ['SelectStmt', {...}]; node types start with a capital, fields never do. */
-function unwrap(v: unknown): [string, AstFields] | undefined {
+export function unwrap(v: unknown): [string, AstFields] | undefined {
   if (!isObject(v)) return undefined;
   const keys = Object.keys(v);
   if (keys.length !== 1) return undefined;

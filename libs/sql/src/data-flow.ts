@@ -1,3 +1,5 @@
+import { isObject, unwrap } from './analyze';
+import type { AstFields } from './commands';
 import { parseSync } from 'libpg-query';
 import { functionEffect } from './functions';
 import { tableCandidates, type SearchPath } from './search-path';
@@ -110,22 +112,7 @@ interface Level {
   items: Shape[];
 }
 
-type Ast = Record<string, unknown>;
-
-function isObject(v: unknown): v is Ast {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function unwrap(v: unknown): [string, Ast] | undefined {
-  if (!isObject(v)) return undefined;
-  const keys = Object.keys(v);
-  if (keys.length !== 1) return undefined;
-  const type = keys[0];
-  const c = type.charCodeAt(0);
-  if (c < 65 || c > 90) return undefined;
-  const body = v[type];
-  return isObject(body) ? [type, body] : undefined;
-}
+type Ast = AstFields;
 
 function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];

@@ -1,3 +1,6 @@
+import { isObject, unwrap } from './analyze';
+import type { AstFields } from './commands';
+
 /**
  * What a statement does to the session state the gateway follows: the `search_path` (which
  * decides what an unqualified table name means) and the names of prepared statements and portals
@@ -24,24 +27,12 @@ export interface SessionEffects {
   portals: string[] | 'all';
 }
 
-type Fields = Record<string, unknown>;
-
-function isObject(v: unknown): v is Fields {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function single(v: unknown): [string, Fields] | undefined {
-  if (!isObject(v)) return undefined;
-  const keys = Object.keys(v);
-  if (keys.length !== 1) return undefined;
-  const body = v[keys[0]];
-  return isObject(body) ? [keys[0], body] : undefined;
-}
+type Fields = AstFields;
 
 /** The string of an A_Const (also behind a cast), or undefined. */
 function constantString(node: unknown): string | undefined {
-  let u = single(node);
-  if (u && u[0] === 'TypeCast') u = single(u[1].arg);
+  let u = unwrap(node);
+  if (u && u[0] === 'TypeCast') u = unwrap(u[1].arg);
   if (!u || u[0] !== 'A_Const') return undefined;
   const sval = u[1].sval;
   if (!isObject(sval)) return undefined;
@@ -51,7 +42,7 @@ function constantString(node: unknown): string | undefined {
 function funcName(f: Fields): string[] {
   const names = Array.isArray(f.funcname) ? f.funcname : [];
   return names.map((n) => {
-    const u = single(n);
+    const u = unwrap(n);
     return u && u[0] === 'String' && typeof u[1].sval === 'string' ? u[1].sval : '';
   });
 }

@@ -1,3 +1,4 @@
+import { HOP_BY_HOP } from './request-headers';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -5,18 +6,6 @@ import { Pool } from 'undici';
 import type { LeaseSecret } from '@airlock/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { injectCredential, stripAgentCredentials, type OutgoingHeaders } from '../credentials/credential-injector';
-
-/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'host',
-]);
 
 /** Whether a request of this method carries its body upstream (GET and HEAD never do). */
 export function sendsBody(method: string): boolean {
