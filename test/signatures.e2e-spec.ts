@@ -153,6 +153,40 @@ describe('signed decisions, leases and lease requests', () => {
     },
   );
 
+  it('keeps waiting for the genuine policy answer when a forger answers too: a forged reply cannot fail the call', async () => {
+    const forger = await new Forger(kafka, Topics.PolicyEvaluate, `${sys.groupPrefix}-forger-${randomUUID()}`, (r) => {
+      const request = r as unknown as PolicyEvaluateRequest;
+      return attackerKey('policy').sign(
+        { topic: 'x' },
+        {
+          requestId: request.requestId,
+          decision: 'allow',
+          reason: 'forged',
+          policyVersion: 'forged',
+          masking: [],
+        },
+      ) as Record<string, unknown>;
+    }).start();
+    try {
+      const { session, res } = await waitFor('a request the forger answered', async () => {
+        const session = randomUUID();
+        const res = await sys.call(`/c/demo/secrets/raced-${session}`, {
+          headers: { 'x-airlock-session-id': session },
+        });
+        return forger.answered.some((r) => r.sessionId === session) ? { session, res } : undefined;
+      });
+      // The genuine policy denies /secrets: its answer decides, whichever came first.
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ error: 'denied' });
+      expect(sys.upstream.received.some((r) => r.url.includes(session))).toBe(false);
+      const requestId = String(forger.answered.find((r) => r.sessionId === session)?.requestId);
+      const [event] = await rejectedEvents(requestId);
+      expect(event.event).toMatchObject({ source: 'ingress-proxy', data: { topic: `${Topics.PolicyEvaluate}.reply` } });
+    } finally {
+      await forger.stop();
+    }
+  });
+
   it("refuses a forged lease reply that names an upstream of the forger's choosing, sealed to the ingress", async () => {
     // A connection the test policy allows agents to use.
     const connection = 'ghost';

@@ -194,9 +194,34 @@ export class RequestReplyClient {
     return result;
   }
 
+  /**
+   * With trusted keys, an answer whose signature does not verify is refused and reported, but it
+   * does not end the call: whoever can write to the reply topic could otherwise fail every call
+   * by answering first. The call goes on waiting for the genuine answer until its deadline.
+   */
   private settle(replyTopic: string, correlationId: string, value: Buffer | null, errorHeader: unknown): void {
     const p = this.pending.get(correlationId);
     if (!p) return; // late (already timed out) or somebody else's
+    let message: unknown;
+    let unreadable: string | undefined;
+    if (errorHeader === undefined || errorHeader === null) {
+      if (value === null) unreadable = 'empty message';
+      else {
+        try {
+          message = JSON.parse(value.toString('utf8'));
+        } catch {
+          unreadable = 'not valid JSON';
+        }
+      }
+      const trust = this.options.security?.trust;
+      if (trust && unreadable === undefined) {
+        const rejected = checkSignature(trust, { topic: replyTopic, correlationId }, message, [answererOf(p.topic)]);
+        if (rejected) {
+          this.options.security?.onRejected?.({ ...rejected, requestId: p.requestId, sessionId: p.sessionId });
+          return;
+        }
+      }
+    }
     this.pending.delete(correlationId);
     clearTimeout(p.timer);
     if (errorHeader !== undefined && errorHeader !== null) {
@@ -206,22 +231,7 @@ export class RequestReplyClient {
       return;
     }
     try {
-      if (value === null) throw new ContractViolation(replyTopic, 'empty message');
-      let message: unknown;
-      try {
-        message = JSON.parse(value.toString('utf8'));
-      } catch {
-        throw new ContractViolation(replyTopic, 'not valid JSON');
-      }
-      const trust = this.options.security?.trust;
-      if (trust) {
-        const rejected = checkSignature(trust, { topic: replyTopic, correlationId }, message, [answererOf(p.topic)]);
-        if (rejected) {
-          this.options.security?.onRejected?.({ ...rejected, requestId: p.requestId, sessionId: p.sessionId });
-          p.reject(new MessagingError('signature', `refused the answer on ${replyTopic}: ${rejected.reason}`));
-          return;
-        }
-      }
+      if (unreadable !== undefined) throw new ContractViolation(replyTopic, unreadable);
       p.resolve(parseContract(replyTopic, RequestReplyContracts[p.topic].reply, message));
     } catch (err) {
       const reason = err instanceof ContractViolation ? err.message : String(err);
