@@ -67,8 +67,11 @@ describe('fail closed, recover, and reject bad messages', () => {
     expect((await sys.call(path)).status).toBe(200);
     const second = await sys.call(path);
     expect(second.status).toBe(200);
-    const decided = await sys.audit.waitForRequest(second.headers.get('x-airlock-request-id')!, ['operation.decided']);
-    expect(decided.find((e) => e.type === 'operation.decided')!.event.data).toMatchObject({ cached: true });
+    // A read is recorded in one event, which carries its decision.
+    const read = await sys.audit.waitForRequest(second.headers.get('x-airlock-request-id')!, ['operation.completed']);
+    expect(read.find((e) => e.type === 'operation.completed')!.event.data).toMatchObject({
+      decision: { decision: 'allow', cached: true },
+    });
 
     const original = readFileSync(sys.policyFile, 'utf8');
     writeFileSync(

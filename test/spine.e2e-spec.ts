@@ -36,24 +36,20 @@ describe('the HTTP spine, end to end', () => {
 
     const requestId = res.headers.get('x-airlock-request-id')!;
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-    const events = await sys.audit.waitForRequest(requestId, [
-      'operation.intercepted',
-      'operation.decided',
-      'operation.completed',
-    ]);
-    expect(events.map((e) => e.type).sort()).toEqual([
-      'operation.completed',
-      'operation.decided',
-      'operation.intercepted',
-    ]);
+    // A read allowed outright is recorded in one event, after it ends: the operation, the
+    // decision and the outcome together.
+    const events = await sys.audit.waitForRequest(requestId, ['operation.completed']);
+    expect(events.map((e) => e.type)).toEqual(['operation.completed']);
     for (const e of events) {
       expect(e.actor_issuer).toBe(sys.idp.issuer);
       expect(e.actor_subject).toBe('agent-e2e');
       expect(e.connection).toBe('demo');
     }
-    const decided = events.find((e) => e.type === 'operation.decided')!;
-    expect(decided.event.data).toMatchObject({ decision: 'allow', ruleId: 'agents-read' });
     const completed = events.find((e) => e.type === 'operation.completed')!;
+    expect(completed.event.data).toMatchObject({
+      operation: { kind: 'http', method: 'GET', path: '/items' },
+      decision: { decision: 'allow', ruleId: 'agents-read' },
+    });
     expect(completed.event.data).toMatchObject({ status: 200, bytesOut: res.text.length });
   });
 
@@ -66,6 +62,14 @@ describe('the HTTP spine, end to end', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.echo).toBe(payload);
+    // Anything that can change data is on the stream before it runs, in its own events.
+    const events = await sys.audit.waitForRequest(res.headers.get('x-airlock-request-id')!, [
+      'operation.intercepted',
+      'operation.decided',
+      'operation.completed',
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.completed']);
+    expect(events[2].event.data).not.toHaveProperty('decision');
   });
 
   it('answers a denied request with 403 and its reason, never reaches the upstream, and records it once', async () => {
@@ -116,7 +120,9 @@ describe('the HTTP spine, end to end', () => {
     const res = await sys.call('/c/down/anything');
     expect(res.status).toBe(502);
     expect(res.body.error).toBe('upstream_unavailable');
-    await sys.audit.waitForRequest(String(res.body.requestId), ['operation.decided', 'operation.failed']);
+    const events = await sys.audit.waitForRequest(String(res.body.requestId), ['operation.failed']);
+    expect(events.map((e) => e.type)).toEqual(['operation.failed']);
+    expect(events[0].event.data).toMatchObject({ stage: 'upstream', status: 502, decision: { decision: 'allow' } });
   });
 
   describe('every bad credential gets 401 with a clear JSON error and an audit event', () => {

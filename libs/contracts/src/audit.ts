@@ -132,6 +132,32 @@ export const OperationDecidedEventSchema = z
   })
   .describe('Policy decided on an intercepted operation.');
 
+const DecisionRecordSchema = z
+  .object({
+    decision: DecisionSchema,
+    reason: z.string(),
+    ruleId: z.string().optional(),
+    policyVersion: z.string(),
+    masking: z.array(z.string()),
+    cached: z.boolean(),
+  })
+  .describe('What policy decided, as in operation.decided.');
+
+/**
+ * A read (an HTTP GET, HEAD or OPTIONS that policy allowed outright) is audited in one event when
+ * it ends, which then carries the operation and the decision: nothing a read does needs to be on
+ * the stream before it runs. Other operations are audited before they run (operation.intercepted
+ * and operation.decided), and their outcome event leaves both fields out.
+ */
+const foldedOperationFields = {
+  operation: OperationSchema.optional().describe(
+    'Present when the operation was audited in this one event: the operation as decided on.',
+  ),
+  decision: DecisionRecordSchema.optional().describe(
+    'Present when the operation was audited in this one event: what policy decided.',
+  ),
+};
+
 export const OperationCompletedEventSchema = z
   .object({
     ...envelope,
@@ -145,6 +171,7 @@ export const OperationCompletedEventSchema = z
         .record(z.string(), z.number().int().nonnegative())
         .optional()
         .describe('How many values were masked in the response, per masking rule: counts only, never the values.'),
+      ...foldedOperationFields,
     }),
   })
   .describe('An allowed operation was forwarded and its whole response reached the agent.');
@@ -177,6 +204,7 @@ export const OperationFailedEventSchema = z
         .number()
         .int()
         .describe('HTTP status the agent received (for a response aborted midway, the upstream status).'),
+      ...foldedOperationFields,
     }),
   })
   .describe('An operation could not be completed: refused while routing, a dependency unavailable, upstream failure.');
@@ -188,17 +216,6 @@ const StatementOperationSchema = PostgresOperationSchema.omit({ params: true }).
     'number of bind parameters (never their values).',
 );
 
-const StatementDecisionSchema = z
-  .object({
-    decision: DecisionSchema,
-    reason: z.string(),
-    ruleId: z.string().optional(),
-    policyVersion: z.string(),
-    masking: z.array(z.string()),
-    cached: z.boolean(),
-  })
-  .describe('What policy decided, as in operation.decided.');
-
 /**
  * A read-only statement (class read, session or transaction, no risk) is audited in one event
  * when it ends, which then carries the operation and the decision: nothing it does needs to be
@@ -209,7 +226,7 @@ const foldedFields = {
   operation: StatementOperationSchema.optional().describe(
     'Present when the statement was audited in this one event: the statement as decided on.',
   ),
-  decision: StatementDecisionSchema.optional().describe(
+  decision: DecisionRecordSchema.optional().describe(
     'Present when the statement was audited in this one event: what policy decided.',
   ),
 };

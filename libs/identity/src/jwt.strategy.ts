@@ -1,25 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Strategy } from 'passport-jwt';
 import type { Principal } from '@airlock/contracts';
+import { bearerToken } from './bearer';
 import { AIRLOCK_JWT_STRATEGY, TOKEN_VERIFIER } from './identity.constants';
 import { TokenRejectedError } from './token-rejected.error';
 import { TokenVerifier } from './token-verifier';
 
-type BearerRequest = Parameters<ReturnType<typeof ExtractJwt.fromAuthHeaderAsBearerToken>>[0];
-
-/**
- * `Authorization: Bearer <jwt>`, or `Proxy-Authorization: Bearer <jwt>` for clients whose
- * Authorization header belongs to the upstream protocol (an AWS SDK signs it with SigV4).
- */
-const extractBearerToken = ExtractJwt.fromExtractors([
-  ExtractJwt.fromAuthHeaderAsBearerToken(),
-  (req: BearerRequest) => {
-    const value = req.headers['proxy-authorization'];
-    const m = typeof value === 'string' ? /^Bearer\s+(\S+)$/i.exec(value) : null;
-    return m ? m[1] : null;
-  },
-]);
+type BearerRequest = { headers: IncomingHttpHeaders };
 
 /**
  * passport-jwt supplies the strategy shape and the bearer extractor; verification is done by
@@ -30,7 +19,7 @@ const extractBearerToken = ExtractJwt.fromExtractors([
 export class AirlockJwtStrategy extends PassportStrategy(Strategy, AIRLOCK_JWT_STRATEGY) {
   constructor(@Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier) {
     super({
-      jwtFromRequest: extractBearerToken,
+      jwtFromRequest: (req: BearerRequest) => bearerToken(req.headers),
       // Required by passport-jwt's constructor, never reached because authenticate() is overridden.
       secretOrKeyProvider: (_request: unknown, _token: unknown, done: (error: Error) => void) =>
         done(new Error('airlock-jwt verifies through TokenVerifier')),
@@ -38,7 +27,7 @@ export class AirlockJwtStrategy extends PassportStrategy(Strategy, AIRLOCK_JWT_S
   }
 
   override authenticate(request: BearerRequest): void {
-    const token = extractBearerToken(request);
+    const token = bearerToken(request.headers);
     if (token === null || token === '') {
       this.fail(new TokenRejectedError('missing'), 401);
       return;

@@ -17,9 +17,10 @@ import { PolicyClient } from './policy-client/policy-client.service';
 import { IngressRpc } from './rpc/ingress-rpc';
 import { PolicyEventsHandler } from './policy-client/policy-events.handler';
 import { PgGatewayService } from './postgres/pg-gateway.service';
-import { ProxyController } from './proxy/proxy.controller';
-import { ProxyService } from './proxy/proxy.service';
-import { UpstreamClient } from './proxy/upstream.client';
+import { HttpGateway } from './http/http-gateway';
+import { HttpRoute } from './http/http-route';
+import { UpstreamClient } from './http/upstream.client';
+import { OperationPipeline } from './operation/pipeline';
 
 @Global()
 @Module({})
@@ -31,7 +32,7 @@ export class AppModule {
         loggerModule('ingress-proxy', config.LOG_LEVEL, ['c/*path']),
         IdentityModule.forRoot(identityConfigFromSettings(config)),
       ],
-      controllers: [HealthController, ProxyController, PolicyEventsHandler, VaultEventsHandler, ApprovalEventsHandler],
+      controllers: [HealthController, PolicyEventsHandler, VaultEventsHandler, ApprovalEventsHandler],
       providers: [
         { provide: INGRESS_CONFIG, useValue: config },
         {
@@ -49,7 +50,9 @@ export class AppModule {
         ApprovalClient,
         ResponseMasking,
         UpstreamClient,
-        ProxyService,
+        OperationPipeline,
+        HttpGateway,
+        HttpRoute,
         PgGatewayService,
         { provide: APP_FILTER, useClass: GatewayExceptionFilter },
         { provide: SERVICE_NAME, useValue: 'ingress-proxy' },

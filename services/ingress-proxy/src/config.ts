@@ -15,6 +15,12 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   AUDIT_TIMEOUT_MS: ms(3000),
   /** Events published after the answer (outcomes, read-only intercepts) may wait this long to share a produce request. */
   AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
+  /**
+   * Reads are audited after they end (one event each). While more of those events than this wait
+   * for the broker's acknowledgement, new reads are audited first, like writes: a stalled stream
+   * stops the gateway within a bounded number of unrecorded operations.
+   */
+  AUDIT_MAX_UNACKNOWLEDGED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   UPSTREAM_TIMEOUT_MS: ms(30000),
   DECISION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10000),
   DECISION_CACHE_TTL_MS: ms(60000),

@@ -1,11 +1,4 @@
-import type {
-  ApprovalDecided,
-  ApprovalReply,
-  ApprovalRequest,
-  ApprovalState,
-  AuditEventDraft,
-  PolicyDecision,
-} from '@airlock/contracts';
+import type { ApprovalDecided, ApprovalReply, ApprovalRequest, ApprovalState } from '@airlock/contracts';
 
 /** The approval service could not be asked (no answer in time, broker down, a bad reply): refuse. */
 export class ApprovalUnavailableError extends Error {
@@ -138,34 +131,4 @@ export function approvalRefusalReason(approvalId: string, state: ApprovalState):
     default:
       return `approval ${approvalId} is ${state}`;
   }
-}
-
-/** The operation.held event of an answer. */
-export function heldDraft(env: Omit<AuditEventDraft, 'type' | 'data'>, reply: ApprovalReply): AuditEventDraft {
-  return {
-    ...env,
-    type: 'operation.held',
-    data: {
-      approvalId: reply.approvalId,
-      state: reply.state,
-      reused: reply.reused ?? false,
-      expiresAt: reply.expiresAt,
-      ...(reply.grantUntil ? { grantUntil: reply.grantUntil } : {}),
-    },
-  };
-}
-
-/** The operation.denied event of an operation whose approval was denied, expired or cancelled. */
-export function approvalDeniedDraft(
-  env: Omit<AuditEventDraft, 'type' | 'data'>,
-  decision: Pick<PolicyDecision, 'ruleId' | 'policyVersion'>,
-  approvalId: string,
-  state: ApprovalState,
-  reason: string,
-): AuditEventDraft {
-  return {
-    ...env,
-    type: 'operation.denied',
-    data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion, approvalId, approvalState: state },
-  };
 }

@@ -11,29 +11,25 @@ import {
 import { AuditPublisher } from '@airlock/messaging';
 import { refusedCallEvent } from '@airlock/runtime';
 import { SqlClassifier, loadSqlParser } from '@airlock/sql';
-import { approvalDeniedDraft, heldDraft } from '../approval-client/hold';
 import type { FailureStage } from '../errors';
-import { httpAuthFailedDraft } from '../gateway-exception.filter';
-import { decidedData } from '../policy-client/policy-client.service';
 import {
-  StatementContext,
+  approvalDeniedDraft,
+  auditedOperation,
+  decidedData,
+  deniedDraft,
+  heldDraft,
+  httpAuthFailedDraft,
+  httpCompletedDraft,
+  httpFailedDraft,
+  httpOperation,
   interceptedDraft,
   pgAuthFailedDraft,
-  policyDeniedDraft,
   sessionEndedDraft,
   sessionStartedDraft,
-  splitCommandTag,
   statementFailedDraft,
-  statementOperation,
   type Envelope,
-} from '../postgres/statement-audit';
-import {
-  httpCompletedDraft,
-  httpDeniedDraft,
-  httpFailedDraft,
-  httpInterceptedDraft,
-  httpOperation,
-} from '../proxy/http-audit';
+} from '../operation/operation-audit';
+import { StatementContext, splitCommandTag, statementOperation } from '../postgres/statement-context';
 
 /**
  * Every audit-event builder of the ingress, fed arbitrary text where a client, a token or a
@@ -178,9 +174,9 @@ describe('every audit event the ingress builds is one the recorder stores', () =
         decision,
         (env, sql, via, params, d) => {
           const operation = statementOperation(classifier.classify(sql), via, params);
-          published(interceptedDraft(env, operation));
+          published(interceptedDraft(env, auditedOperation(operation)));
           published({ ...env, type: 'operation.decided', data: decidedData(d, false) });
-          published(policyDeniedDraft(env, d.reason, d));
+          published(deniedDraft(env, d.reason, d));
         },
       ),
       RUNS,
@@ -228,8 +224,8 @@ describe('every audit event the ingress builds is one the recorder stores', () =
         stage,
         maskCounts,
         (env, method, path, d, s, masked) => {
-          published(httpInterceptedDraft(env, httpOperation(method, `/${path}`)));
-          published(httpDeniedDraft(env, d.reason, d));
+          published(interceptedDraft(env, httpOperation(method, `/${path}`)));
+          published(deniedDraft(env, d.reason, d));
           published(httpFailedDraft(env, s, d.reason, 503));
           published(httpCompletedDraft(env, { status: 200, durationMs: 2, upstreamMs: 1, bytesOut: 10, masked }));
           published(

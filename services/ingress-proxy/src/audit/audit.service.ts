@@ -11,12 +11,16 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   private readonly producer: Producer;
   private readonly publisher: AuditPublisher;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Events published in the background that the broker has not acknowledged yet. */
+  private unacknowledged = 0;
+  private readonly maxUnacknowledged: number;
 
   constructor(@Inject(KAFKA) kafka: Kafka, @Inject(INGRESS_CONFIG) config: IngressConfig) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
+    this.maxUnacknowledged = config.AUDIT_MAX_UNACKNOWLEDGED;
     this.publisher = new AuditPublisher(this.producer, {
       timeoutMs: config.AUDIT_TIMEOUT_MS,
       lingerMs: config.AUDIT_LINGER_MS,
@@ -34,9 +38,12 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
 
   private failing = false;
 
-  /** False after a background publish failed, until a publish succeeds again. */
+  /**
+   * False after a background publish failed, until a publish succeeds again, and while too many
+   * background events wait for the broker: then nothing may run before its audit is on the stream.
+   */
   get healthy(): boolean {
-    return !this.failing;
+    return !this.failing && this.unacknowledged < this.maxUnacknowledged;
   }
 
   /** Resolves once the broker has the events; rejects otherwise (the caller fails closed). */
@@ -52,6 +59,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
    * background, a failure is logged, and shutdown waits for them.
    */
   emitAfter(...drafts: AuditEventDraft[]): void {
+    this.unacknowledged += drafts.length;
     const p = this.publisher.emitLingering(...drafts).then(
       () => {
         this.failing = false;
@@ -65,6 +73,9 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
       },
     );
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    void p.finally(() => {
+      this.unacknowledged -= drafts.length;
+      this.inFlight.delete(p);
+    });
   }
 }

@@ -1,11 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  Topics,
-  type AuditEventOf,
-  type PolicyDecision,
-  type PolicyEvaluateRequest,
-  type PostgresOperation,
-} from '@airlock/contracts';
+import { Topics, type PolicyDecision, type PolicyEvaluateRequest, type PostgresOperation } from '@airlock/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { IngressRpc } from '../rpc/ingress-rpc';
 import { DecisionCache } from './decision-cache';
@@ -58,18 +52,6 @@ export class PolicyClient {
     this.cache.invalidate();
     this.logger.log({ version }, 'policy changed: cached decisions dropped');
   }
-}
-
-/** A decision as the audit trail records it (operation.decided). */
-export function decidedData(decision: PolicyDecision, cached: boolean): AuditEventOf<'operation.decided'>['data'] {
-  return {
-    decision: decision.decision,
-    reason: decision.reason,
-    ruleId: decision.ruleId,
-    policyVersion: decision.policyVersion,
-    masking: decision.masking,
-    cached,
-  };
 }
 
 /**

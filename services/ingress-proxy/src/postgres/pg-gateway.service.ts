@@ -39,7 +39,12 @@ import { ColumnCatalog } from './column-catalog';
 import { RelationCatalog } from './relation-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
-import { pgAuthFailedDraft, sessionStartedDraft, statementFailedDraft, type Envelope } from './statement-audit';
+import {
+  pgAuthFailedDraft,
+  sessionStartedDraft,
+  statementFailedDraft,
+  type Envelope,
+} from '../operation/operation-audit';
 import {
   HandshakeDeadline,
   MAX_STARTUP_PACKET_BYTES,

@@ -39,15 +39,23 @@ import { sqlApprovalDetail } from '../approval-client/approval-detail';
 import {
   ApprovalUnavailableError,
   approvalRefusalReason,
-  approvalDeniedDraft,
-  heldDraft,
   type HoldOptions,
   type HoldResult,
 } from '../approval-client/hold';
 import { sqlOperationFingerprint } from '../approval-client/operation-fingerprint';
 import type { ActiveLease } from '../credentials/lease.client';
 import { refusalReason } from '../errors';
-import { decidedData } from '../policy-client/policy-client.service';
+import {
+  approvalDeniedDraft,
+  auditedOperation,
+  decidedData,
+  deniedDraft,
+  heldDraft,
+  interceptedDraft,
+  sessionEndedDraft,
+  statementFailedDraft,
+  type Envelope,
+} from '../operation/operation-audit';
 import type { ColumnOrigin } from './column-catalog';
 import { maskedUseRefusal, planText, type RelationLookup, type TextMaskPlan } from './masking-plan';
 import { PgGatewayError, SqlState } from './pg-errors';
@@ -62,17 +70,7 @@ import {
 } from './search-path-tracker';
 import { ServerNames, type PendingChange, type Target } from './server-names';
 import { FlowGate, SerialPump } from './serial-pump';
-import {
-  StatementContext,
-  auditedOperation,
-  interceptedDraft,
-  policyDeniedDraft,
-  sessionEndedDraft,
-  splitCommandTag,
-  statementFailedDraft,
-  statementOperation,
-  type Envelope,
-} from './statement-audit';
+import { StatementContext, splitCommandTag, statementOperation } from './statement-context';
 
 /** A text the server refuses to parse: sent in place of a refused statement so that the server itself
  * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
@@ -522,7 +520,7 @@ export class PgSession {
         `refused: ${err.message}; set search_path with constants (SET search_path = ...)`,
         'policy',
       );
-      this.services.emitAfter(interceptedDraft(env, operation), this.failedDraft(env, error));
+      this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), this.failedDraft(env, error));
       this.denied++;
       return { ctx: null, refusal: error };
     }
@@ -543,7 +541,7 @@ export class PgSession {
           'policy',
           { cause: err },
         );
-        this.services.emitAfter(interceptedDraft(env, operation), this.failedDraft(env, error));
+        this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), this.failedDraft(env, error));
         this.denied++;
         return { ctx: null, refusal: error };
       },
@@ -565,7 +563,7 @@ export class PgSession {
     const recorded = decidedData(decision, cached);
     const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
     const refused = (error: PgGatewayError, ...after: AuditEventDraft[]): Verdict => {
-      this.services.emitAfter(interceptedDraft(env, operation), decided, ...after);
+      this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), decided, ...after);
       this.denied++;
       return { ctx: null, refusal: error };
     };
@@ -574,7 +572,7 @@ export class PgSession {
       const reason = refusalReason(decision);
       return refused(
         new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'),
-        policyDeniedDraft(env, reason, decision),
+        deniedDraft(env, reason, decision),
       );
     }
 
@@ -593,11 +591,12 @@ export class PgSession {
     const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
     const rules = decision.decision === 'review' ? decision.approval : undefined;
     if (ctx instanceof PgGatewayError) {
-      this.services.emitAfter(interceptedDraft(env, operation), decided, this.failedDraft(env, ctx));
+      this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), decided, this.failedDraft(env, ctx));
       this.denied++;
       return { ctx: null, refusal: ctx };
     }
-    if (rules) return this.hold(asked, decision, rules, ctx, [interceptedDraft(env, operation), decided]);
+    if (rules)
+      return this.hold(asked, decision, rules, ctx, [interceptedDraft(env, auditedOperation(operation)), decided]);
 
     const readOnly = c.parsed && c.statements.every((s) => READ_ONLY.has(s.class) && s.risks.length === 0);
     if (readOnly && this.services.auditHealthy()) {
@@ -607,7 +606,7 @@ export class PgSession {
       return { ctx, classification: c };
     }
     // A statement that can change anything runs only once its audit is on the stream.
-    return this.auditFirst(env, [interceptedDraft(env, operation), decided]).then(
+    return this.auditFirst(env, [interceptedDraft(env, auditedOperation(operation)), decided]).then(
       (error): Verdict => (error ? { ctx: null, refusal: error } : { ctx, classification: c }),
     );
   }

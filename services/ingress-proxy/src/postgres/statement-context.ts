@@ -1,33 +1,16 @@
-import { truncateText, type AuditEventDraft, type AuditEventOf, type PostgresOperation } from '@airlock/contracts';
+import { truncateText, type AuditEventDraft, type PostgresOperation } from '@airlock/contracts';
 import type { MaskCounts, Masker } from '@airlock/masking';
 import type { Classification } from '@airlock/sql';
 import type { FailureStage } from '../errors';
+import {
+  COMMAND_MAX,
+  statementCompletedDraft,
+  statementFailedDraft,
+  type DecisionRecord,
+  type Envelope,
+  type Folded,
+} from '../operation/operation-audit';
 import type { TextMaskPlan } from './masking-plan';
-
-export type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
-
-/** The contract's limits, in UTF-16 units. */
-const APPLICATION_NAME_MAX = 64;
-const COMMAND_MAX = 64;
-const STATEMENT_MAX = 16384;
-
-/** session.started: the client's application_name is cut at a code point, never inside a pair. */
-export function sessionStartedDraft(
-  env: Envelope,
-  session: { client: string; tls: boolean; applicationName?: string; leaseId: string },
-): AuditEventDraft<'session.started'> {
-  const { client, tls, applicationName, leaseId } = session;
-  return {
-    ...env,
-    type: 'session.started',
-    data: {
-      client,
-      tls,
-      ...(applicationName ? { applicationName: truncateText(applicationName, APPLICATION_NAME_MAX) } : {}),
-      leaseId,
-    },
-  };
-}
 
 /** What policy is asked about, and the trail records, for one statement message as classified. */
 export function statementOperation(
@@ -49,63 +32,6 @@ export function statementOperation(
   };
 }
 
-/** The operation as audited: bind parameter values are for policy's eyes only, the trail keeps their count. */
-export function auditedOperation(operation: PostgresOperation): Omit<PostgresOperation, 'params'> {
-  const { params: _params, ...audited } = operation;
-  return audited;
-}
-
-export function interceptedDraft(env: Envelope, operation: PostgresOperation): AuditEventDraft {
-  return { ...env, type: 'operation.intercepted', data: { operation: auditedOperation(operation) } };
-}
-
-/** operation.denied of a statement policy refused. */
-export function policyDeniedDraft(
-  env: Envelope,
-  reason: string,
-  decision: { ruleId?: string; policyVersion: string },
-): AuditEventDraft<'operation.denied'> {
-  return {
-    ...env,
-    type: 'operation.denied',
-    data: { reason, ruleId: decision.ruleId, policyVersion: decision.policyVersion },
-  };
-}
-
-/** statement.failed of a statement (or session start) the gateway refused with `error`. */
-export function statementFailedDraft(
-  env: Envelope,
-  error: { stage: FailureStage; publicMessage: string; sqlstate: string },
-): AuditEventDraft<'statement.failed'> {
-  return {
-    ...env,
-    type: 'statement.failed',
-    data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
-  };
-}
-
-/** session.ended, with its own request id. */
-export function sessionEndedDraft(
-  env: Omit<Envelope, 'requestId'>,
-  requestId: string,
-  ended: AuditEventOf<'session.ended'>['data'],
-): AuditEventDraft<'session.ended'> {
-  return { ...env, requestId, type: 'session.ended', data: ended };
-}
-
-/** auth.failed of a session start whose token or connection was refused. */
-export function pgAuthFailedDraft(
-  env: Envelope,
-  code: string,
-  reason: string,
-  more: { ruleId?: string; policyVersion?: string } = {},
-): AuditEventDraft<'auth.failed'> {
-  return { ...env, type: 'auth.failed', data: { code, reason, ...more } };
-}
-
-/** The decision as audit events carry it (operation.decided, and folded into statement events). */
-type FoldedDecision = AuditEventOf<'operation.decided'>['data'];
-
 /** One intercepted statement message (a Query, or one Execute) from decision to outcome. */
 export class StatementContext {
   readonly started = performance.now();
@@ -123,7 +49,7 @@ export class StatementContext {
    * For a read-only statement audited in one event: the operation and decision, carried by the
    * first outcome event of the context (and only by it).
    */
-  private folded: { operation: Omit<PostgresOperation, 'params'>; decision: FoldedDecision } | undefined;
+  private folded: Folded<Omit<PostgresOperation, 'params'>> | undefined;
 
   constructor(
     readonly env: Envelope,
@@ -138,40 +64,39 @@ export class StatementContext {
   }
 
   /** The statement is audited by its outcome event alone (see the statement.completed contract). */
-  foldInto(operation: Omit<PostgresOperation, 'params'>, decision: FoldedDecision): void {
+  foldInto(operation: Omit<PostgresOperation, 'params'>, decision: DecisionRecord): void {
     this.folded = { operation, decision };
   }
 
-  private takeFolded(): { operation?: Omit<PostgresOperation, 'params'>; decision?: FoldedDecision } {
+  private takeFolded(): Folded<Omit<PostgresOperation, 'params'>> | undefined {
     const f = this.folded;
     this.folded = undefined;
-    return f ?? {};
+    return f;
   }
 
   /** statement.failed for this statement (it did not run, or its session ended under it). */
   failure(stage: FailureStage, reason: string, sqlstate: string): AuditEventDraft {
     this.finished = true;
     this.onStatementEnd?.();
-    return { ...this.env, type: 'statement.failed', data: { stage, reason, sqlstate, ...this.takeFolded() } };
+    return statementFailedDraft(this.env, { stage, publicMessage: reason, sqlstate }, this.takeFolded());
   }
 
   /** statement.completed for one statement (a CommandComplete, an EmptyQueryResponse, or an error). */
   completion(command: string, tagRows: number | null, sqlstate?: string): AuditEventDraft {
     const masked = Object.keys(this.counts).length > 0 ? { ...this.counts } : undefined;
-    const draft: AuditEventDraft = {
-      ...this.env,
-      type: 'statement.completed',
-      data: {
-        command: truncateText(command, COMMAND_MAX) || 'EMPTY',
+    const draft = statementCompletedDraft(
+      this.env,
+      {
+        command,
         rows: tagRows ?? this.rows,
-        ...(sqlstate ? { sqlstate } : {}),
+        sqlstate,
         durationMs: performance.now() - this.started,
         rowsMasked: this.rowsMasked,
-        ...(masked ? { masked } : {}),
-        ...(this.literalText !== undefined ? { statement: truncateText(this.literalText, STATEMENT_MAX) } : {}),
-        ...this.takeFolded(),
+        masked,
+        literalText: this.literalText,
       },
-    };
+      this.takeFolded(),
+    );
     this.completed++;
     this.finished = true;
     this.onStatementEnd?.();

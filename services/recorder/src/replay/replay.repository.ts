@@ -69,7 +69,8 @@ const SESSIONS = `
   WITH e AS (
     SELECT session_id, time, seq, request_id, actor_issuer, actor_subject, connection, protocol,
            CASE WHEN type = 'operation.decided' THEN event #>> '{data,decision}'
-                WHEN type IN ('statement.completed', 'statement.failed') THEN event #>> '{data,decision,decision}'
+                WHEN type IN ('statement.completed', 'statement.failed', 'operation.completed', 'operation.failed')
+                  THEN event #>> '{data,decision,decision}'
            END AS decision,
            CASE WHEN type IN ('operation.completed', 'statement.completed') AND json_typeof(event #> '{data,masked}') = 'object'
                 THEN (SELECT coalesce(sum(m.value::text::numeric), 0)

@@ -42,6 +42,40 @@ describe('operation summaries', () => {
     });
   });
 
+  it('gives the operation and the decision of a read audited in its one completed event', () => {
+    const decision = { decision: 'allow', reason: 'agents may read', policyVersion: '7', masking: [], cached: true };
+    const s = summarize(
+      event('operation.completed', {
+        status: 200,
+        durationMs: 2,
+        upstreamMs: 1,
+        bytesOut: 10,
+        operation: { kind: 'http', method: 'GET', path: '/items' },
+        decision: { ...decision, ruleId: 'agents-read' },
+      }),
+    );
+    expect(s).toMatchObject({ method: 'GET', path: '/items', decision: 'allow', ruleId: 'agents-read', status: 200 });
+    expect(
+      summarize(
+        event('operation.failed', {
+          stage: 'upstream',
+          reason: 'cut off',
+          status: 200,
+          operation: { kind: 'http', method: 'GET', path: '/items' },
+          decision,
+        }),
+      ),
+    ).toEqual({
+      method: 'GET',
+      path: '/items',
+      decision: 'allow',
+      ruleId: undefined,
+      stage: 'upstream',
+      reason: 'cut off',
+      status: 200,
+    });
+  });
+
   it('adds up what was masked in a completed response', () => {
     const s = summarize(
       event('operation.completed', {

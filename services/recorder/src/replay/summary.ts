@@ -45,7 +45,12 @@ export function summarize(event: Record<string, unknown>): OperationSummary | nu
     case 'operation.completed': {
       const d = data.completed.safeParse(event.data);
       if (!d.success) return null;
+      const op = d.data.operation;
       return {
+        ...(op ? (op.kind === 'http' ? { method: op.method, path: op.path } : { sql: op.sql }) : {}),
+        ...(d.data.decision
+          ? { decision: d.data.decision.decision, reason: d.data.decision.reason, ruleId: d.data.decision.ruleId }
+          : {}),
         status: d.data.status,
         durationMs: d.data.durationMs,
         upstreamMs: d.data.upstreamMs,
@@ -59,7 +64,15 @@ export function summarize(event: Record<string, unknown>): OperationSummary | nu
     }
     case 'operation.failed': {
       const d = data.failed.safeParse(event.data);
-      return d.success ? { stage: d.data.stage, reason: d.data.reason, status: d.data.status } : null;
+      if (!d.success) return null;
+      const op = d.data.operation;
+      return {
+        ...(op ? (op.kind === 'http' ? { method: op.method, path: op.path } : { sql: op.sql }) : {}),
+        ...(d.data.decision ? { decision: d.data.decision.decision, ruleId: d.data.decision.ruleId } : {}),
+        stage: d.data.stage,
+        reason: d.data.reason,
+        status: d.data.status,
+      };
     }
     case 'statement.completed': {
       const d = data.statementCompleted.safeParse(event.data);

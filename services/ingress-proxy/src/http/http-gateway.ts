@@ -13,33 +13,32 @@ import {
   type PolicyDecision,
 } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
+import type { CredentialNeedles } from '@airlock/masking';
 import { httpApprovalDetail } from '../approval-client/approval-detail';
 import { ApprovalClient } from '../approval-client/approval.client';
-import {
-  ApprovalUnavailableError,
-  approvalDeniedDraft,
-  approvalRefusalReason,
-  heldDraft,
-  type HoldResult,
-} from '../approval-client/hold';
+import { ApprovalUnavailableError, approvalRefusalReason, type HoldResult } from '../approval-client/hold';
 import { httpOperationFingerprint } from '../approval-client/operation-fingerprint';
-import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { ConnectionRegistry } from '../connections/connection.registry';
-import type { CredentialNeedles, Masker } from '@airlock/masking';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
-import { GatewayError, refusalReason, type FailureStage } from '../errors';
+import { GatewayError, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
-import { PolicyClient, decidedData } from '../policy-client/policy-client.service';
-import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
-import { auditedHttpOperation, canonicalOperation, type CanonicalRequest } from './canonical-operation';
 import {
+  approvalDeniedDraft,
+  auditedOperation,
+  heldDraft,
   httpCompletedDraft,
-  httpDeniedDraft,
   httpFailedDraft,
-  httpInterceptedDraft,
   httpOperation,
-} from './http-audit';
+  interceptedDraft,
+  type Envelope,
+  type Folded,
+} from '../operation/operation-audit';
+import { OperationPipeline, type Admitted, type Decided, type Operation } from '../operation/pipeline';
+import { Refusal } from '../operation/refusal';
+import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
+import { canonicalOperation, type CanonicalRequest } from './canonical-operation';
+import { httpRefusal } from './http-answers';
 import { splitGatewayUrl } from './http-path';
 import { fingerprintHeaders } from './request-headers';
 import { UpstreamClient, sendsBody, type UpstreamResponse, type UpstreamTarget } from './upstream.client';
@@ -79,30 +78,32 @@ export interface PendingApproval {
 
 export type Handled = Forwarded | PendingApproval;
 
-type Envelope = Omit<AuditEventDraft, 'type' | 'data'>;
-
 /** Where the operation goes upstream, as the approval covers it. */
 interface Target {
   connection: string;
   request: CanonicalRequest;
 }
 
+/** Methods that only read (RFC 9110 safe methods): allowed outright, audited in one event when they end. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * One intercepted HTTP operation: route it, ask policy, audit the decision, hold it for a person
- * when policy says review, forward it. Every path out of here either forwards with the decision
- * already on the audit stream, answers a held request as still pending (its operation.held event
- * recorded), or throws a GatewayError whose audit events are already on their way: nothing
- * reaches the upstream unaudited, and nothing is allowed when a dependency does not answer.
+ * The HTTP adapter of the operation pipeline: route the request, read it as the upstream will,
+ * let the pipeline decide and audit, hold it for a person when policy says review, forward it.
+ * Every path out of here either forwards (a read audited by its outcome event, anything else
+ * with its decision already on the audit stream), answers a held request as still pending (its
+ * operation.held event recorded), or throws a GatewayError whose audit events are on their way:
+ * nothing that can change anything reaches the upstream unaudited, and nothing is allowed when
+ * a dependency does not answer.
  */
 @Injectable()
-export class ProxyService {
-  private readonly logger = new Logger(ProxyService.name);
+export class HttpGateway {
+  private readonly logger = new Logger(HttpGateway.name);
   private readonly heldBudget: HeldBudget;
 
   constructor(
     private readonly connections: ConnectionRegistry,
-    private readonly policy: PolicyClient,
-    private readonly audit: AuditService,
+    private readonly pipeline: OperationPipeline,
     private readonly upstream: UpstreamClient,
     private readonly leases: LeaseClient,
     private readonly masking: ResponseMasking,
@@ -138,7 +139,7 @@ export class ProxyService {
     }
     // Until the request is read, the trail shows what the agent sent.
     const sent: HttpOperation = httpOperation(op.method, parts.path);
-    const intercepted: AuditEventDraft = httpInterceptedDraft(env, sent);
+    const intercepted: AuditEventDraft = interceptedDraft(env, sent);
     if (!ConnectionNameSchema.safeParse(parts.connection).success) {
       throw await this.refuse(env, [intercepted], 'routing', unknownConnection(parts.connection));
     }
@@ -179,100 +180,61 @@ export class ProxyService {
       throw await this.refuse(env, [intercepted], 'routing', new GatewayError(read.status, read.code, read.reason));
     }
     const request = read.request;
-    const operation = request.operation;
-    intercepted.data = { operation: auditedHttpOperation(operation) };
+    const operation: Operation = {
+      env,
+      principal: op.principal,
+      connection: name,
+      operation: request.operation,
+      audited: auditedOperation(request.operation),
+      // A connection the vault does not know is answered 404 after policy: audited first, as a refusal.
+      read: SAFE_METHODS.has(op.method) && !unknownToVault,
+    };
 
-    let decision: PolicyDecision;
-    let cached: boolean;
+    let admitted: Admitted;
     try {
-      ({ decision, cached } = await this.policy.evaluate({
-        requestId,
-        sessionId,
-        principal: op.principal,
-        connection: name,
-        protocol: 'http',
-        operation,
-      }));
+      const decided: Decided | Promise<Decided> = this.pipeline.decide(operation);
+      admitted = this.pipeline.admit(operation, decided instanceof Promise ? await decided : decided);
     } catch (err) {
-      const timeout = err instanceof MessagingError && err.failure === 'timeout';
-      this.logger.warn({ requestId, err: (err as Error).message }, 'policy did not answer: refusing');
-      throw await this.refuse(
-        env,
-        [intercepted],
-        'policy',
-        new GatewayError(
-          503,
-          'policy_unavailable',
-          timeout
-            ? 'the policy service did not answer in time; request refused'
-            : 'the policy service is unavailable; request refused',
-          { cause: err },
-        ),
+      if (!(err instanceof Refusal)) throw err;
+      throw await this.refused(
+        operation,
+        err.events.length > 0 ? err.events : [interceptedDraft(env, operation.audited)],
+        err,
       );
     }
-
-    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: decidedData(decision, cached) };
-    // Audit events not on the stream yet: published with the outcome, or before anything goes upstream.
-    const unsent: AuditEventDraft[] = [intercepted, decided];
-    const approval = decision.decision === 'review' ? decision.approval : undefined;
-    if (decision.decision === 'deny' || (decision.decision === 'review' && !approval)) {
-      const reason = refusalReason(decision);
-      const denied: AuditEventDraft = httpDeniedDraft(env, reason, decision);
-      await this.emitOrFail(...unsent, denied);
-      throw new GatewayError(403, 'denied', reason);
-    }
+    const { decision, masker, folded } = admitted;
+    const unsent = admitted.unsent;
 
     if (unknownToVault) throw await this.refuse(env, unsent, 'routing', unknownToVault);
     const upstreamUrl = lease?.upstream ?? open?.upstream;
     if (!upstreamUrl) throw new Error(`connection ${name} has no upstream`);
 
-    let masker: Masker | undefined;
-    try {
-      masker = this.masking.masker(decision.masking);
-    } catch (err) {
-      this.logger.error(
-        { requestId, err: (err as Error).message },
-        'policy names a masking rule this gateway does not know',
-      );
-      throw await this.refuse(
-        env,
-        unsent,
-        'internal',
-        new GatewayError(
-          500,
-          'masking_unavailable',
-          'the response cannot be masked as policy requires; request refused',
-          { cause: err },
-        ),
-      );
-    }
-
     let body = op.body;
-    if (approval) {
+    if (admitted.review) {
       const target: Target = { connection: name, request };
       if (!this.heldBudget.enter()) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
       const kept = { bytes: 0 };
-      let held: Awaited<ReturnType<ProxyService['hold']>>;
+      let held: Awaited<ReturnType<HttpGateway['hold']>>;
       try {
-        held = await this.hold(kept, op, env, operation, target, decision, approval, unsent.splice(0));
+        held = await this.hold(kept, op, env, operation, target, decision, admitted.review, unsent.splice(0));
       } finally {
         this.heldBudget.leave(kept.bytes);
       }
       if (held.kind === 'pending') return held;
       body = held.body;
-    }
 
-    if (lease && approval) {
-      // A person may have taken minutes: the lease read before the hold may have run out since.
-      try {
-        const fresh = await this.leases.lease(name);
-        if (credentialShape(fresh) !== credentialShape(lease)) {
-          throw new Error('the connection changed its kind of credential while the request was held');
+      if (lease) {
+        // A person may have taken minutes: the lease read before the hold may have run out since.
+        try {
+          const fresh = await this.leases.lease(name);
+          if (credentialShape(fresh) !== credentialShape(lease)) {
+            throw new Error('the connection changed its kind of credential while the request was held');
+          }
+          lease = fresh;
+        } catch (err) {
+          const { stage, error } = leaseFailure(name, err);
+          throw await this.refuse(env, unsent, stage, error);
         }
-        lease = fresh;
-      } catch (err) {
-        const { stage, error } = leaseFailure(name, err);
-        throw await this.refuse(env, unsent, stage, error);
       }
     }
     // Whatever the vault injected is scrubbed from every response, which needs it uncompressed.
@@ -283,8 +245,16 @@ export class ProxyService {
       ...(lease ? { credential: lease.secret } : {}),
       identityEncoding: masker !== undefined || lease !== undefined,
     };
-    // Fail closed: the decision is on the audit stream before a byte goes upstream.
-    if (unsent.length > 0) await this.emitOrFail(...unsent);
+    // Fail closed: unless the operation is a read audited by its outcome, its decision is on the
+    // audit stream before a byte goes upstream.
+    if (unsent.length > 0) {
+      try {
+        await this.pipeline.auditFirst(env, unsent);
+      } catch (err) {
+        if (!(err instanceof Refusal)) throw err;
+        throw httpRefusal(err);
+      }
+    }
 
     const upstreamStarted = performance.now();
     let upstream: UpstreamResponse;
@@ -310,7 +280,7 @@ export class ProxyService {
           cause: err,
         },
       );
-      this.audit.emitAfter(httpFailedDraft(env, 'upstream', failure.publicMessage, 502));
+      this.pipeline.record(httpFailedDraft(env, 'upstream', failure.publicMessage, 502, folded));
       throw failure;
     }
     const upstreamMs = performance.now() - upstreamStarted;
@@ -334,7 +304,7 @@ export class ProxyService {
         : undefined;
     if (refusal) {
       upstream.body.destroy();
-      this.audit.emitAfter(httpFailedDraft(env, 'masking', refusal.publicMessage, refusal.status));
+      this.pipeline.record(httpFailedDraft(env, 'masking', refusal.publicMessage, refusal.status, folded));
       throw refusal;
     }
     // Headers first: the body's counts are added to theirs once it has ended.
@@ -357,26 +327,42 @@ export class ProxyService {
       kind: 'forwarded',
       requestId,
       upstream,
-      done: ({ bytesOut, aborted }) => {
-        const durationMs = performance.now() - started;
-        if (aborted) {
-          this.audit.emitAfter(
-            httpFailedDraft(env, 'upstream', 'response aborted before it was complete', upstream.status),
-          );
-        } else {
-          const masked = counts();
-          this.audit.emitAfter(
-            httpCompletedDraft(env, {
-              status: upstream.status,
-              durationMs,
-              upstreamMs,
-              bytesOut,
-              ...(masked ? { masked } : {}),
-            }),
-          );
-        }
-      },
+      done: ({ bytesOut, aborted }) =>
+        this.completed(env, folded, upstream.status, { started, upstreamMs, bytesOut, aborted, counts }),
     };
+  }
+
+  /** The outcome event, once the response has been written or aborted. */
+  private completed(
+    env: Envelope,
+    folded: Folded | undefined,
+    status: number,
+    o: {
+      started: number;
+      upstreamMs: number;
+      bytesOut: number;
+      aborted: boolean;
+      counts: () => Record<string, number> | undefined;
+    },
+  ): void {
+    if (o.aborted) {
+      this.pipeline.record(httpFailedDraft(env, 'upstream', 'response aborted before it was complete', status, folded));
+      return;
+    }
+    const masked = o.counts();
+    this.pipeline.record(
+      httpCompletedDraft(
+        env,
+        {
+          status,
+          durationMs: performance.now() - o.started,
+          upstreamMs: o.upstreamMs,
+          bytesOut: o.bytesOut,
+          ...(masked ? { masked } : {}),
+        },
+        folded,
+      ),
+    );
   }
 
   /**
@@ -390,7 +376,7 @@ export class ProxyService {
     kept: { bytes: number },
     op: IncomingOperation,
     env: Envelope,
-    operation: HttpOperation,
+    operation: Operation,
     target: Target,
     decision: PolicyDecision,
     rules: ApprovalRules,
@@ -426,7 +412,7 @@ export class ProxyService {
       principal: op.principal,
       connection: target.connection,
       protocol: 'http',
-      operation: auditedHttpOperation(operation),
+      operation: operation.audited,
       fingerprint: httpOperationFingerprint(exact),
       ruleId: decision.ruleId,
       reason: decision.reason,
@@ -485,26 +471,26 @@ export class ProxyService {
     stage: FailureStage,
     error: GatewayError,
   ): Promise<GatewayError> {
-    const drafts: AuditEventDraft[] = [...before, httpFailedDraft(env, stage, error.publicMessage, error.status)];
-    try {
-      await this.audit.emit(...drafts);
-    } catch (err) {
-      this.logger.error(
-        { requestId: env.requestId, err: (err as Error).message },
-        'audit events of a refusal could not be published',
-      );
-    }
+    await this.pipeline.recordRefusal(env, before, httpFailedDraft(env, stage, error.publicMessage, error.status));
+    return error;
+  }
+
+  /**
+   * Records a refusal of the pipeline and returns the error to throw. A denial is answered 403 only
+   * once it is on the stream (otherwise 503, like anything else the trail cannot take).
+   */
+  private async refused(operation: Operation, events: AuditEventDraft[], refusal: Refusal): Promise<GatewayError> {
+    const error = httpRefusal(refusal);
+    if (!refusal.recorded) return this.refuse(operation.env, events, refusal.stage, error);
+    await this.emitOrFail(...events);
     return error;
   }
 
   private async emitOrFail(...drafts: AuditEventDraft[]): Promise<void> {
     try {
-      await this.audit.emit(...drafts);
+      await this.pipeline.auditFirst(drafts[0], drafts);
     } catch (err) {
-      this.logger.error({ requestId: drafts[0].requestId, err: (err as Error).message }, 'audit unavailable: refusing');
-      throw new GatewayError(503, 'audit_unavailable', 'the audit trail is unavailable; request refused', {
-        cause: err,
-      });
+      throw err instanceof Refusal ? httpRefusal(err) : err;
     }
   }
 }

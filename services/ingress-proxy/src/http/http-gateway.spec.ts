@@ -16,7 +16,8 @@ import type { LeaseClient } from '../credentials/lease.client';
 import type { ResponseMasking } from '../masking/response-masking';
 import { GatewayError } from '../errors';
 import type { PolicyClient } from '../policy-client/policy-client.service';
-import { ProxyService, type Forwarded, type Handled } from './proxy.service';
+import { OperationPipeline } from '../operation/pipeline';
+import { HttpGateway, type Forwarded, type Handled } from './http-gateway';
 import type { UpstreamClient } from './upstream.client';
 
 const principal = { issuer: 'https://idp', subject: 'bot', groups: ['agents'] };
@@ -43,12 +44,14 @@ function setup(opts: {
       return [];
     }),
     emitAfter: jest.fn((...d: AuditEventDraft[]) => void emitted.push(...d)),
+    healthy: !opts.auditFails,
   };
   const policy = {
     evaluate: jest.fn(async (req: PolicyEvaluateRequest) => {
       judged.push(req);
       return { decision: await (opts.decide ?? (async () => allow()))(), cached: false };
     }),
+    cached: () => undefined,
   };
   const upstream = {
     forward: jest.fn(
@@ -91,10 +94,14 @@ function setup(opts: {
     APPROVAL_MAX_HELD_BYTES: opts.maxHeld?.bytes ?? 1024 * 1024,
     HTTP_SET_COOKIE_CONNECTIONS: [] as string[],
   } as IngressConfig;
-  const svc = new ProxyService(
-    registry as unknown as ConnectionRegistry,
+  const pipeline = new OperationPipeline(
     policy as unknown as PolicyClient,
     audit as unknown as AuditService,
+    masking as unknown as ResponseMasking,
+  );
+  const svc = new HttpGateway(
+    registry as unknown as ConnectionRegistry,
+    pipeline,
     upstream as unknown as UpstreamClient,
     leases as unknown as LeaseClient,
     masking as unknown as ResponseMasking,
@@ -123,7 +130,7 @@ function setup(opts: {
       },
       '00000000-0000-7000-8000-000000000001',
     );
-  return { svc, call, callTo, send, emitted, forwarded, sent, judged, bodies, leases, asked, approvals };
+  return { svc, call, callTo, send, emitted, forwarded, sent, judged, bodies, leases, asked, approvals, audit };
 }
 
 const APPROVAL = '00000000-0000-7000-8000-0000000000aa';
@@ -191,13 +198,58 @@ async function refusal(p: Promise<unknown>): Promise<GatewayError> {
 }
 
 describe('ProxyService fails closed', () => {
-  it('forwards only after the decision is on the audit stream', async () => {
+  it('forwards what can change anything only after the decision is on the audit stream', async () => {
+    const t = setup({});
+    const fwd = forwardedOf(await t.send('POST', '/c/demo/items'));
+    expect(t.forwarded).toEqual(['/items']);
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided']);
+    expect(t.audit.emit).toHaveBeenCalledTimes(1);
+    fwd.done({ bytesOut: 2, aborted: false });
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided', 'operation.completed']);
+    expect(t.emitted[2].data).not.toHaveProperty('decision');
+  });
+
+  it('records a read allowed outright in one event when it ends, with its operation and decision', async () => {
     const t = setup({});
     const fwd = forwardedOf(await t.call());
     expect(t.forwarded).toEqual(['/items']);
+    expect(t.emitted).toEqual([]);
+    fwd.done({ bytesOut: 2, aborted: false });
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.completed']);
+    expect(t.emitted[0].data).toMatchObject({
+      status: 200,
+      bytesOut: 2,
+      operation: { kind: 'http', method: 'GET', path: '/items' },
+      decision: { decision: 'allow', policyVersion: 'v1', cached: false },
+    });
+    expect(t.audit.emit).not.toHaveBeenCalled();
+  });
+
+  it('records a read whose response was cut off in one operation.failed event, folded the same way', async () => {
+    const t = setup({});
+    const fwd = forwardedOf(await t.call());
+    fwd.done({ bytesOut: 1, aborted: true });
+    expect(t.emitted.map((e) => e.type)).toEqual(['operation.failed']);
+    expect(t.emitted[0].data).toMatchObject({
+      stage: 'upstream',
+      operation: { method: 'GET' },
+      decision: { decision: 'allow' },
+    });
+  });
+
+  it('audits a read first, like anything else, once the stream has stopped acknowledging', async () => {
+    const t = setup({});
+    t.audit.healthy = false;
+    const fwd = forwardedOf(await t.call());
     expect(t.emitted.map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided']);
     fwd.done({ bytesOut: 2, aborted: false });
-    expect(t.emitted.map((e) => e.type)).toContain('operation.completed');
+    expect(t.emitted[2].data).not.toHaveProperty('operation');
+  });
+
+  it('audits a read that policy holds for review before it waits', async () => {
+    const t = setup({ decide: async () => review() });
+    await t.call();
+    expect(t.emitted.slice(0, 2).map((e) => e.type)).toEqual(['operation.intercepted', 'operation.decided']);
   });
 
   it('refuses with 503 and never forwards when the audit stream is unavailable', async () => {
@@ -424,15 +476,22 @@ describe('ProxyService holds a review decision for approval', () => {
 describe('ProxyService judges and forwards one canonical request', () => {
   it('gives policy and the upstream the same canonical path and query', async () => {
     const t = setup({});
-    forwardedOf(await t.callTo('/c/demo/%61dmin/%7eme?b=%2F&a'));
+    const get = forwardedOf(await t.callTo('/c/demo/%61dmin/%7eme?b=%2F&a'));
+    get.done({ bytesOut: 2, aborted: false });
     expect(t.judged[0].operation).toMatchObject({
       path: '/admin/~me',
       query: [{ name: 'b', value: '/' }, { name: 'a' }],
     });
     expect(t.sent[0]).toMatchObject({ path: '/admin/~me', query: '?b=%2F&a' });
+    const fwd = forwardedOf(await t.send('DELETE', '/c/demo/%61dmin/%7eme?b=%2F&a'));
     const intercepted = t.emitted.find((e) => e.type === 'operation.intercepted')!;
     // The query and the headers are for policy only: never in audit events.
-    expect(intercepted.data).toEqual({ operation: { kind: 'http', method: 'GET', path: '/admin/~me' } });
+    expect(intercepted.data).toEqual({ operation: { kind: 'http', method: 'DELETE', path: '/admin/~me' } });
+    fwd.done({ bytesOut: 2, aborted: false });
+    const read = t.emitted.find((e) => e.type === 'operation.completed' && 'operation' in e.data)!;
+    expect(read.data).toMatchObject({ operation: { kind: 'http', method: 'GET', path: '/admin/~me' } });
+    expect(read.data).not.toHaveProperty('operation.query');
+    expect(read.data).not.toHaveProperty('operation.headers');
   });
 
   it.each([

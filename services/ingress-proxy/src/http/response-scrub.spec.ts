@@ -8,7 +8,8 @@ import { injectCredential, type OutgoingHeaders } from '../credentials/credentia
 import type { ActiveLease, LeaseClient } from '../credentials/lease.client';
 import { ResponseMasking } from '../masking/response-masking';
 import type { PolicyClient } from '../policy-client/policy-client.service';
-import { ProxyService, type Handled } from './proxy.service';
+import { OperationPipeline } from '../operation/pipeline';
+import { HttpGateway, type Handled } from './http-gateway';
 import type { UpstreamClient, UpstreamRequest, UpstreamTarget } from './upstream.client';
 
 const principal = { issuer: 'https://idp', subject: 'bot', groups: ['agents'] };
@@ -80,6 +81,7 @@ function setup(opts: { secret: LeaseSecret; masking?: string[]; setCookieConnect
   const audit = {
     emit: jest.fn(async (...d: AuditEventDraft[]) => void emitted.push(...d)),
     emitAfter: jest.fn((...d: AuditEventDraft[]) => void emitted.push(...d)),
+    healthy: true,
   };
   const decision: PolicyDecision = {
     requestId: 'x',
@@ -88,7 +90,7 @@ function setup(opts: { secret: LeaseSecret; masking?: string[]; setCookieConnect
     policyVersion: 'v1',
     masking: opts.masking ?? [],
   };
-  const policy = { evaluate: jest.fn(async () => ({ decision, cached: false })) };
+  const policy = { evaluate: jest.fn(async () => ({ decision, cached: false })), cached: () => undefined };
   const lease: ActiveLease = {
     leaseId: 'l1',
     connection: 'vaulted',
@@ -108,13 +110,14 @@ function setup(opts: { secret: LeaseSecret; masking?: string[]; setCookieConnect
     APPROVAL_MAX_HELD_BYTES: 1024 * 1024,
     HTTP_SET_COOKIE_CONNECTIONS: opts.setCookieConnections ?? [],
   } as unknown as IngressConfig;
-  const svc = new ProxyService(
+  const masking = new ResponseMasking();
+  const pipeline = new OperationPipeline(policy as unknown as PolicyClient, audit as unknown as AuditService, masking);
+  const svc = new HttpGateway(
     { get: () => undefined, settings: () => ({}) } as unknown as ConnectionRegistry,
-    policy as unknown as PolicyClient,
-    audit as unknown as AuditService,
+    pipeline,
     upstream as unknown as UpstreamClient,
     leases as unknown as LeaseClient,
-    new ResponseMasking(),
+    masking,
     {} as ApprovalClient,
     config,
   );
