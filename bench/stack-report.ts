@@ -54,7 +54,7 @@ interface Setup {
 interface HttpPreflight {
   kind: 'http-preflight';
   leg: HttpLeg;
-  label: string;
+  name: string;
   status: number;
   bytes: number;
   identical: boolean;

@@ -166,28 +166,15 @@ http_leg() { # key
   preflight=$(curl -s -o "$OUT/$key.body" -w '%{http_code} %{size_download}' --max-time 10 "${header[@]}" "$url") || true
   status=${preflight% *}
   if cmp -s "$OUT/$key.body" "$HERE/item.json"; then same=true; else same=false; fi
-  record "$(jq -cn --arg leg "$key" --arg label "${LABEL[$key]}" --arg status "$status" --arg bytes "${preflight#* }" \
-    --argjson same "$same" '{kind:"http-preflight", leg:$leg, "label":$label, status:($status|tonumber), bytes:($bytes|tonumber), identical:$same}')"
+  record "$(jq -cn --arg leg "$key" --arg name "${LABEL[$key]}" --arg status "$status" --arg bytes "${preflight#* }" \
+    --argjson same "$same" '{kind:"http-preflight", leg:$leg, name:$name, status:($status|tonumber), bytes:($bytes|tonumber), identical:$same}')"
   if [ "$status" != 200 ]; then
     log "$key: preflight answered HTTP $status, leg not measured"
     return
   fi
 
-  # Fixed offered load, open loop.
-  [[ $key != airlock* ]] || wait_recorder
-  cpu_groups "nginx-upstream=$(cat "$PREFIX/upstream.pid")" "nginx-proxy=$(cat "$PREFIX/proxy.pid")" loadgen=self
-  local lg=()
-  [[ $key != airlock* ]] || lg=(-header "Authorization: Bearer $TOKEN")
-  log "$key: $HTTP_RATE req/s offered over $HTTP_FIXED_CONNECTIONS connections, ${WARMUP}s + ${DURATION}s"
-  local fixed lag=''
-  fixed=$("$LOADGEN" http -url "$url" -rate "$HTTP_RATE" -connections "$HTTP_FIXED_CONNECTIONS" \
-    -warmup "${WARMUP}s" -duration "${DURATION}s" "${lg[@]}" "${CPU_ARGS[@]}")
-  [[ $key != airlock* ]] || lag=$(recorder_lag)
-  record "$(jq -cn --arg leg "$key" --argjson r "$fixed" --arg lag "$lag" \
-    '{kind:"http-fixed", leg:$leg, recorderLagAfter:($lag|tonumber? // null), result:$r}')"
-  log "$key: $(jq -r '"\(.achievedRps|floor) req/s, p50 \(.latencyMs.p50) ms, p99 \(.latencyMs.p99) ms, errors \(.non2xx + .socketErrors + .unsent)"' <<<"$fixed")"
-
   # Saturated, closed loop.
+  cpu_groups "nginx-upstream=$(cat "$PREFIX/upstream.pid")" "nginx-proxy=$(cat "$PREFIX/proxy.pid")" loadgen=self
   local args=(-t "$THREADS" -c "$CONNECTIONS" --timeout "$WRK_TIMEOUT")
   [[ $key != airlock* ]] || args+=(-H "Authorization: Bearer $TOKEN")
   log "$key: saturated, wrk $CONNECTIONS connections, ${WARMUP}s + ${DURATION}s"
@@ -203,6 +190,20 @@ http_leg() { # key
     '{kind:"http-saturated", leg:$leg, rps:($rps|tonumber), p50:($p50|tonumber), p99:($p99|tonumber),
       requests:($requests|tonumber), non2xx:($non2xx|tonumber), socketErrors:($socket|tonumber), cpu:$cpu}')"
   log "$key: saturated $rps req/s, p99 $p99 ms"
+
+  # Fixed offered load, open loop: after the saturated run, so that the proxy is warm (JIT, pools),
+  # and after the recorder has stored the audit events of that run.
+  [[ $key != airlock* ]] || wait_recorder
+  local lg=()
+  [[ $key != airlock* ]] || lg=(-header "Authorization: Bearer $TOKEN")
+  log "$key: $HTTP_RATE req/s offered over $HTTP_FIXED_CONNECTIONS connections, ${WARMUP}s + ${DURATION}s"
+  local fixed lag=''
+  fixed=$("$LOADGEN" http -url "$url" -rate "$HTTP_RATE" -connections "$HTTP_FIXED_CONNECTIONS" \
+    -warmup "${WARMUP}s" -duration "${DURATION}s" "${lg[@]}" "${CPU_ARGS[@]}")
+  [[ $key != airlock* ]] || lag=$(recorder_lag)
+  record "$(jq -cn --arg leg "$key" --argjson r "$fixed" --arg lag "$lag" \
+    '{kind:"http-fixed", leg:$leg, recorderLagAfter:($lag|tonumber? // null), result:$r}')"
+  log "$key: $(jq -r '"\(.achievedRps|floor) req/s, p50 \(.latencyMs.p50) ms, p99 \(.latencyMs.p99) ms, errors \(.non2xx + .socketErrors + .unsent)"' <<<"$fixed")"
 }
 
 run_http() {
