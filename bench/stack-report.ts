@@ -19,6 +19,7 @@ interface Latency {
 interface CpuWindow {
   seconds: number;
   groups: Record<string, { ms: number; processes: number }>;
+  allProcessesMs: number;
   machineBusyMs: number;
   machineCapacityMs: number;
 }
@@ -215,7 +216,7 @@ function main(): void {
     `Machine: ${setup.cpus} CPUs (${setup.model}), Linux ${setup.kernel}. Everything — clients, peers, Airlock, Kafka, ` +
       'PostgreSQL, Redis — shares these CPUs, and so do the builds and tests of other work on the machine: load average ' +
       `${setup.loadavg} at the start, ${end?.loadavg ?? 'unknown'} at the end. The row "other processes" in the CPU tables ` +
-      'is the CPU the machine spent outside the processes listed, during the same window: the noise of that measurement.',
+      'is the CPU every other process on the machine used in the same window: the noise of that measurement.',
     '',
   );
 
@@ -369,8 +370,8 @@ function main(): void {
         'window, divided by the requests completed in it. Kafka, PostgreSQL and Redis are the instances of infra/local ' +
         '(found by their listening ports), shared with whatever else uses them meanwhile. On the direct and nginx legs ' +
         'the Airlock processes are idle: their figures there are their idle cost spread over the requests. "Other ' +
-        'processes" is machine busy time minus the listed processes; /proc counts in 10 ms ticks per process, so it can ' +
-        'come out slightly negative when the machine is otherwise idle.',
+        'processes" is the CPU of every other process on the machine in the same window (counted the same way, plus ' +
+        'children reaped in it): other work sharing the machine.',
       '',
     );
     p(
@@ -504,7 +505,8 @@ function main(): void {
     '- HTTP payload: `bench/http/item.json`, the same on every leg; Airlock connections `bench` and `bench-masked` ' +
       '(config/connections.yaml) forward to the nginx upstream; `bench-masked` has masking with every secret detector on.',
     '- CPU per process: `bench/loadgen` reads utime + stime of every process in /proc at the start and end of the ' +
-      'window (10 ms ticks); a group is a root process and its descendants. Machine busy time from /proc/stat.',
+      'window (10 ms ticks); a group is a root process and its descendants. The busy time /proc/stat reports for the ' +
+      'machine is kept in the raw records but not used: on this kernel it came out below the sum of the processes.',
     '- Raw records: `.local/bench/stack/records.jsonl`; wrk and pgbench output beside them.',
     '',
   );
@@ -524,10 +526,10 @@ function cpuTable(cols: { label: string; cpu: CpuWindow; ops: number }[], extra:
     `| other processes | ${cols
       .map((c) => {
         const listed = Object.values(c.cpu.groups).reduce((sum, g) => sum + g.ms, 0);
-        return fi(((c.cpu.machineBusyMs - listed) * 1000) / c.ops);
+        return fi(((c.cpu.allProcessesMs - listed) * 1000) / c.ops);
       })
       .join(' | ')} |`,
-    `| machine busy, cores | ${cols.map((c) => fx(c.cpu.machineBusyMs / 1000 / c.cpu.seconds, 2)).join(' | ')} |`,
+    `| all processes, cores | ${cols.map((c) => fx(c.cpu.allProcessesMs / 1000 / c.cpu.seconds, 2)).join(' | ')} |`,
     `| operations in the window | ${cols.map((c) => fi(c.ops)).join(' | ')} |`,
   );
   return rows;
@@ -538,7 +540,7 @@ function cores(cpu: CpuWindow | undefined, group?: string): string {
   if (!cpu) return '–';
   if (group === '') return '';
   const listed = Object.values(cpu.groups).reduce((sum, g) => sum + g.ms, 0);
-  const used = group === undefined ? cpu.machineBusyMs - listed : (cpu.groups[group]?.ms ?? NaN);
+  const used = group === undefined ? cpu.allProcessesMs - listed : (cpu.groups[group]?.ms ?? NaN);
   return fx(used / 1000 / cpu.seconds, 2);
 }
 

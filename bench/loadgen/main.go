@@ -103,8 +103,9 @@ func (g *groupFlag) Set(v string) error {
 }
 
 type procStat struct {
-	ppid  int
-	ticks int64 // utime + stime of the whole process (all its threads)
+	ppid   int
+	ticks  int64 // utime + stime of the whole process (all its threads)
+	reaped int64 // cutime + cstime: children it has waited for
 }
 
 type snapshot struct {
@@ -132,14 +133,16 @@ func takeSnapshot() snapshot {
 			continue
 		}
 		fields := strings.Fields(line[i+1:])
-		if len(fields) < 13 {
+		if len(fields) < 15 {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
 		ppid, _ := strconv.Atoi(fields[1])
 		utime, _ := strconv.ParseInt(fields[11], 10, 64)
 		stime, _ := strconv.ParseInt(fields[12], 10, 64)
-		s.procs[pid] = procStat{ppid, utime + stime}
+		cutime, _ := strconv.ParseInt(fields[13], 10, 64)
+		cstime, _ := strconv.ParseInt(fields[14], 10, 64)
+		s.procs[pid] = procStat{ppid, utime + stime, cutime + cstime}
 	}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		first, _, _ := strings.Cut(string(b), "\n")
@@ -191,7 +194,11 @@ type cpuWindow struct {
 	EndUs   int64               `json:"windowEndUs"`
 	Seconds float64             `json:"seconds"`
 	Groups  map[string]groupCPU `json:"groups"`
-	// The whole machine over the window, every process of every user, and its capacity (cores × seconds).
+	// Every process on the machine, counted the same way as the groups, plus the children that
+	// exited and were reaped inside the window (their whole life): the groups' complement is the
+	// CPU that other work took meanwhile.
+	AllProcessesMs float64 `json:"allProcessesMs"`
+	// The same from /proc/stat (tick-sampled, all CPUs) and the capacity (cores × seconds).
 	MachineBusyMs     float64 `json:"machineBusyMs"`
 	MachineCapacityMs float64 `json:"machineCapacityMs"`
 }
@@ -226,6 +233,15 @@ func cpuBetween(a, b snapshot, groups []group) cpuWindow {
 		gc.Processes += n
 		w.Groups[g.name] = gc
 	}
+	var all int64
+	for pid, end := range b.procs {
+		start, seen := a.procs[pid]
+		all += end.ticks - start.ticks
+		if seen {
+			all += end.reaped - start.reaped
+		}
+	}
+	w.AllProcessesMs = float64(all) * 1000 / ticksPerSecond
 	w.MachineBusyMs = float64(b.busy-a.busy) * 1000 / ticksPerSecond
 	w.MachineCapacityMs = float64(b.total-a.total) * 1000 / ticksPerSecond
 	return w
