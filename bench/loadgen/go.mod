@@ -1,0 +1,3 @@
+module airlock.local/bench/loadgen
+
+go 1.22
