@@ -30,8 +30,8 @@ async function startIngress(config: IngressConfig, worker: number): Promise<void
       const fastify = app.getHttpAdapter().getInstance();
       fastify.removeAllContentTypeParsers();
       fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-      // The data path is a raw route: no guard, interceptor or filter of Nest's on the way.
-      app.get(HttpRoute).register(fastify);
+      // The data path is served from the server's request event: no Fastify or Nest on the way.
+      app.get(HttpRoute).attach(app.getHttpServer());
     },
     microservice: kafkaServerOptions({
       ...kafkaConnection(config),

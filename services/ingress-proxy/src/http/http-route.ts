@@ -1,7 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ConnectionNameSchema, uuidv7, type Principal } from '@airlock/contracts';
 import { TOKEN_VERIFIER, TokenRejectedError, bearerToken, type TokenVerifier } from '@airlock/identity';
 import { AuditService } from '../audit/audit.service';
@@ -11,12 +9,13 @@ import { HttpGateway, type Forwarded, type PendingApproval } from './http-gatewa
 import { splitGatewayUrl } from './http-path';
 import { sessionIdOf } from './session';
 
-const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * The data path: `/c/<connection>/<path>` for every method, as a raw Fastify route. Nest's
- * per-request pipeline (guards, interceptors, exception filters) is for the admin API; here the
- * token is verified by the same `TokenVerifier`, and every answer is written in this file.
+ * The data path: `/c/<connection>/<path>` for every method, served from the HTTP server's own
+ * request event. Fastify and Nest (routing, hooks, middleware, guards, filters) are for the admin
+ * API and health; here the token is verified by the same `TokenVerifier`, and every answer is
+ * written in this file.
  */
 @Injectable()
 export class HttpRoute {
@@ -28,16 +27,22 @@ export class HttpRoute {
     private readonly audit: AuditService,
   ) {}
 
-  register(fastify: FastifyInstance): void {
-    const handler = (req: FastifyRequest, reply: FastifyReply): void => {
-      // The answer is written on the raw response, streamed as the upstream sends it.
-      reply.hijack();
-      this.serve(req, reply.raw).catch((err: unknown) => this.fail(reply.raw, req, err));
-    };
-    fastify.route({ method: [...METHODS], url: '/c/*', handler });
+  /** Takes the data path's requests off `server` before its other request listeners (Fastify's) see them. */
+  attach(server: Server): void {
+    const others = server.listeners('request') as RequestListener[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url !== undefined && req.url.startsWith('/c/')) {
+        this.serve(req, res).catch((err: unknown) => this.fail(res, req, err));
+        return;
+      }
+      for (const listener of others) listener.call(server, req, res);
+    });
   }
 
-  private async serve(req: FastifyRequest, res: ServerResponse): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
     let principal: Principal;
     try {
       principal = await this.verifier.verify(bearerToken(req.headers));
@@ -57,11 +62,11 @@ export class HttpRoute {
     const handled = await this.gateway.handle(
       {
         principal,
-        method: req.method,
-        url: req.url,
+        method,
+        url,
         headers: req.headers,
-        body: req.body as Readable | undefined,
-        clientIp: req.ip,
+        body: carriesBody(req) ? req : undefined,
+        clientIp: req.socket.remoteAddress ?? '',
         signal: hungUp.signal,
       },
       sessionIdOf(req.headers),
@@ -117,7 +122,7 @@ export class HttpRoute {
     res.end(json);
   }
 
-  private fail(res: ServerResponse, req: FastifyRequest, err: unknown): void {
+  private fail(res: ServerResponse, req: IncomingMessage, err: unknown): void {
     const answer = errorAnswer(err);
     if (answer) {
       writeError(res, answer.status, answer.body);
@@ -127,14 +132,18 @@ export class HttpRoute {
     writeError(res, 500, { error: 'internal', message: 'internal error' });
   }
 
-  private async auditAuthFailure(req: FastifyRequest, rejection: TokenRejectedError, requestId: string): Promise<void> {
-    const parts = splitGatewayUrl(req.url);
+  private async auditAuthFailure(
+    req: IncomingMessage,
+    rejection: TokenRejectedError,
+    requestId: string,
+  ): Promise<void> {
+    const parts = splitGatewayUrl(req.url ?? '/');
     const connection = parts && ConnectionNameSchema.safeParse(parts.connection).success ? parts.connection : null;
     try {
       await this.audit.emit(
         httpAuthFailedDraft(
           { sessionId: sessionIdOf(req.headers), requestId, connection },
-          { code: rejection.code, reason: rejection.message, method: req.method, path: parts?.path },
+          { code: rejection.code, reason: rejection.message, method: req.method ?? 'GET', path: parts?.path },
         ),
       );
     } catch (err) {
@@ -156,4 +165,10 @@ interface PendingApprovalBody {
   expiresAt: string;
   /** Seconds to wait before retrying the same request (as Retry-After says). */
   retryAfter: number;
+}
+
+/** Whether the request has a body to stream upstream (a length above zero, or chunked). */
+function carriesBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
