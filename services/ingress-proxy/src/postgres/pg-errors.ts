@@ -1,4 +1,5 @@
 import type { FailureStage } from '../errors';
+import type { Refusal, RefusalKind } from '../operation/refusal';
 
 /** SQLSTATE codes the gateway answers with itself. */
 export const SqlState = {
@@ -45,4 +46,20 @@ export class PgGatewayError extends Error {
   readonly hint?: string;
   /** Fatal errors end the session (severity FATAL); others leave it usable. */
   readonly fatal: boolean;
+}
+
+/** The SQLSTATE of each kind of pipeline refusal. */
+const REFUSALS: Record<RefusalKind, string> = {
+  denied: SqlState.InsufficientPrivilege,
+  policy_unavailable: SqlState.CannotConnectNow,
+  audit_unavailable: SqlState.CannotConnectNow,
+  masking_unavailable: SqlState.InternalError,
+  approval_unavailable: SqlState.CannotConnectNow,
+};
+
+/** A refusal of the operation pipeline as a statement's ErrorResponse. */
+export function pgRefusal(refusal: Refusal): PgGatewayError {
+  const message =
+    refusal.kind === 'denied' ? `refused by policy: ${refusal.reason}` : `${refusal.reason}; statement refused`;
+  return new PgGatewayError(REFUSALS[refusal.kind], message, refusal.stage, { cause: refusal.cause ?? refusal });
 }

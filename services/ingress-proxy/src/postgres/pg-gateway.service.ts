@@ -9,8 +9,6 @@ import {
   uuidv7,
   type AuditEventDraft,
   type PolicyDecision,
-  type PolicyEvaluateRequest,
-  type PostgresOperation,
   type Principal,
 } from '@airlock/contracts';
 import { TOKEN_VERIFIER, TokenRejectedError, type TokenVerifier } from '@airlock/identity';
@@ -40,11 +38,13 @@ import { RelationCatalog } from './relation-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
 import {
+  auditedOperation,
   pgAuthFailedDraft,
   sessionStartedDraft,
   statementFailedDraft,
   type Envelope,
 } from '../operation/operation-audit';
+import { OperationPipeline } from '../operation/pipeline';
 import {
   HandshakeDeadline,
   MAX_STARTUP_PACKET_BYTES,
@@ -87,6 +87,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     private readonly leases: LeaseClient,
     private readonly masking: ResponseMasking,
     private readonly approvals: ApprovalClient,
+    private readonly pipeline: OperationPipeline,
   ) {
     this.upstreamCa = config.PG_UPSTREAM_CA_FILE ? readFileSync(config.PG_UPSTREAM_CA_FILE) : undefined;
     this.catalog = new ColumnCatalog(config.PG_UPSTREAM_CONNECT_TIMEOUT_MS, this.upstreamCa);
@@ -98,8 +99,15 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     this.sessionServices = {
       logger: this.logger,
       classify: (sql) => this.classifier.classify(sql),
-      decide: (operation, env) => this.policy.evaluate(policyRequest(operation, env)),
-      cachedDecision: (operation, env) => this.policy.cached(policyRequest(operation, env)),
+      decide: (operation, env) =>
+        this.pipeline.decide({
+          env,
+          principal: env.actor!,
+          connection: env.connection!,
+          operation,
+          audited: auditedOperation(operation),
+          read: false,
+        }),
       masker: (rules) => this.masking.masker(rules),
       resolveColumns: (lease, refs) => this.catalog.resolve(lease, refs),
       cachedColumns: (lease, refs) => this.catalog.cached(lease, refs),
@@ -509,17 +517,6 @@ interface AdmittedStartup {
 }
 
 /** What policy is asked about one statement message of a session. */
-function policyRequest(operation: PostgresOperation, env: Envelope): PolicyEvaluateRequest {
-  return {
-    requestId: env.requestId,
-    sessionId: env.sessionId,
-    principal: env.actor!,
-    connection: env.connection!,
-    protocol: 'postgres',
-    operation,
-  };
-}
-
 function cancelKeyOf(k: { processId: number; secretKey: Buffer }): string {
   return `${k.processId}:${k.secretKey.toString('hex')}`;
 }

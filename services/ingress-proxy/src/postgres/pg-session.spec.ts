@@ -30,6 +30,7 @@ import { ApprovalWaiters } from '../approval-client/approval-waiters';
 import { holdForApproval } from '../approval-client/hold';
 import { sqlOperationFingerprint } from '../approval-client/operation-fingerprint';
 import type { ActiveLease } from '../credentials/lease.client';
+import { decidedData } from '../operation/operation-audit';
 import { PgSession, type PgSessionServices } from './pg-session';
 
 const A = '00000000-0000-7000-8000-00000000000a';
@@ -156,8 +157,10 @@ async function setup(opts: { answers?: Array<ApprovalReply | Error> } = {}) {
           : { command: 'UPDATE', class: 'write', tables: ['t'], functions: [], risks: [] },
       ],
     }),
-    decide: async (op) => ({ decision: decisionFor(op.sql), cached: false }),
-    cachedDecision: () => undefined,
+    decide: async (op) => {
+      const decision = decisionFor(op.sql);
+      return { decision, cached: false, record: decidedData(decision, false) };
+    },
     masker: () => undefined,
     resolveColumns: async () => new Map(),
     cachedColumns: () => new Map(),

@@ -58,7 +58,9 @@ import {
 } from '../operation/operation-audit';
 import type { ColumnOrigin } from './column-catalog';
 import { maskedUseRefusal, planText, type RelationLookup, type TextMaskPlan } from './masking-plan';
-import { PgGatewayError, SqlState } from './pg-errors';
+import { PgGatewayError, SqlState, pgRefusal } from './pg-errors';
+import type { Decided } from '../operation/pipeline';
+import { Refusal } from '../operation/refusal';
 import type { UpstreamConnection } from './pg-upstream';
 import { CredentialScrubber, ResultMasker, maskServerMessage, withholdServerMessage } from './row-masking';
 import {
@@ -82,9 +84,7 @@ export interface PgSessionServices {
   logger: Logger;
   classify(sql: string): Classification;
   /** Asks policy (or its cache); rejects when policy cannot answer. */
-  decide(op: PostgresOperation, env: Envelope): Promise<{ decision: PolicyDecision; cached: boolean }>;
-  /** A decision the cache already holds, without waiting. */
-  cachedDecision(op: PostgresOperation, env: Envelope): { decision: PolicyDecision } | undefined;
+  decide(op: PostgresOperation, env: Envelope): Decided | Promise<Decided>;
   masker(rules: readonly string[]): Masker | undefined;
   resolveColumns(
     lease: ActiveLease,
@@ -526,21 +526,22 @@ export class PgSession {
     }
     const operation = this.operation(c, via, params, paths);
     const asked: Asked = { c, sql, env, operation, paths };
-    const hit = this.services.cachedDecision(operation, env);
-    if (hit) return this.decided(asked, hit.decision, true);
-    return this.services.decide(operation, env).then(
+    const decided = this.services.decide(operation, env);
+    if (!(decided instanceof Promise)) return this.decided(asked, decided.decision, decided.cached);
+    return decided.then(
       (answer) => this.decided(asked, answer.decision, answer.cached),
       (err: unknown) => {
-        this.services.logger.warn(
-          { requestId: env.requestId, err: (err as Error).message },
-          'policy did not answer: refusing',
-        );
-        const error = new PgGatewayError(
-          SqlState.CannotConnectNow,
-          'the policy service did not answer; statement refused',
-          'policy',
-          { cause: err },
-        );
+        const error =
+          err instanceof Refusal
+            ? pgRefusal(err)
+            : new PgGatewayError(
+                SqlState.CannotConnectNow,
+                'the policy service did not answer; statement refused',
+                'policy',
+                {
+                  cause: err,
+                },
+              );
         this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), this.failedDraft(env, error));
         this.denied++;
         return { ctx: null, refusal: error };
