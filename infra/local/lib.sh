@@ -196,6 +196,19 @@ pg_query() {
 
 # --- Kafka helpers ---------------------------------------------------------------------------
 
+# names_kafka_conf CMD: whether CMD runs a broker with our server.properties, by whatever path
+# it was named (a worktree may reach this checkout's .local through a symlink).
+names_kafka_conf() {
+  [[ "$1" == *kafka.Kafka* ]] || return 1
+  local word ours
+  ours="$(readlink -f "$KAFKA_CONF" 2>/dev/null || printf '%s' "$KAFKA_CONF")"
+  for word in $1; do
+    [[ "$word" == *server.properties ]] || continue
+    [[ "$(readlink -f "$word" 2>/dev/null || printf '%s' "$word")" == "$ours" ]] && return 0
+  done
+  return 1
+}
+
 # kafka_pid: pid of the broker started from THIS checkout (its command line names our
 # server.properties), from the pid file or, if that is missing or stale, from /proc.
 kafka_pid() {
@@ -204,7 +217,7 @@ kafka_pid() {
     pid="$(cat "$KAFKA_PID_FILE" 2>/dev/null || true)"
     if pid_alive "$pid"; then
       cmd="$(pid_cmdline "$pid" || true)"
-      if [[ "$cmd" == *kafka.Kafka* && "$cmd" == *"$KAFKA_CONF"* ]]; then
+      if names_kafka_conf "$cmd"; then
         printf '%s\n' "$pid"
         return 0
       fi
@@ -214,7 +227,7 @@ kafka_pid() {
   for proc in /proc/[0-9]*; do
     pid="${proc#/proc/}"
     cmd="$(pid_cmdline "$pid" || true)"
-    if [[ "$cmd" == *kafka.Kafka* && "$cmd" == *"$KAFKA_CONF"* ]] && pid_alive "$pid"; then
+    if names_kafka_conf "$cmd" && pid_alive "$pid"; then
       printf '%s\n' "$pid" >"$KAFKA_PID_FILE" 2>/dev/null || true
       printf '%s\n' "$pid"
       return 0
