@@ -56,9 +56,10 @@ function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[
     AUDIT_START_FROM: 'earliest',
     KAFKA_GROUP_PREFIX: 't',
     AUDIT_BATCH_WINDOW_MS: 60_000,
-    AUDIT_BATCH_MAX_EVENTS: 1000,
+    AUDIT_BATCH_MAX_EVENTS: 100_000,
   } as RecorderConfig;
-  const c = new AuditConsumer(kafka, config, repository, {} as DataSource, new RecorderMetrics());
+  const metrics = new RecorderMetrics();
+  const c = new AuditConsumer(kafka, config, repository, {} as DataSource, metrics);
   const store = (messages: { value: string | null; offset: string }[], partition = 2): Promise<void> =>
     (c as unknown as { store(p: EachBatchPayload): Promise<void> }).store({
       batch: {
@@ -84,7 +85,7 @@ function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[
     await internals.draining;
     return internals.pausedUntil === 0;
   };
-  return { c, store, settled, commits, seeks, sent, appends, transactions };
+  return { c, store, settled, commits, seeks, sent, appends, transactions, metrics };
 }
 
 const session = '019c0000-0000-7000-8000-000000000002';
@@ -168,5 +169,17 @@ describe('the audit consumer moves past a message only once it is stored or dead
     expect(h.appends).toEqual([]);
     expect(h.commits).toEqual([]);
     expect(h.seeks).toEqual(['50', '5:9']);
+  });
+
+  it('stores a large window as two transactions of half its partitions each', async () => {
+    const h = harness();
+    const many = (from: number): { value: string; offset: string }[] =>
+      Array.from({ length: 1000 }, (_, i) => ({ value: valid(), offset: String(from + i) }));
+    await h.store(many(0), 1);
+    await h.store(many(0), 2);
+    expect(await h.settled()).toBe(true);
+    expect(h.metrics.text()).toContain('airlock_recorder_batches_total 1\n');
+    expect(h.transactions.sort()).toEqual([[1], [2]]);
+    expect(h.commits).toEqual(['1:1000', '1000']);
   });
 });

@@ -17,6 +17,12 @@ const DEAD_LETTER_TIMEOUT_MS = 10_000;
 
 /** Windows closed and waiting to be stored, beyond which reading the topic waits. */
 const MAX_WAITING_WINDOWS = 2;
+/**
+ * A window this large is stored as two transactions side by side, each with half of its
+ * partitions: PostgreSQL then works with two backends under a backlog. Smaller windows are one
+ * transaction, the point of gathering them.
+ */
+const SPLIT_WINDOW_AT = 2_000;
 
 /** One message of a batch: an event to store, or a message that goes to the dead-letter topic. */
 type Item =
@@ -299,15 +305,28 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       await this.publishDeadLetters(dead);
       let results: AppendResult[];
       try {
-        results = await this.repository.appendChains(
-          runs.map((r) => ({
-            chain: r.partition,
-            batch: r.items.flatMap((i) => (i.kind === 'event' ? [i.event] : [])),
-            lastOffset: r.last,
-            firstOffset: r.first,
-            deadLetters: r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter.row] : [])),
-          })),
-        );
+        const appends = runs.map((r) => ({
+          chain: r.partition,
+          batch: r.items.flatMap((i) => (i.kind === 'event' ? [i.event] : [])),
+          lastOffset: r.last,
+          firstOffset: r.first,
+          deadLetters: r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter.row] : [])),
+        }));
+        if (window.messages >= SPLIT_WINDOW_AT && appends.length > 1) {
+          // Each half commits on its own; if one fails the window is read again, and the chain
+          // heads skip what the other half stored.
+          const half = Math.ceil(appends.length / 2);
+          const halves = await Promise.allSettled([
+            this.repository.appendChains(appends.slice(0, half)),
+            this.repository.appendChains(appends.slice(half)),
+          ]);
+          results = halves.flatMap((h) => {
+            if (h.status === 'rejected') throw h.reason;
+            return h.value;
+          });
+        } else {
+          results = await this.repository.appendChains(appends);
+        }
       } catch (err) {
         if (!refusedByStore(err)) throw err;
         this.logger.warn(
