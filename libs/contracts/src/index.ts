@@ -13,3 +13,4 @@ export * from './audit-ownership';
 export * from './canonical-json';
 export * from './audit-text';
 export * from './audit-message';
+export * from './audit-check';

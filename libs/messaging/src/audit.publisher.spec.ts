@@ -9,6 +9,34 @@ function recordingProducer(): { producer: Producer; sends: ProducerRecord[] } {
   return { producer, sends };
 }
 
+/** A producer whose sends stay in flight until the test acknowledges (or fails) them. */
+function heldProducer(): {
+  producer: Producer;
+  sends: ProducerRecord[];
+  ack(i: number): void;
+  fail(i: number): void;
+} {
+  const sends: ProducerRecord[] = [];
+  const pending: { resolve(): void; reject(e: Error): void }[] = [];
+  const producer = {
+    send: (r: ProducerRecord) =>
+      new Promise<void>((resolve, reject) => {
+        sends.push(r);
+        pending.push({ resolve, reject });
+      }),
+  } as unknown as Producer;
+  return {
+    producer,
+    sends,
+    ack: (i) => pending[i].resolve(),
+    fail: (i) => pending[i].reject(new Error('broker unavailable')),
+  };
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const statements = (r: ProducerRecord): number[] =>
+  r.messages.map((m) => (JSON.parse(String(m.value)) as { data: { statements: number } }).data.statements);
+
 const draft = (n: number): AuditEventDraft => ({
   type: 'session.ended',
   sessionId: '0192f0c0-0000-7000-8000-000000000001',
@@ -58,5 +86,62 @@ describe('AuditPublisher', () => {
     await Promise.all([1, 2, 3].map((n) => p.emitLingering(draft(n))));
     expect(sends).toHaveLength(1);
     expect(sends[0].messages).toHaveLength(3);
+  });
+
+  it('gathers what arrives while a request is in flight into the next one, each caller answered by its own', async () => {
+    const h = heldProducer();
+    const p = new AuditPublisher(h.producer, { timeoutMs: 10_000 });
+    const outcome = (promise: Promise<unknown>): { settled: string } => {
+      const o = { settled: 'no' };
+      promise.then(
+        () => (o.settled = 'resolved'),
+        () => (o.settled = 'rejected'),
+      );
+      return o;
+    };
+    const first = outcome(p.emit(draft(1)));
+    await turn();
+    const later = [2, 3, 4].map((n) => outcome(p.emit(draft(n))));
+    await turn();
+    await turn();
+    // One request in flight: the three later events wait for it.
+    expect(h.sends.map(statements)).toEqual([[1]]);
+    h.ack(0);
+    await turn();
+    await turn();
+    expect(first.settled).toBe('resolved');
+    expect(later.map((o) => o.settled)).toEqual(['no', 'no', 'no']);
+    expect(h.sends.map(statements)).toEqual([[1], [2, 3, 4]]);
+    h.fail(1);
+    await turn();
+    expect(later.map((o) => o.settled)).toEqual(['rejected', 'rejected', 'rejected']);
+  });
+
+  it('lets as many requests fly as maxInFlight allows', async () => {
+    const h = heldProducer();
+    const p = new AuditPublisher(h.producer, { timeoutMs: 10_000, maxInFlight: 2 });
+    void p.emit(draft(1));
+    await turn();
+    void p.emit(draft(2));
+    await turn();
+    void p.emit(draft(3));
+    await turn();
+    expect(h.sends.map(statements)).toEqual([[1], [2]]);
+    h.ack(0);
+    h.ack(1);
+    await turn();
+    await turn();
+    expect(h.sends.map(statements)).toEqual([[1], [2], [3]]);
+  });
+
+  it('answers a caller queued behind a request the broker never acknowledges, within its own deadline', async () => {
+    const h = heldProducer();
+    const p = new AuditPublisher(h.producer, { timeoutMs: 30 });
+    const first = p.emit(draft(1));
+    await turn();
+    const waiting = p.emit(draft(2));
+    await expect(first).rejects.toThrow('audit events could not be published');
+    await expect(waiting).rejects.toThrow('audit events could not be published');
+    expect(h.sends[0].messages).toHaveLength(1);
   });
 });

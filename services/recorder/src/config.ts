@@ -53,6 +53,13 @@ export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
    * start; from then on the committed position, so a restart never skips anything).
    */
   AUDIT_START_FROM: z.enum(['earliest', 'latest']).default('earliest'),
+  /**
+   * How long the recorder gathers what it reads before storing it in one transaction: the
+   * window's fixed costs (transaction, commit, offset commit) are shared by every event in it.
+   */
+  AUDIT_BATCH_WINDOW_MS: ms(1, 5_000, 50),
+  /** A window is stored sooner once it holds this many messages. */
+  AUDIT_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   /** How often the head of every chain that moved is checkpointed (signed). */
   AUDIT_CHECKPOINT_INTERVAL_MS: ms(100, 3_600_000, 10_000),
   /** How often partitions are made ahead and retention runs. */

@@ -4,7 +4,8 @@ import { Topics } from '@airlock/contracts';
 import { syntheticAuditEvent } from '@airlock/testing';
 import type { RecorderConfig } from '../config';
 import { AuditConsumer } from './audit.consumer';
-import type { AppendResult, AuditRepository, DeadLetterRow, ReceivedAuditEvent } from './audit.repository';
+import type { AppendResult, AuditRepository, ChainAppend, DeadLetterRow, ReceivedAuditEvent } from './audit.repository';
+import { RecorderMetrics } from './recorder-metrics';
 
 /**
  * The offset discipline of one partition, with the broker and the store replaced by recorders
@@ -17,8 +18,10 @@ function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[
   const sent: { topic: string; values: string[] }[] = [];
   const appends: { events: string[]; lastOffset: string; deadLetters: DeadLetterRow[] }[] = [];
   const consumer = {
-    commitOffsets: async (o: { offset: string }[]) => void commits.push(o[0].offset),
-    seek: (o: { offset: string }) => void seeks.push(o.offset),
+    commitOffsets: async (o: { partition: number; offset: string }[]) =>
+      void commits.push(...o.map((x) => (x.partition === 2 ? x.offset : `${x.partition}:${x.offset}`))),
+    seek: (o: { partition: number; offset: string }) =>
+      void seeks.push(o.partition === 2 ? o.offset : `${o.partition}:${o.offset}`),
   };
   const producer = {
     send: async (r: { topic: string; messages: { value: string }[] }) => {
@@ -27,27 +30,41 @@ function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[
     },
   };
   const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
+  const transactions: number[][] = [];
+  const append = async (
+    _chain: number,
+    batch: ReceivedAuditEvent[],
+    lastOffset: string,
+    extra: { deadLetters?: DeadLetterRow[] } = {},
+  ): Promise<AppendResult> => {
+    const ids = batch.map((e) => e.event.id);
+    if (opts.storeRefuses?.(ids))
+      throw Object.assign(new Error('date/time field value out of range'), { code: '22008' });
+    appends.push({ events: ids, lastOffset, deadLetters: extra.deadLetters ?? [] });
+    return { stored: batch.length, deadLettered: extra.deadLetters?.length ?? 0, redelivered: 0, duplicates: 0 };
+  };
   const repository = {
-    append: async (
-      _chain: number,
-      batch: ReceivedAuditEvent[],
-      lastOffset: string,
-      extra: { deadLetters?: DeadLetterRow[] } = {},
-    ): Promise<AppendResult> => {
-      const ids = batch.map((e) => e.event.id);
-      if (opts.storeRefuses?.(ids))
-        throw Object.assign(new Error('date/time field value out of range'), { code: '22008' });
-      appends.push({ events: ids, lastOffset, deadLetters: extra.deadLetters ?? [] });
-      return { stored: batch.length, deadLettered: extra.deadLetters?.length ?? 0, redelivered: 0, duplicates: 0 };
+    append,
+    appendChains: async (appends: ChainAppend[]): Promise<AppendResult[]> => {
+      const results: AppendResult[] = [];
+      for (const a of appends) results.push(await append(a.chain, a.batch, a.lastOffset, a));
+      transactions.push(appends.map((a) => a.chain));
+      return results;
     },
   } as unknown as AuditRepository;
-  const config = { AUDIT_START_FROM: 'earliest', KAFKA_GROUP_PREFIX: 't' } as RecorderConfig;
-  const c = new AuditConsumer(kafka, config, repository, {} as DataSource);
-  const store = (messages: { value: string | null; offset: string }[]): Promise<void> =>
+  const config = {
+    AUDIT_START_FROM: 'earliest',
+    KAFKA_GROUP_PREFIX: 't',
+    AUDIT_BATCH_WINDOW_MS: 60_000,
+    AUDIT_BATCH_MAX_EVENTS: 100_000,
+  } as RecorderConfig;
+  const metrics = new RecorderMetrics();
+  const c = new AuditConsumer(kafka, config, repository, {} as DataSource, metrics);
+  const store = (messages: { value: string | null; offset: string }[], partition = 2): Promise<void> =>
     (c as unknown as { store(p: EachBatchPayload): Promise<void> }).store({
       batch: {
         topic: Topics.Audit,
-        partition: 2,
+        partition,
         messages: messages.map((m) => ({
           ...m,
           key: Buffer.from('k'),
@@ -55,14 +72,20 @@ function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[
         })),
         firstOffset: () => messages[0].offset,
         lastOffset: () => messages[messages.length - 1].offset,
+        highWatermark: String(Number(messages[messages.length - 1].offset) + 1),
       },
       heartbeat: async () => undefined,
       resolveOffset: () => undefined,
       isStale: () => false,
     } as unknown as EachBatchPayload);
-  const settled = (): Promise<boolean> =>
-    (c as unknown as { lanes: Map<number, { stored: Promise<boolean> }> }).lanes.get(2)!.stored;
-  return { c, store, settled, commits, seeks, sent, appends };
+  /** Closes the window the batches went into and waits for its store: true when it was stored. */
+  const settled = async (): Promise<boolean> => {
+    const internals = c as unknown as { close(): void; draining?: Promise<void>; pausedUntil: number };
+    internals.close();
+    await internals.draining;
+    return internals.pausedUntil === 0;
+  };
+  return { c, store, settled, commits, seeks, sent, appends, transactions, metrics };
 }
 
 const session = '019c0000-0000-7000-8000-000000000002';
@@ -117,5 +140,46 @@ describe('the audit consumer moves past a message only once it is stored or dead
     ]);
     expect(JSON.parse(h.sent[0].values[0])).toMatchObject({ stage: 'store', offset: '31', eventId: refusedId });
     expect(h.commits).toEqual(['33']);
+  });
+
+  it('stores what several fetches of several partitions brought in one transaction, and commits them together', async () => {
+    const h = harness();
+    await h.store([{ value: valid(), offset: '40' }]);
+    await h.store([{ value: valid(), offset: '7' }], 5);
+    await h.store([
+      { value: valid(), offset: '41' },
+      { value: valid(), offset: '42' },
+    ]);
+    expect(h.appends).toEqual([]);
+    expect(await h.settled()).toBe(true);
+    expect(h.transactions).toEqual([[2, 5]]);
+    expect(h.appends.map((a) => [a.events.length, a.lastOffset])).toEqual([
+      [3, '42'],
+      [1, '7'],
+    ]);
+    expect(h.commits).toEqual(['43', '5:8']);
+  });
+
+  it('reads every partition of a failed window again from its first message in it', async () => {
+    const h = harness({ deadLetterFails: true });
+    await h.store([{ value: valid(), offset: '50' }]);
+    await h.store([{ value: null, offset: '9' }], 5);
+    await h.store([{ value: valid(), offset: '51' }]);
+    expect(await h.settled()).toBe(false);
+    expect(h.appends).toEqual([]);
+    expect(h.commits).toEqual([]);
+    expect(h.seeks).toEqual(['50', '5:9']);
+  });
+
+  it('stores a large window as two transactions of half its partitions each', async () => {
+    const h = harness();
+    const many = (from: number): { value: string; offset: string }[] =>
+      Array.from({ length: 1000 }, (_, i) => ({ value: valid(), offset: String(from + i) }));
+    await h.store(many(0), 1);
+    await h.store(many(0), 2);
+    expect(await h.settled()).toBe(true);
+    expect(h.metrics.text()).toContain('airlock_recorder_batches_total 1\n');
+    expect(h.transactions.sort()).toEqual([[1], [2]]);
+    expect(h.commits).toEqual(['1:1000', '1000']);
   });
 });

@@ -8,21 +8,69 @@ import { RECORDER_CONFIG, type RecorderConfig } from '../config';
 import { checkWriterRights } from '../store/store-setup';
 import { AuditRepository, type AppendResult, type ReceivedAuditEvent } from './audit.repository';
 import { deadLetterOf, refusedByStore, type DeadLetter } from './dead-letter';
+import { RecorderMetrics } from './recorder-metrics';
 
 /** How long a partition waits before it is read again after a failed store. */
 const STORE_RETRY_MS = 1000;
 /** Broker acknowledgement deadline of the dead letters of one batch. */
 const DEAD_LETTER_TIMEOUT_MS = 10_000;
 
+/** Windows closed and waiting to be stored, beyond which reading the topic waits. */
+const MAX_WAITING_WINDOWS = 2;
+/**
+ * A window this large is stored as two transactions side by side, each with half of its
+ * partitions: PostgreSQL then works with two backends under a backlog. Smaller windows are one
+ * transaction, the point of gathering them.
+ */
+const SPLIT_WINDOW_AT = 2_000;
+
 /** One message of a batch: an event to store, or a message that goes to the dead-letter topic. */
 type Item =
   | { kind: 'event'; offset: string; event: ReceivedAuditEvent; value: Buffer | null; key: Buffer | null }
   | { kind: 'dead'; offset: string; letter: DeadLetter };
 
+/** What a window holds of one partition: consecutive messages from `first` to `last`. */
+interface PartitionRun {
+  topic: string;
+  partition: number;
+  first: string;
+  last: string;
+  items: Item[];
+}
+
+/** Messages of every partition gathered for one transaction. */
+class Window {
+  readonly runs = new Map<number, PartitionRun>();
+  messages = 0;
+  private settle!: () => void;
+  /** Resolves once the window is stored, or abandoned after a failure. */
+  readonly settled = new Promise<void>((r) => (this.settle = r));
+
+  add(topic: string, partition: number, first: string, last: string, items: Item[]): void {
+    const run = this.runs.get(partition);
+    if (run) {
+      run.last = last;
+      for (const item of items) run.items.push(item);
+    } else {
+      this.runs.set(partition, { topic, partition, first, last, items });
+    }
+    this.messages += items.length;
+  }
+
+  done(): void {
+    this.settle();
+  }
+}
+
 /**
- * Consumes `airlock.audit` in batches, one hash chain per partition: one INSERT per batch, and
- * the offsets are committed only after the database has committed. A crash in between redelivers
- * the batch, which the chain head recognises and skips.
+ * Consumes `airlock.audit` into one hash chain per partition. What the fetches bring, of every
+ * partition this process reads, is gathered into a window that closes after `AUDIT_BATCH_WINDOW_MS`
+ * or at `AUDIT_BATCH_MAX_EVENTS`, and is stored with one COPY in one transaction; its offsets are
+ * then committed in one request. So batches grow with the wait rather than with the rate: at a
+ * few thousand events a second a window still holds a hundred, and the fixed costs (transaction,
+ * commit, offset commit) are paid once for all of them. Offsets are committed only after the
+ * database has committed; a crash in between redelivers the window, which the chain heads
+ * recognise and skip.
  *
  * Nothing is dropped silently: a message that fails the audit contract, or that the store
  * refuses, is published on `airlock.audit.deadletter` (with its reason and bytes) and recorded in
@@ -53,25 +101,36 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     commitMs: 0,
   };
   private readonly fromBeginning: boolean;
-  /** Per partition, the store of its latest batch (true once stored, false when it failed) and its first offset. */
-  private readonly lanes = new Map<number, { stored: Promise<boolean>; first: string }>();
+  private readonly windowMs: number;
+  private readonly maxEvents: number;
+  /** The window gathering messages, and the timer that closes it. */
+  private open: Window | undefined;
+  private closer: NodeJS.Timeout | undefined;
+  /** Closed windows, oldest first: each is stored only after the one before it. */
+  private readonly waiting: Window[] = [];
+  private draining: Promise<void> | undefined;
+  /** After a failed store, reading waits until then before the rewound partitions are read again. */
+  private pausedUntil = 0;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(RECORDER_CONFIG) config: RecorderConfig,
     private readonly repository: AuditRepository,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly metrics: RecorderMetrics,
   ) {
     this.fromBeginning = config.AUDIT_START_FROM === 'earliest';
+    this.windowMs = config.AUDIT_BATCH_WINDOW_MS;
+    this.maxEvents = config.AUDIT_BATCH_MAX_EVENTS;
     this.groupId = `${config.KAFKA_GROUP_PREFIX}-recorder`;
     this.consumer = kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: 15000,
       heartbeatInterval: 1000,
-      // Larger batches: fewer statements and less work per event under load.
+      // A fetch waits for data (up to the window) rather than returning a few messages at once.
       minBytes: 64 * 1024,
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: Math.max(10, Math.min(config.AUDIT_BATCH_WINDOW_MS, 500)),
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
     });
@@ -128,24 +187,22 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * One batch per partition is stored while the next is fetched and checked: Kafka, this process
-   * and PostgreSQL then work at the same time instead of in turn. Order and completeness are kept
-   * per partition: a batch is stored only after the one before it was, and when a store fails the
-   * partition is read again from that batch (the chain head skips what was stored already).
-   * Offsets are committed only after the rows are, so a crash redelivers rather than loses.
+   * Checks a fetched batch and adds it to the open window; the window is stored while the next
+   * one gathers, so Kafka, this process and PostgreSQL work at the same time instead of in turn.
+   * Order and completeness are kept per partition: windows are stored one after the other, and
+   * when one fails every partition it (or a later window) holds is read again from there (the
+   * chain heads skip what was stored already). Offsets are committed only after the rows are, so
+   * a crash redelivers rather than loses.
    */
   private async store({ batch, heartbeat, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
     // Fetched before a rewind of its partition: it will come again from the rewound position.
     if (batch.messages.length === 0 || isStale()) return;
-    const previous = this.lanes.get(batch.partition);
-    if (previous && !(await previous.stored)) {
-      // The batch before failed: nothing after it may be stored first. Read again from it.
-      this.lanes.delete(batch.partition);
-      this.rewind(batch.topic, batch.partition, previous.first);
-      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+    const pause = this.pausedUntil - Date.now();
+    if (pause > 0) {
+      // A store failed: not resolved, so the batch is fetched again after the pause.
+      await new Promise((r) => setTimeout(r, pause));
       return;
     }
-    if (isStale()) return;
     const items: Item[] = [];
     const t0 = performance.now();
     this.stats.batches++;
@@ -164,14 +221,67 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       }
     }
     this.stats.decodeMs += performance.now() - t0;
+    if (isStale()) return;
     const first = batch.firstOffset() ?? batch.messages[0].offset;
     const last = batch.lastOffset();
-    const stored = this.storeInLane(batch.topic, batch.partition, items, first, last);
-    this.lanes.set(batch.partition, { stored, first });
+    this.metrics.sawHighWatermark(batch.partition, batch.highWatermark);
+    if (!this.open) {
+      this.open = new Window();
+      this.closer = setTimeout(() => this.close(), this.windowMs);
+    }
+    const window = this.open;
+    window.add(batch.topic, batch.partition, first, last, items);
+    if (window.messages >= this.maxEvents) this.close();
     // The next fetch of this partition starts after this batch; what is durable is decided by
     // the commit, which waits for the rows.
     resolveOffset(last);
     await heartbeat();
+    // Reading waits while the store is behind, so memory holds a bounded number of windows.
+    while (this.waiting.length > MAX_WAITING_WINDOWS) await this.waiting[0].settled;
+  }
+
+  /** Closes the open window and has it stored after those before it. */
+  private close(): void {
+    clearTimeout(this.closer);
+    this.closer = undefined;
+    const window = this.open;
+    this.open = undefined;
+    if (!window) return;
+    this.waiting.push(window);
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const window = this.waiting[0];
+      const stored = await this.storeWindow(window);
+      if (stored) {
+        this.waiting.shift();
+        window.done();
+      } else {
+        this.abandon();
+      }
+    }
+    this.draining = undefined;
+  }
+
+  /**
+   * After a failed store: drops the windows not stored yet (the failed one, those waiting, the
+   * open one) and reads each of their partitions again from its first message in them.
+   */
+  private abandon(): void {
+    clearTimeout(this.closer);
+    this.closer = undefined;
+    const windows = [...this.waiting, ...(this.open ? [this.open] : [])];
+    this.waiting.length = 0;
+    this.open = undefined;
+    const from = new Map<number, PartitionRun>();
+    for (const w of windows) {
+      for (const run of w.runs.values()) if (!from.has(run.partition)) from.set(run.partition, run);
+    }
+    this.pausedUntil = Date.now() + STORE_RETRY_MS;
+    for (const run of from.values()) this.rewind(run.topic, run.partition, run.first);
+    for (const w of windows) w.done();
   }
 
   private rewind(topic: string, partition: number, offset: string): void {
@@ -183,54 +293,78 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Stores a batch (dead letters first on their topic, then the events and the dead letters' rows
-   * in one transaction), then commits its offsets; resolves false (and rewinds) when any of it fails.
+   * Stores a window (dead letters first on their topic, then the events and the dead letters'
+   * rows of every partition in one transaction), then commits its offsets; resolves false when
+   * any of it fails.
    */
-  private async storeInLane(
-    topic: string,
-    partition: number,
-    items: Item[],
-    first: string,
-    last: string,
-  ): Promise<boolean> {
+  private async storeWindow(window: Window): Promise<boolean> {
+    const runs = [...window.runs.values()];
     const t1 = performance.now();
     try {
-      const dead = items.flatMap((i) => (i.kind === 'dead' ? [i.letter] : []));
-      const received = items.flatMap((i) => (i.kind === 'event' ? [i.event] : []));
-      await this.publishDeadLetters(partition, dead);
-      let result: AppendResult;
+      const dead = runs.flatMap((r) => r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter] : [])));
+      await this.publishDeadLetters(dead);
+      let results: AppendResult[];
       try {
-        result = await this.repository.append(partition, received, last, {
-          firstOffset: first,
-          deadLetters: dead.map((d) => d.row),
-        });
+        const appends = runs.map((r) => ({
+          chain: r.partition,
+          batch: r.items.flatMap((i) => (i.kind === 'event' ? [i.event] : [])),
+          lastOffset: r.last,
+          firstOffset: r.first,
+          deadLetters: r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter.row] : [])),
+        }));
+        if (window.messages >= SPLIT_WINDOW_AT && appends.length > 1) {
+          // Each half commits on its own; if one fails the window is read again, and the chain
+          // heads skip what the other half stored.
+          const half = Math.ceil(appends.length / 2);
+          const halves = await Promise.allSettled([
+            this.repository.appendChains(appends.slice(0, half)),
+            this.repository.appendChains(appends.slice(half)),
+          ]);
+          results = halves.flatMap((h) => {
+            if (h.status === 'rejected') throw h.reason;
+            return h.value;
+          });
+        } else {
+          results = await this.repository.appendChains(appends);
+        }
       } catch (err) {
         if (!refusedByStore(err)) throw err;
         this.logger.warn(
-          { partition, fromOffset: first, err: (err as Error).message },
-          'the store refused a row of the batch: storing it one event at a time',
+          { partitions: runs.map((r) => r.partition), err: (err as Error).message },
+          'the store refused a row of the window: storing it one event at a time',
         );
-        result = await this.storeOneByOne(partition, items);
+        results = [];
+        for (const run of runs) results.push(await this.storeOneByOne(run.partition, run.items));
       }
       this.stats.storeMs += performance.now() - t1;
-      this.stats.stored += result.stored;
-      this.stats.redelivered += result.redelivered;
-      this.stats.duplicates += result.duplicates;
-      this.logger.debug({ partition, received: received.length, ...result }, 'audit batch stored');
+      for (const result of results) {
+        this.stats.stored += result.stored;
+        this.stats.redelivered += result.redelivered;
+        this.stats.duplicates += result.duplicates;
+      }
+      this.metrics.windowStored(
+        window.messages,
+        results,
+        runs.flatMap((r) => r.items.flatMap((i) => (i.kind === 'event' ? [i.event.event.id] : []))),
+        runs.map((r) => ({ partition: r.partition, next: (BigInt(r.last) + 1n).toString() })),
+      );
+      this.logger.debug({ partitions: runs.length, messages: window.messages }, 'audit window stored');
     } catch (err) {
       this.logger.error(
-        { partition, fromOffset: first, err: (err as Error).message },
-        'audit batch not stored; reading the partition again from it',
+        { partitions: runs.map((r) => ({ partition: r.partition, from: r.first })), err: (err as Error).message },
+        'audit window not stored; reading its partitions again from it',
       );
-      this.rewind(topic, partition, first);
+      this.metrics.storeFailed();
       return false;
     }
     const t2 = performance.now();
     try {
-      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+      await this.consumer.commitOffsets(
+        runs.map((r) => ({ topic: r.topic, partition: r.partition, offset: (BigInt(r.last) + 1n).toString() })),
+      );
     } catch (err) {
       // The rows are stored; an uncommitted offset only means a redelivery, which is skipped.
-      this.logger.warn({ partition, err: (err as Error).message }, 'offset commit failed after the batch was stored');
+      this.logger.warn({ err: (err as Error).message }, 'offset commit failed after the window was stored');
     }
     this.stats.commitMs += performance.now() - t2;
     return true;
@@ -265,7 +399,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
           'audit event refused by the store: dead-lettered',
         );
         const letter = deadLetterOf('store', reason, item, partition);
-        await this.publishDeadLetters(partition, [letter]);
+        await this.publishDeadLetters([letter]);
         add(await this.repository.append(partition, [], item.offset, { ...at, deadLetters: [letter.row] }));
       }
     }
@@ -273,7 +407,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Resolves once the broker has every dead letter; the batch is not stored before that. */
-  private async publishDeadLetters(partition: number, letters: DeadLetter[]): Promise<void> {
+  private async publishDeadLetters(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -283,7 +417,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
           acks: -1,
           timeout: DEAD_LETTER_TIMEOUT_MS,
           messages: letters.map((l) => ({
-            key: String(partition),
+            key: String(l.record.partition),
             value: JSON.stringify(l.record),
             headers: { 'airlock-deadletter-stage': l.record.stage },
           })),
@@ -304,8 +438,9 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.consumer.stop();
-    // Let the batches being stored finish (their commits may fail now: a redelivery then skips them).
-    await Promise.allSettled([...this.lanes.values()].map((l) => l.stored));
+    // Store what was read (its commits may fail now: a redelivery then skips it).
+    this.close();
+    await this.draining;
     await this.consumer.disconnect();
     await this.deadLetters.disconnect();
   }
@@ -317,5 +452,6 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
  * contract grows additively), and its link hashes exactly that.
  */
 export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
-  return { ...acceptAuditMessage(value), offset };
+  const { event, raw, canonical } = acceptAuditMessage(value);
+  return { event, raw, canonical, offset };
 }

@@ -55,18 +55,41 @@ function isMissingPartition(err: unknown): boolean {
 }
 
 interface HeadRow {
+  chain: number;
   seq: string;
   hash: Buffer;
   kafka_offset: string;
 }
 
+/** What one chain (one Kafka partition) adds in a transaction. */
+export interface ChainAppend {
+  chain: number;
+  batch: ReceivedAuditEvent[];
+  /** The last Kafka offset the batch covers, stored or not: where the head moves to. */
+  lastOffset: string;
+  /** The batch's first Kafka offset, stored or not. */
+  firstOffset?: string;
+  /** The batch's messages that are not stored (see AuditConsumer). */
+  deadLetters?: DeadLetterRow[];
+}
+
+/** A chain's part of the transaction, once linked after its head. */
+interface LinkedChain {
+  chain: number;
+  result: AppendResult;
+  /** Where the head moves, or undefined when the whole batch was stored before. */
+  head?: { seq: bigint; hash: Buffer; offset: string };
+  deadLetters: DeadLetterRow[];
+}
+
 /**
- * Appends to the hash chains. A batch of one Kafka partition goes into that partition's chain
- * in one transaction: the chain head is locked, the events are linked after it, written with one
- * COPY, and the head moves on. Messages at or before the head's Kafka offset were stored by an
- * earlier delivery and are skipped, so a redelivery neither doubles an event nor forks the chain.
- * An id stored before under another offset (a producer's retry) makes the COPY fail on the
- * primary key: the batch is then written again without it.
+ * Appends to the hash chains. Batches of several Kafka partitions go into their chains in one
+ * transaction: the chain heads are locked (in chain order, so two writers never wait on each
+ * other in a cycle), the events are linked after them, written with one COPY, and the heads move
+ * on. Messages at or before a head's Kafka offset were stored by an earlier delivery and are
+ * skipped, so a redelivery neither doubles an event nor forks a chain. An id stored before under
+ * another offset (a producer's retry) makes the COPY fail on the primary key: the transaction is
+ * then written again without it.
  */
 @Injectable()
 export class AuditRepository {
@@ -75,34 +98,39 @@ export class AuditRepository {
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /**
-   * `deadLetters` are the batch's messages that are not stored (see AuditConsumer); `firstOffset`
-   * is the batch's first Kafka offset, stored or not.
-   */
+  /** One chain's batch; see appendChains. */
   async append(
     chain: number,
     batch: ReceivedAuditEvent[],
     lastOffset: string,
     extra: { firstOffset?: string; deadLetters?: DeadLetterRow[] } = {},
   ): Promise<AppendResult> {
-    await this.ensurePartitions(batch);
+    const [result] = await this.appendChains([{ chain, batch, lastOffset, ...extra }]);
+    return result;
+  }
+
+  /** Appends the batches of several chains in one transaction; one result per batch, in order. */
+  async appendChains(appends: ChainAppend[]): Promise<AppendResult[]> {
+    const all = appends.flatMap((a) => a.batch);
+    await this.ensurePartitions(all);
     const skip = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.inTransaction((qr, client) =>
-          this.appendOnce(qr, client, chain, batch, lastOffset, skip, extra),
-        );
+        return await this.inTransaction((qr, client) => this.appendOnce(qr, client, appends, skip));
       } catch (err) {
         if (attempt >= 3) throw err;
         if (pgCode(err) === '23505') {
-          const stored = await this.storedIds(batch.map((e) => e.event.id));
+          const stored = await this.storedIds(all.map((e) => e.event.id));
           if (stored.length === 0) throw err;
           for (const id of stored) skip.add(id);
-          this.logger.warn({ chain, ids: stored }, 'events with ids already stored arrived again; kept once');
+          this.logger.warn(
+            { chains: appends.map((a) => a.chain), ids: stored },
+            'events with ids already stored arrived again; kept once',
+          );
         } else if (isMissingPartition(err)) {
           // Retention dropped a day this process had made before: make it again.
           this.knownPartitions.clear();
-          await this.ensurePartitions(batch);
+          await this.ensurePartitions(all);
         } else {
           throw err;
         }
@@ -129,72 +157,101 @@ export class AuditRepository {
   private async appendOnce(
     qr: QueryRunner,
     client: PoolClient,
-    chain: number,
-    batch: ReceivedAuditEvent[],
-    lastOffset: string,
+    appends: ChainAppend[],
     skip: Set<string>,
-    extra: { firstOffset?: string; deadLetters?: DeadLetterRow[] },
-  ): Promise<AppendResult> {
-    const head = await this.lockHead(qr, chain);
+  ): Promise<AppendResult[]> {
+    const heads = await this.lockHeads(
+      qr,
+      appends.map((a) => a.chain),
+    );
+    const chunks: string[] = [];
+    const text = { chunk: '' };
+    const linked = appends.map((a) => this.link(a, heads.get(a.chain)!, skip, chunks, text));
+    if (text.chunk.length > 0) chunks.push(text.chunk);
+    const deadLetters = linked.flatMap((l) => l.deadLetters.map((d) => ({ chain: l.chain, row: d })));
+    if (deadLetters.length > 0) await this.recordDeadLetters(qr, deadLetters);
+    if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
+    const moved = linked.flatMap((l) => (l.head ? [{ chain: l.chain, ...l.head }] : []));
+    if (moved.length > 0) {
+      await qr.query(
+        `UPDATE audit_chain_head h SET seq = v.seq, hash = v.hash, kafka_offset = v.kafka_offset, updated_at = now()
+           FROM unnest($1::int[], $2::bigint[], $3::bytea[], $4::bigint[]) AS v(chain, seq, hash, kafka_offset)
+          WHERE h.chain = v.chain`,
+        [
+          moved.map((m) => m.chain),
+          moved.map((m) => m.seq.toString()),
+          moved.map((m) => m.hash),
+          moved.map((m) => m.offset),
+        ],
+      );
+    }
+    return linked.map((l) => l.result);
+  }
+
+  /** Links one chain's batch after its head, adding its rows to the COPY text. */
+  private link(
+    a: ChainAppend,
+    head: HeadRow,
+    skip: Set<string>,
+    chunks: string[],
+    text: { chunk: string },
+  ): LinkedChain {
     const after = BigInt(head.kafka_offset);
     const seen = new Set<string>(skip);
     const fresh: ReceivedAuditEvent[] = [];
     let redelivered = 0;
-    for (const e of batch) {
+    for (const e of a.batch) {
       if (BigInt(e.offset) <= after) redelivered++;
       else if (!seen.has(e.event.id)) {
         seen.add(e.event.id);
         fresh.push(e);
       }
     }
-    const duplicates = batch.length - redelivered - fresh.length;
-    const first = extra.firstOffset ?? batch[0]?.offset;
+    const duplicates = a.batch.length - redelivered - fresh.length;
+    const first = a.firstOffset ?? a.batch[0]?.offset;
     if (after >= 0n && first !== undefined && BigInt(first) > after + 1n) {
       // Offsets of this topic have no holes: messages between the head and this batch were
       // never stored (or expired from Kafka before they could be). Say so loudly.
       this.logger.error(
-        { chain, headOffset: after.toString(), batchOffset: first },
+        { chain: a.chain, headOffset: after.toString(), batchOffset: first },
         'audit stream gap: messages before this batch are not in the store',
       );
     }
-    if (BigInt(lastOffset) <= after) return { stored: 0, deadLettered: 0, redelivered, duplicates };
-    const deadLetters = (extra.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
-    if (deadLetters.length > 0) await this.recordDeadLetters(qr, chain, deadLetters);
-
+    if (BigInt(a.lastOffset) <= after) {
+      return { chain: a.chain, result: { stored: 0, deadLettered: 0, redelivered, duplicates }, deadLetters: [] };
+    }
+    const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
     let seq = BigInt(head.seq);
     let prev = head.hash;
-    const chunks: string[] = [];
-    let chunk = '';
     for (const e of fresh) {
       const hash = linkHash(prev, e.canonical);
       seq++;
-      chunk += copyRow({
+      text.chunk += copyRow({
         event: e.event,
         raw: e.raw,
-        chain,
+        chain: a.chain,
         seq: seq.toString(),
         prevHash: prev,
         hash,
         offset: e.offset,
       });
-      if (chunk.length >= COPY_CHUNK) {
-        chunks.push(chunk);
-        chunk = '';
+      if (text.chunk.length >= COPY_CHUNK) {
+        chunks.push(text.chunk);
+        text.chunk = '';
       }
       prev = hash;
     }
-    if (chunk.length > 0) chunks.push(chunk);
-    if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
-    await qr.query(
-      `UPDATE audit_chain_head SET seq = $2, hash = $3, kafka_offset = $4, updated_at = now() WHERE chain = $1`,
-      [chain, seq.toString(), prev, lastOffset],
-    );
-    return { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates };
+    return {
+      chain: a.chain,
+      result: { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates },
+      head: { seq, hash: prev, offset: a.lastOffset },
+      deadLetters,
+    };
   }
 
-  private async recordDeadLetters(qr: QueryRunner, chain: number, rows: DeadLetterRow[]): Promise<void> {
+  private async recordDeadLetters(qr: QueryRunner, rows: { chain: number; row: DeadLetterRow }[]): Promise<void> {
     const values: unknown[] = [];
-    const tuples = rows.map((d, i) => {
+    const tuples = rows.map(({ chain, row: d }, i) => {
       values.push(chain, d.offset, d.stage, d.reason, d.eventId ?? null, d.eventType ?? null, d.size, d.sha256);
       const p = i * 8;
       return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7}, $${p + 8})`;
@@ -206,17 +263,20 @@ export class AuditRepository {
     );
   }
 
-  private async lockHead(qr: QueryRunner, chain: number): Promise<HeadRow> {
-    const sql = 'SELECT seq, hash, kafka_offset FROM audit_chain_head WHERE chain = $1 FOR UPDATE';
-    let rows = (await qr.query(sql, [chain])) as HeadRow[];
-    if (rows.length === 0) {
+  /** Locks the heads of the chains, in chain order, making the heads of new chains first. */
+  private async lockHeads(qr: QueryRunner, chains: number[]): Promise<Map<number, HeadRow>> {
+    const sql =
+      'SELECT chain, seq, hash, kafka_offset FROM audit_chain_head WHERE chain = ANY($1::int[]) ORDER BY chain FOR UPDATE';
+    let rows = (await qr.query(sql, [chains])) as HeadRow[];
+    if (rows.length < new Set(chains).size) {
       await qr.query(
-        `INSERT INTO audit_chain_head (chain, seq, hash, kafka_offset) VALUES ($1, 0, $2, -1) ON CONFLICT (chain) DO NOTHING`,
-        [chain, GENESIS_HASH],
+        `INSERT INTO audit_chain_head (chain, seq, hash, kafka_offset)
+         SELECT c, 0, $2, -1 FROM unnest($1::int[]) AS c ORDER BY c ON CONFLICT (chain) DO NOTHING`,
+        [chains, GENESIS_HASH],
       );
-      rows = (await qr.query(sql, [chain])) as HeadRow[];
+      rows = (await qr.query(sql, [chains])) as HeadRow[];
     }
-    return rows[0];
+    return new Map(rows.map((r) => [Number(r.chain), r]));
   }
 
   private async storedIds(ids: string[]): Promise<string[]> {

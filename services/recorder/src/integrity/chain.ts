@@ -13,8 +13,10 @@ export const GENESIS_HASH = Buffer.alloc(32);
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
 export function linkHash(previous: Buffer, canonicalEvent: string): Buffer {
-  const needed = 32 + Buffer.byteLength(canonicalEvent, 'utf8');
-  if (needed > scratch.length) scratch = Buffer.allocUnsafe(Math.max(needed, scratch.length * 2));
+  // Room for the longest encoding (3 bytes a UTF-16 unit): no need to measure the string first,
+  // which for a string built from pieces costs as much as writing it.
+  const room = 32 + 3 * canonicalEvent.length;
+  if (room > scratch.length) scratch = Buffer.allocUnsafe(Math.max(room, scratch.length * 2));
   previous.copy(scratch, 0, 0, 32);
   const written = scratch.write(canonicalEvent, 32, 'utf8');
   return hash('sha256', scratch.subarray(0, 32 + written), 'buffer') as unknown as Buffer;

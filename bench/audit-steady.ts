@@ -1,0 +1,269 @@
+/**
+ * The audit path at a steady rate: what each event costs the recorder and the broker in CPU, and
+ * how long it takes from publication to its row in the store, when events arrive one by one as
+ * the ingress emits them (not as a backlog).
+ *
+ * This process plays the ingress: an AuditPublisher over a kafkajs producer configured as the
+ * ingress configures its own (linger 5 ms, acknowledgement deadline 3 s), publishing operations
+ * evenly spread over each second; an operation is one event its caller awaits (emit, as before
+ * forwarding) and one published in the background (emitLingering, as after the answer). One
+ * recorder (default window) stores them. After a warm-up, CPU time of the recorder process and
+ * of the Kafka broker is read from /proc over the measured interval and divided by the events
+ * published in it; the broker's CPU over an idle interval of the same length before the load is
+ * reported too (other clients of the shared broker). Latency is the recorder's own exact record
+ * (GET /audit/latency): from the time in the event id, set when the publisher built the event, to
+ * the commit of its row, per millisecond.
+ *
+ *   node dist/bench/audit-steady.js [events/s=2000] [seconds=60]
+ *
+ * Needs the local infrastructure (infra/local/start.sh) and a build (npm run build).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { Topics, uuidv7, type AuditEventDraft } from '@airlock/contracts';
+import { AuditPublisher } from '@airlock/messaging';
+import {
+  ServiceProcess,
+  TestDatabase,
+  TestIdentityProvider,
+  consumerLag,
+  freePort,
+  infraEnv,
+  kafkaSasl,
+  repoRoot,
+  runId,
+} from '@airlock/testing';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TICKS = Number(process.env.CLK_TCK ?? 100);
+
+/** CPU milliseconds (user + system, all threads) a process has used so far. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+}
+
+/** The recorder's node process: a child of this one running the recorder's entry point. */
+function recorderPid(): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === process.pid && cmd.includes('services/recorder/src/main.js')) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error('recorder process not found');
+}
+
+function brokerPid(): number {
+  const out = execFileSync('pgrep', ['-f', 'kafka\\.Kafka'], { encoding: 'utf8' }).trim().split('\n');
+  if (out.length !== 1 || !out[0]) throw new Error(`expected one Kafka broker process, found: ${out.join(', ')}`);
+  return Number(out[0]);
+}
+
+function postgresCpuMs(): number {
+  const pids = execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).trim().split('\n');
+  return pids.reduce((sum, p) => {
+    try {
+      return sum + cpuMs(Number(p));
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+type Latency = { ms: Record<string, number>; beyond: number; limitMs: number };
+
+/** The interval's latencies: the later record minus the earlier one. */
+function latencyBetween(before: Latency, after: Latency): { counts: Map<number, number>; beyond: number } {
+  const counts = new Map<number, number>();
+  for (const [ms, n] of Object.entries(after.ms)) {
+    const d = n - (before.ms[ms] ?? 0);
+    if (d > 0) counts.set(Number(ms), d);
+  }
+  return { counts, beyond: after.beyond - before.beyond };
+}
+
+function percentile(counts: Map<number, number>, total: number, q: number): number {
+  const sorted = [...counts].sort((a, b) => a[0] - b[0]);
+  let seen = 0;
+  for (const [ms, n] of sorted) {
+    seen += n;
+    if (seen >= q * total) return ms;
+  }
+  return Infinity;
+}
+
+function draft(sessionId: string): AuditEventDraft {
+  return {
+    type: 'operation.completed',
+    sessionId,
+    requestId: uuidv7(),
+    actor: { issuer: 'https://idp.test', subject: 'agent-synthetic', groups: ['agents'] },
+    connection: 'demo',
+    protocol: 'http',
+    source: 'ingress-proxy',
+    data: { status: 200, durationMs: 1.5, upstreamMs: 1.1, bytesOut: 512, masked: { 'aws-access-key': 1 } },
+  };
+}
+
+async function main(): Promise<void> {
+  const rate = Number(process.argv[2] ?? 2000);
+  const seconds = Number(process.argv[3] ?? 60);
+  const infra = infraEnv();
+  const prefix = `bench-${runId()}`;
+  const idp = await TestIdentityProvider.start();
+  const db = await TestDatabase.create('airlock_bench_steady');
+  const workDir = mkdtempSync(join(tmpdir(), 'airlock-bench-steady-'));
+  const recorder = new ServiceProcess('recorder', await freePort(), {
+    KAFKA_BROKERS: infra.KAFKA_BROKERS,
+    KAFKA_GROUP_PREFIX: prefix,
+    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwksUri: idp.jwksUri }]),
+    OIDC_AUDIENCE: 'airlock',
+    AUDIT_START_FROM: 'latest',
+    LOG_LEVEL: 'warn',
+    ...db.recorderEnv(workDir),
+  });
+  const kafka = new Kafka({
+    clientId: 'airlock-bench-steady',
+    brokers: infra.KAFKA_BROKERS.split(','),
+    sasl: kafkaSasl(),
+    logLevel: logLevel.NOTHING,
+  });
+  // As the ingress makes its producer (services/ingress-proxy/src/audit/audit.service.ts).
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  let requests = 0;
+  const send = producer.send.bind(producer);
+  producer.send = (record) => {
+    requests++;
+    return send(record);
+  };
+  const publisher = new AuditPublisher(producer, { timeoutMs: 3000, lingerMs: 5 });
+  let running = true;
+  let published = 0;
+  let failed = 0;
+  const inFlight = new Set<Promise<unknown>>();
+  try {
+    await recorder.start();
+    await producer.connect();
+    const rec = recorderPid();
+    const broker = brokerPid();
+    const latency = async (): Promise<Latency> =>
+      (await (await fetch(`${recorder.url}/audit/latency`)).json()) as Latency;
+
+    // The broker's own background, before any load of ours.
+    const idle0 = cpuMs(broker);
+    const idleRec0 = cpuMs(rec);
+    await sleep(10_000);
+    const idleBrokerMsPerS = (cpuMs(broker) - idle0) / 10;
+    const idleRecorderMsPerS = (cpuMs(rec) - idleRec0) / 10;
+
+    const sessions = Array.from({ length: 500 }, () => uuidv7());
+    // Operations spread evenly: every millisecond, the operations due by then.
+    const opsPerSecond = rate / 2;
+    const start = performance.now();
+    let started = 0;
+    const load = (async () => {
+      while (running) {
+        const due = Math.floor(((performance.now() - start) / 1000) * opsPerSecond);
+        for (; started < due; started++) {
+          const session = sessions[started % sessions.length];
+          const op = publisher
+            .emit(draft(session))
+            .then(() => {
+              published++;
+              return publisher.emitLingering(draft(session));
+            })
+            .then(
+              () => void published++,
+              () => void failed++,
+            );
+          inFlight.add(op);
+          void op.finally(() => inFlight.delete(op));
+        }
+        await sleep(1);
+      }
+    })();
+
+    await sleep(5_000); // warm-up
+    const p0 = published;
+    const r0 = requests;
+    const l0 = await latency();
+    const c0 = { rec: cpuMs(rec), broker: cpuMs(broker), pg: postgresCpuMs() };
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const c1 = { rec: cpuMs(rec), broker: cpuMs(broker), pg: postgresCpuMs() };
+    const t1 = performance.now();
+    const p1 = published;
+    const r1 = requests;
+    running = false;
+    await load;
+    await Promise.allSettled([...inFlight]);
+    // Let the last windows commit before the latency record is read (nothing is published now).
+    for (let i = 0; i < 40; i++) {
+      if ((await consumerLag(`${prefix}-recorder`, Topics.Audit)) === 0) break;
+      await sleep(250);
+    }
+    await sleep(500);
+    const l1 = await latency();
+    const events = p1 - p0;
+    const elapsed = (t1 - t0) / 1000;
+    const { counts, beyond } = latencyBetween(l0, l1);
+    // Events stored in the interval or just after it (publication in the warm-up may land early in it).
+    const measured = [...counts.values()].reduce((a, b) => a + b, 0) + beyond;
+    const us = (ms: number): number => (ms * 1000) / events;
+    const [stored] = await db.query<{ n: string }>('SELECT count(*) AS n FROM audit_event');
+    const lines = [
+      '# Audit path at a steady rate: publisher → Kafka → recorder → PostgreSQL',
+      '',
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Kafka, PostgreSQL, the recorder and this publisher on the same machine.`,
+      `Target ${rate} events/s (${opsPerSecond} operations/s, each one awaited event and one in the background), measured over ${elapsed.toFixed(1)} s after a 5 s warm-up.`,
+      '',
+      '| figure | value | goal |',
+      '| --- | ---: | ---: |',
+      `| events published (acknowledged) in the interval | ${events} (${(events / elapsed).toFixed(0)}/s) | |`,
+      `| produce requests (events per request) | ${r1 - r0} (${(events / Math.max(1, r1 - r0)).toFixed(1)}) | |`,
+      `| recorder CPU per event | **${us(c1.rec - c0.rec).toFixed(1)} µs** (${((c1.rec - c0.rec) / elapsed / 10).toFixed(1)} % of a core) | ≤ 40 µs |`,
+      `| broker CPU per event | **${us(c1.broker - c0.broker).toFixed(1)} µs** (${((c1.broker - c0.broker) / elapsed / 10).toFixed(1)} % of a core) | ≤ 40 µs |`,
+      `| broker CPU when idle, before the load (other clients of the shared broker) | ${(idleBrokerMsPerS / 10).toFixed(1)} % of a core (${((idleBrokerMsPerS * 1000) / (events / elapsed)).toFixed(1)} µs per event at this rate) | |`,
+      `| recorder CPU when idle | ${(idleRecorderMsPerS / 10).toFixed(1)} % of a core | |`,
+      `| PostgreSQL CPU per event (all its processes) | ${us(c1.pg - c0.pg).toFixed(1)} µs | |`,
+      `| publication → stored, p50 / p99 / max | ${percentile(counts, measured, 0.5)} / **${percentile(counts, measured, 0.99)}** / ${beyond > 0 ? `> ${l1.limitMs}` : Math.max(...counts.keys())} ms | p99 ≤ 500 ms |`,
+      `| events in the latency record of the interval | ${measured} | |`,
+      `| failed publications | ${failed} | 0 |`,
+      `| events in the store at the end | ${stored.n} | |`,
+      '',
+      `Recorder ≤ 40 µs: **${us(c1.rec - c0.rec) <= 40 ? 'met' : 'missed'}**; broker ≤ 40 µs: **${us(c1.broker - c0.broker) <= 40 ? 'met' : 'missed'}**; p99 ≤ 500 ms: **${percentile(counts, measured, 0.99) <= 500 ? 'met' : 'missed'}**.`,
+      '',
+    ];
+    const metrics = await (await fetch(`${recorder.url}/metrics`)).text();
+    const sizes = metrics.split('\n').filter((l) => l.startsWith('airlock_recorder_batch'));
+    lines.push('Recorder metrics at the end (GET /metrics, windows):', '', '```', ...sizes, '```', '');
+    process.stdout.write(`${lines.join('\n')}\n`);
+    const out = join(repoRoot(), 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `audit-steady-${rate}.md`), lines.join('\n'));
+  } finally {
+    running = false;
+    await producer.disconnect().catch(() => undefined);
+    await recorder.stop().catch(() => undefined);
+    await idp.stop();
+    await db.drop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { CanonicalJsonError, canonicalJson, canonicalJsonOfParsed } from './canonical-json';
+
+/** The shortcut must give exactly what the general form gives, or refuse exactly when it refuses. */
+function both(text: string): { general: string | Error; fromParsed: string | Error } {
+  const run = (f: () => string): string | Error => {
+    try {
+      return f();
+    } catch (err) {
+      return err as Error;
+    }
+  };
+  return {
+    general: run(() => canonicalJson(JSON.parse(text))),
+    fromParsed: run(() => canonicalJsonOfParsed(JSON.parse(text), text)),
+  };
+}
+
+describe('the canonical form of parsed JSON text', () => {
+  it('equals the general canonical form for any JSON text, sorted or not, compact or not', () => {
+    const text = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.jsonValue().map((v) => JSON.stringify(v, null, 2)),
+      fc.jsonValue().map((v) => canonicalJson(v)),
+      fc.json({ noUnicodeString: false }),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        const r = both(t);
+        expect(r.fromParsed).toEqual(r.general);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('sorts integer-like names as text and keeps a member named __proto__', () => {
+    const text = '{"9":1,"10":2,"__proto__":{"b":1,"a":2},"a":[{"y":1,"x":0}]}';
+    expect(canonicalJsonOfParsed(JSON.parse(text), text)).toBe(
+      '{"10":2,"9":1,"__proto__":{"a":2,"b":1},"a":[{"x":0,"y":1}]}',
+    );
+    expect(both(text).fromParsed).toBe(both(text).general);
+  });
+
+  it('refuses a lone surrogate, escaped or in the text itself, and keeps an escaped pair', () => {
+    for (const text of ['{"a":"\\ud800"}', '{"\\udc00":1}', '["x\ud800"]']) {
+      expect(() => canonicalJsonOfParsed(JSON.parse(text), text)).toThrow(CanonicalJsonError);
+    }
+    const pair = '{"a":"\\ud83d\\ude00"}';
+    expect(canonicalJsonOfParsed(JSON.parse(pair), pair)).toBe('{"a":"😀"}');
+  });
+
+  it('writes numbers and escapes as the general form does', () => {
+    const text = '{"n":[1.0,-0,1e21,0.000001,1E-7],"s":"\\u0041\\t\\u001f\\/"}';
+    expect(canonicalJsonOfParsed(JSON.parse(text), text)).toBe('{"n":[1,0,1e+21,0.000001,1e-7],"s":"A\\t\\u001f/"}');
+  });
+});

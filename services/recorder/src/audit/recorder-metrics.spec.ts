@@ -1,0 +1,36 @@
+import { uuidv7At } from '@airlock/testing';
+import { RecorderMetrics } from './recorder-metrics';
+
+describe('the recorder metrics', () => {
+  it('counts what windows stored, their sizes, lag and the latency from the time in each id', () => {
+    const m = new RecorderMetrics();
+    const now = Date.parse('2026-03-01T12:00:00.000Z');
+    m.clock = () => now;
+    m.sawHighWatermark(3, '120');
+    m.windowStored(
+      3,
+      [{ stored: 2, deadLettered: 1, redelivered: 0, duplicates: 0 }],
+      [uuidv7At(now - 7), uuidv7At(now - 300)],
+      [{ partition: 3, next: '100' }],
+    );
+    const text = m.text();
+    expect(text).toContain('airlock_recorder_events_stored_total 2\n');
+    expect(text).toContain('airlock_recorder_events_deadlettered_total 1\n');
+    expect(text).toContain('airlock_recorder_batches_total 1\n');
+    expect(text).toContain('airlock_recorder_batch_size_bucket{le="1"} 0\n');
+    expect(text).toContain('airlock_recorder_batch_size_bucket{le="10"} 1\n');
+    expect(text).toContain('airlock_recorder_event_latency_seconds_bucket{le="0.01"} 1\n');
+    expect(text).toContain('airlock_recorder_event_latency_seconds_bucket{le="0.5"} 2\n');
+    expect(text).toContain('airlock_recorder_lag_messages{partition="3"} 20\n');
+    expect(m.latencyRecord()).toEqual({ ms: { 7: 1, 300: 1 }, beyond: 0, limitMs: 60_000 });
+  });
+
+  it('counts latencies past the exact record apart', () => {
+    const m = new RecorderMetrics();
+    const now = Date.parse('2026-03-01T12:00:00.000Z');
+    m.clock = () => now;
+    m.windowStored(1, [{ stored: 1, deadLettered: 0, redelivered: 0, duplicates: 0 }], [uuidv7At(now - 90_000)], []);
+    expect(m.latencyRecord()).toEqual({ ms: {}, beyond: 1, limitMs: 60_000 });
+    expect(m.text()).toContain('airlock_recorder_event_latency_seconds_bucket{le="60"} 0\n');
+  });
+});
