@@ -1,11 +1,9 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from './errors';
 
 interface ErrorBody {
   error: string;
   message: string;
-  requestId?: string;
 }
 
 /**
@@ -23,10 +21,7 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     let status: number;
     let body: ErrorBody;
-    if (exception instanceof GatewayError) {
-      status = exception.status;
-      body = { error: exception.code, message: exception.publicMessage, requestId: exception.requestId };
-    } else if (exception instanceof HttpException) {
+    if (exception instanceof HttpException) {
       status = exception.getStatus();
       const r = exception.getResponse();
       const message = typeof r === 'string' ? r : ((r as { message?: unknown }).message ?? exception.message);

@@ -26,10 +26,6 @@ async function startIngress(config: IngressConfig, worker: number): Promise<void
     port: config.HTTP_PORT,
     bodyParser: false,
     configure: (app) => {
-      // Bodies go upstream byte for byte: no parsing, just the stream.
-      const fastify = app.getHttpAdapter().getInstance();
-      fastify.removeAllContentTypeParsers();
-      fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
       // The data path is served from the server's request event: no Fastify or Nest on the way.
       app.get(HttpRoute).attach(app.getHttpServer());
     },

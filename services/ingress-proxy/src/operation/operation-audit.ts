@@ -34,13 +34,9 @@ export function decidedData(decision: PolicyDecision, cached: boolean): Decision
   };
 }
 
-/** operation.decided. */
-export function decidedDraft(
-  env: Envelope,
-  decision: PolicyDecision,
-  cached: boolean,
-): AuditEventDraft<'operation.decided'> {
-  return { ...env, type: 'operation.decided', data: decidedData(decision, cached) };
+/** operation.decided, from the decision as recorded. */
+export function decidedDraft(env: Envelope, record: DecisionRecord): AuditEventDraft<'operation.decided'> {
+  return { ...env, type: 'operation.decided', data: record };
 }
 
 /** The operation.held event of an answer. */

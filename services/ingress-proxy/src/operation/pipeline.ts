@@ -114,13 +114,16 @@ export class OperationPipeline {
    */
   admit(op: Operation, decided: Decided): Admitted {
     const { decision } = decided;
-    const intercepted = interceptedDraft(op.env, op.audited);
-    const decidedEvent = decidedDraft(op.env, decision, decided.cached);
+    // What goes on the stream first, made only for an operation that is not folded.
+    const before = (): AuditEventDraft[] => [
+      interceptedDraft(op.env, op.audited),
+      decidedDraft(op.env, decided.record),
+    ];
     const review = decision.decision === 'review' ? decision.approval : undefined;
     if (decision.decision === 'deny' || (decision.decision === 'review' && !review)) {
       const reason = refusalReason(decision);
       throw new Refusal('denied', 'policy', reason, {
-        events: [intercepted, decidedEvent, deniedDraft(op.env, reason, decision)],
+        events: [...before(), deniedDraft(op.env, reason, decision)],
         recorded: true,
       });
     }
@@ -134,7 +137,7 @@ export class OperationPipeline {
       );
       throw new Refusal('masking_unavailable', 'internal', 'the response cannot be masked as policy requires', {
         cause: err,
-        events: [intercepted, decidedEvent],
+        events: before(),
       });
     }
     // A read allowed outright needs nothing on the stream before it runs, as long as the stream
@@ -142,7 +145,7 @@ export class OperationPipeline {
     if (!review && op.read && this.audit.healthy) {
       return { decision, masker, review, unsent: [], folded: { operation: op.audited, decision: decided.record } };
     }
-    return { decision, masker, review, unsent: [intercepted, decidedEvent], folded: undefined };
+    return { decision, masker, review, unsent: before(), folded: undefined };
   }
 
   /** Publishes what must be on the stream before the operation runs; a `Refusal` when it cannot be. */

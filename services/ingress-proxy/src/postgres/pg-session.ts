@@ -527,9 +527,9 @@ export class PgSession {
     const operation = this.operation(c, via, params, paths);
     const asked: Asked = { c, sql, env, operation, paths };
     const decided = this.services.decide(operation, env);
-    if (!(decided instanceof Promise)) return this.decided(asked, decided.decision, decided.cached);
+    if (!(decided instanceof Promise)) return this.decided(asked, decided);
     return decided.then(
-      (answer) => this.decided(asked, answer.decision, answer.cached),
+      (answer) => this.decided(asked, answer),
       (err: unknown) => {
         const error =
           err instanceof Refusal
@@ -559,9 +559,8 @@ export class PgSession {
     return statementOperation(c, via, params, qualifiedStatements(c, paths));
   }
 
-  private decided(asked: Asked, decision: PolicyDecision, cached: boolean): Verdict | Promise<Verdict> {
+  private decided(asked: Asked, { decision, record: recorded }: Decided): Verdict | Promise<Verdict> {
     const { env, operation } = asked;
-    const recorded = decidedData(decision, cached);
     const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
     const refused = (error: PgGatewayError, ...after: AuditEventDraft[]): Verdict => {
       this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), decided, ...after);
