@@ -124,13 +124,8 @@ async function main(): Promise<void> {
   const db = await TestDatabase.create('airlock_bench_steady');
   const workDir = mkdtempSync(join(tmpdir(), 'airlock-bench-steady-'));
   const recorder = new ServiceProcess('recorder', await freePort(), {
-    KAFKA_BROKERS: infra.KAFKA_BROKERS,
-    KAFKA_GROUP_PREFIX: prefix,
-    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwksUri: idp.jwksUri }]),
-    OIDC_AUDIENCE: 'airlock',
-    AUDIT_START_FROM: 'latest',
+    ...db.standaloneRecorderEnv(workDir, prefix, idp),
     LOG_LEVEL: 'warn',
-    ...db.recorderEnv(workDir),
   });
   const kafka = new Kafka({
     clientId: 'airlock-bench-steady',

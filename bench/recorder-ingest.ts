@@ -56,15 +56,7 @@ async function main(): Promise<void> {
   const idp = await TestIdentityProvider.start();
   const db = await TestDatabase.create('airlock_bench_ingest');
   const workDir = mkdtempSync(join(tmpdir(), 'airlock-bench-ingest-'));
-  const env = {
-    KAFKA_BROKERS: infra.KAFKA_BROKERS,
-    KAFKA_GROUP_PREFIX: prefix,
-    OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwksUri: idp.jwksUri }]),
-    OIDC_AUDIENCE: 'airlock',
-    AUDIT_START_FROM: 'latest',
-    LOG_LEVEL: 'warn',
-    ...db.recorderEnv(workDir),
-  };
+  const env = { ...db.standaloneRecorderEnv(workDir, prefix, idp), LOG_LEVEL: 'warn' };
   const nodeArgs = process.env.RECORDER_NODE_ARGS?.split(' ').filter(Boolean);
   // RECORDERS=2: two recorder processes in one consumer group share the partitions (and chains).
   const recorders: ServiceProcess[] = [];

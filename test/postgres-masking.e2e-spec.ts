@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { Client, type DatabaseError } from 'pg';
 import { PgUpstreamDatabase, localPgServerCertFile } from '@airlock/testing';
+import { runPsql, type PsqlResult } from './support/psql';
 import { findIn } from './support/scanner';
 import { TestSystem } from './support/system';
-
-const run = promisify(execFile);
 
 /**
  * Masking follows the data, not the column name: with a policy that masks
@@ -41,20 +38,9 @@ describe('PostgreSQL masking by data flow', () => {
     return c;
   }
 
-  async function psql(dbname: string, sql: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function psql(dbname: string, sql: string): Promise<PsqlResult> {
     const conninfo = `host=127.0.0.1 port=${sys.pgPort} dbname=${dbname} user=agent sslmode=require`;
-    try {
-      const r = await run('psql', [conninfo, '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-c', sql], {
-        env: { ...process.env, PGPASSWORD: token, PGCONNECT_TIMEOUT: '10' },
-        timeout: 60000,
-      });
-      seen.push(r.stdout, r.stderr);
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      seen.push(e.stdout ?? '', e.stderr ?? '');
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
+    return runPsql([conninfo, '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-c', sql], token, seen);
   }
 
   /** Runs a query over the simple and the extended protocol; returns both answers' rows. */

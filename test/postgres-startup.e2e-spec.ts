@@ -1,5 +1,4 @@
-import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Client } from 'pg';
 import {
   BackendType,
@@ -7,11 +6,11 @@ import {
   decodeErrorFields,
   encodePasswordMessage,
   encodeQuery,
-  encodeSSLRequest,
   encodeStartupMessage,
   type Frame,
 } from '@airlock/pg-wire';
 import { PgUpstreamDatabase, waitFor } from '@airlock/testing';
+import { openGatewayTls } from './support/pg-raw';
 import { TestSystem } from './support/system';
 
 const STARTUP_TIMEOUT_MS = 3000;
@@ -30,19 +29,7 @@ class HandStartup {
   }
 
   static async open(port: number): Promise<HandStartup> {
-    const raw = netConnect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      raw.once('connect', () => resolve());
-      raw.once('error', reject);
-    });
-    raw.write(encodeSSLRequest());
-    const answer = await new Promise<Buffer>((resolve) => raw.once('data', resolve));
-    if (answer.toString() !== 'S') throw new Error('the gateway refused TLS');
-    const socket = tlsConnect({ socket: raw, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
+    const socket = await openGatewayTls(port);
     return new HandStartup(socket);
   }
 

@@ -18,6 +18,7 @@ import {
 import { PgUpstreamDatabase, localPgServerCertFile, waitFor } from '@airlock/testing';
 import { RawPgClient, typesOf } from './support/pg-raw';
 import { findIn, scanSystem } from './support/scanner';
+import { runPsql, type PsqlResult } from './support/psql';
 import { TestSystem } from './support/system';
 
 const run = promisify(execFile);
@@ -46,23 +47,9 @@ describe('PostgreSQL through the gateway', () => {
   async function psql(
     args: string[],
     opts: { dbname?: string; sslmode?: string; password?: string } = {},
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const r = await run(
-        'psql',
-        [conninfo(opts.dbname ?? 'pgdb', opts.sslmode), '-X', '-v', 'VERBOSITY=verbose', ...args],
-        {
-          env: { ...process.env, PGPASSWORD: opts.password ?? token, PGCONNECT_TIMEOUT: '10' },
-          timeout: 60000,
-        },
-      );
-      seen.push(r.stdout, r.stderr);
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      seen.push(e.stdout ?? '', e.stderr ?? '');
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
+  ): Promise<PsqlResult> {
+    const conn = conninfo(opts.dbname ?? 'pgdb', opts.sslmode);
+    return runPsql([conn, '-X', '-v', 'VERBOSITY=verbose', ...args], opts.password ?? token, seen);
   }
 
   async function pgClient(dbname = 'pgdb', password = token): Promise<Client> {

@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import {
   BackendType,
   MessageReader,
@@ -31,19 +31,7 @@ export class RawPgClient {
   }
 
   static async connect(port: number, database: string, token: string): Promise<RawPgClient> {
-    const raw = netConnect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      raw.once('connect', () => resolve());
-      raw.once('error', reject);
-    });
-    raw.write(encodeSSLRequest());
-    const answer = await new Promise<Buffer>((resolve) => raw.once('data', resolve));
-    if (answer.toString() !== 'S') throw new Error('the gateway refused TLS');
-    const socket = tlsConnect({ socket: raw, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
+    const socket = await openGatewayTls(port);
     const client = new RawPgClient(socket);
     client.send(encodeStartupMessage({ user: 'agent', database }));
     const auth = await client.next();
@@ -104,6 +92,24 @@ export class RawPgClient {
 }
 
 /** Message types as letters, for readable assertions. */
+/** A TCP connection to the gateway's PostgreSQL listener, upgraded to TLS (SSLRequest, then the handshake). */
+export async function openGatewayTls(port: number): Promise<TLSSocket> {
+  const raw = netConnect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => {
+    raw.once('connect', () => resolve());
+    raw.once('error', reject);
+  });
+  raw.write(encodeSSLRequest());
+  const answer = await new Promise<Buffer>((resolve) => raw.once('data', resolve));
+  if (answer.toString() !== 'S') throw new Error('the gateway refused TLS');
+  const socket = tlsConnect({ socket: raw, rejectUnauthorized: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', () => resolve());
+    socket.once('error', reject);
+  });
+  return socket;
+}
+
 export function typesOf(frames: Frame[]): string {
   return frames.map((f) => String.fromCharCode(f.type)).join('');
 }

@@ -37,13 +37,8 @@ describe('the recorder dead-letters what it cannot store', () => {
     const workDir = mkdtempSync(join(tmpdir(), 'airlock-deadletter-'));
     const prefix = `test-${runId()}`;
     recorder = new ServiceProcess('recorder', await freePort(), {
-      KAFKA_BROKERS: infraEnv().KAFKA_BROKERS,
-      KAFKA_GROUP_PREFIX: prefix,
-      OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwksUri: idp.jwksUri }]),
-      OIDC_AUDIENCE: 'airlock',
-      AUDIT_START_FROM: 'latest',
+      ...db.standaloneRecorderEnv(workDir, prefix, idp),
       AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
-      ...db.recorderEnv(workDir),
     });
     await recorder.start();
     const kafka = new Kafka({

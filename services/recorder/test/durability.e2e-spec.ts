@@ -8,7 +8,6 @@ import {
   TestDatabase,
   TestIdentityProvider,
   freePort,
-  infraEnv,
   runId,
   syntheticAuditEvent,
   waitFor,
@@ -37,13 +36,8 @@ describe('the audit store under crashes', () => {
     db = await TestDatabase.create('airlock_durability');
     const workDir = mkdtempSync(join(tmpdir(), 'airlock-durability-'));
     recorder = new ServiceProcess('recorder', await freePort(), {
-      KAFKA_BROKERS: infraEnv().KAFKA_BROKERS,
-      KAFKA_GROUP_PREFIX: `test-${runId()}`,
-      OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwksUri: idp.jwksUri }]),
-      OIDC_AUDIENCE: 'airlock',
-      AUDIT_START_FROM: 'latest',
+      ...db.standaloneRecorderEnv(workDir, `test-${runId()}`, idp),
       AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
-      ...db.recorderEnv(workDir),
     });
     await recorder.start();
     traffic = new AuditTrafficProducer();

@@ -9,7 +9,6 @@ import {
   TestDatabase,
   TestIdentityProvider,
   freePort,
-  infraEnv,
   repoRoot,
   runId,
   syntheticAuditEvent,
@@ -97,15 +96,7 @@ describe('the tamper-evident audit store', () => {
     idp = await TestIdentityProvider.start();
     db = await TestDatabase.create('airlock_store');
     const workDir = mkdtempSync(join(tmpdir(), 'airlock-store-'));
-    env = {
-      KAFKA_BROKERS: infraEnv().KAFKA_BROKERS,
-      KAFKA_GROUP_PREFIX: `test-${runId()}`,
-      OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwksUri: idp.jwksUri }]),
-      OIDC_AUDIENCE: 'airlock',
-      AUDIT_START_FROM: 'latest',
-      AUDIT_CHECKPOINT_INTERVAL_MS: '300',
-      ...db.recorderEnv(workDir),
-    };
+    env = { ...db.standaloneRecorderEnv(workDir, `test-${runId()}`, idp), AUDIT_CHECKPOINT_INTERVAL_MS: '300' };
     recorder = await new ServiceProcess('recorder', await freePort(), env).start();
     traffic = new AuditTrafficProducer();
     await traffic.connect();

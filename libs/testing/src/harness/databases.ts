@@ -60,6 +60,26 @@ export class TestDatabase {
     return { DATABASE_URL: this.recorderUrl, DATABASE_OWNER_URL: this.url, AUDIT_SIGNING_KEY_FILE: keyFile };
   }
 
+  /**
+   * The whole environment of a recorder on the local infrastructure storing into this database:
+   * its Kafka group prefix, the issuer whose tokens it accepts, and the audit stream read from
+   * its end. Callers add what their run needs (checkpoint interval, log level).
+   */
+  standaloneRecorderEnv(
+    dir: string,
+    groupPrefix: string,
+    idp: { issuer: string; jwksUri: string },
+  ): Record<string, string> {
+    return {
+      KAFKA_BROKERS: infraEnv().KAFKA_BROKERS,
+      KAFKA_GROUP_PREFIX: groupPrefix,
+      OIDC_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwksUri: idp.jwksUri }]),
+      OIDC_AUDIENCE: 'airlock',
+      AUDIT_START_FROM: 'latest',
+      ...this.recorderEnv(dir),
+    };
+  }
+
   query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
     return queryOnce<R>(this.url, sql, params);
   }
