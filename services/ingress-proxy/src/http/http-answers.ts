@@ -6,6 +6,7 @@ import type { Refusal, RefusalKind } from '../operation/refusal';
 /** The HTTP answer to each kind of pipeline refusal: status and stable error code. */
 const REFUSALS: Record<RefusalKind, { status: number; code: string }> = {
   denied: { status: 403, code: 'denied' },
+  not_approved: { status: 403, code: 'denied' },
   policy_unavailable: { status: 503, code: 'policy_unavailable' },
   audit_unavailable: { status: 503, code: 'audit_unavailable' },
   masking_unavailable: { status: 500, code: 'masking_unavailable' },
@@ -15,7 +16,10 @@ const REFUSALS: Record<RefusalKind, { status: number; code: string }> = {
 /** A refusal of the operation pipeline as the agent gets it over HTTP. */
 export function httpRefusal(refusal: Refusal): GatewayError {
   const { status, code } = REFUSALS[refusal.kind];
-  const message = refusal.kind === 'denied' ? refusal.reason : `${refusal.reason}; request refused`;
+  const message =
+    refusal.kind === 'denied' || refusal.kind === 'not_approved'
+      ? refusal.reason
+      : `${refusal.reason}; request refused`;
   return new GatewayError(status, code, message, { cause: refusal.cause ?? refusal });
 }
 

@@ -98,6 +98,7 @@ function setup(opts: {
     policy as unknown as PolicyClient,
     audit as unknown as AuditService,
     masking as unknown as ResponseMasking,
+    approvals as unknown as ApprovalClient,
   );
   const svc = new HttpGateway(
     registry as unknown as ConnectionRegistry,
@@ -105,7 +106,6 @@ function setup(opts: {
     upstream as unknown as UpstreamClient,
     leases as unknown as LeaseClient,
     masking as unknown as ResponseMasking,
-    approvals as unknown as ApprovalClient,
     config,
   );
   const callTo = (url: string) =>

@@ -5,18 +5,13 @@ import {
   ConnectionNameSchema,
   truncateText,
   uuidv7,
-  type ApprovalRequest,
-  type ApprovalRules,
   type AuditEventDraft,
   type HttpOperation,
   type Principal,
-  type PolicyDecision,
 } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
 import type { CredentialNeedles } from '@airlock/masking';
 import { httpApprovalDetail } from '../approval-client/approval-detail';
-import { ApprovalClient } from '../approval-client/approval.client';
-import { ApprovalUnavailableError, approvalRefusalReason, type HoldResult } from '../approval-client/hold';
 import { httpOperationFingerprint } from '../approval-client/operation-fingerprint';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { ConnectionRegistry } from '../connections/connection.registry';
@@ -24,9 +19,7 @@ import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
 import { GatewayError, type FailureStage } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import {
-  approvalDeniedDraft,
   auditedOperation,
-  heldDraft,
   httpCompletedDraft,
   httpFailedDraft,
   httpOperation,
@@ -34,7 +27,13 @@ import {
   type Envelope,
   type Folded,
 } from '../operation/operation-audit';
-import { OperationPipeline, type Admitted, type Decided, type Operation } from '../operation/pipeline';
+import {
+  OperationPipeline,
+  type Admitted,
+  type Decided,
+  type HoldOutcome,
+  type Operation,
+} from '../operation/pipeline';
 import { Refusal } from '../operation/refusal';
 import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
 import { canonicalOperation, type CanonicalRequest } from './canonical-operation';
@@ -107,7 +106,6 @@ export class HttpGateway {
     private readonly upstream: UpstreamClient,
     private readonly leases: LeaseClient,
     private readonly masking: ResponseMasking,
-    private readonly approvals: ApprovalClient,
     @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
   ) {
     this.heldBudget = new HeldBudget(config.APPROVAL_MAX_HELD_REQUESTS, config.APPROVAL_MAX_HELD_BYTES);
@@ -216,7 +214,7 @@ export class HttpGateway {
       const kept = { bytes: 0 };
       let held: Awaited<ReturnType<HttpGateway['hold']>>;
       try {
-        held = await this.hold(kept, op, env, operation, target, decision, admitted.review, unsent.splice(0));
+        held = await this.hold(kept, op, operation, target, admitted);
       } finally {
         this.heldBudget.leave(kept.bytes);
       }
@@ -375,13 +373,11 @@ export class HttpGateway {
   private async hold(
     kept: { bytes: number },
     op: IncomingOperation,
-    env: Envelope,
     operation: Operation,
     target: Target,
-    decision: PolicyDecision,
-    rules: ApprovalRules,
-    unsent: AuditEventDraft[],
+    admitted: Admitted,
   ): Promise<{ kind: 'approved'; body?: Readable } | PendingApproval> {
+    const { env } = operation;
     const limit = this.config.APPROVAL_MAX_BODY_BYTES;
     let body: Buffer | undefined;
     if (op.body && sendsBody(op.method)) {
@@ -397,71 +393,52 @@ export class HttpGateway {
                 { cause: err },
               )
             : new GatewayError(400, 'bad_request', 'the request body could not be read', { cause: err });
-        throw await this.refuse(env, unsent, 'approval', error);
+        throw await this.refuse(env, admitted.unsent, 'approval', error);
       }
-      if (!this.heldBudget.keep(body.length)) throw await this.refuse(env, unsent, 'approval', heldCapacityError());
+      if (!this.heldBudget.keep(body.length)) {
+        throw await this.refuse(env, admitted.unsent, 'approval', heldCapacityError());
+      }
       kept.bytes = body.length;
     }
-    await this.emitOrFail(...unsent);
 
     const { path, query, headers } = target.request;
     const exact = { method: op.method, path, query, headers: fingerprintHeaders(headers), body };
-    const request: ApprovalRequest = {
-      requestId: env.requestId,
-      sessionId: env.sessionId,
-      principal: op.principal,
-      connection: target.connection,
-      protocol: 'http',
-      operation: operation.audited,
-      fingerprint: httpOperationFingerprint(exact),
-      ruleId: decision.ruleId,
-      reason: decision.reason,
-      rules,
-      detail: httpApprovalDetail(exact),
-    };
-    let result: HoldResult;
+    let outcome: HoldOutcome;
     try {
-      result = await this.approvals.hold(request, {
+      outcome = await this.pipeline.hold(operation, admitted, {
+        fingerprint: httpOperationFingerprint(exact),
+        detail: httpApprovalDetail(exact),
         deadline: (_first, now) => now + this.config.APPROVAL_HTTP_WAIT_MS,
         signal: op.signal,
-        onHeld: (reply) => this.emitOrFail(heldDraft(env, reply)),
+        // The approval stays pending for the agent's retry.
+        withdraw: false,
       });
     } catch (err) {
-      if (!(err instanceof ApprovalUnavailableError)) throw err;
-      this.logger.warn(
-        { requestId: env.requestId, err: err.cause instanceof Error ? err.cause.message : String(err.cause) },
-        'approval service did not answer: refusing',
-      );
+      if (!(err instanceof Refusal)) throw err;
+      throw await this.refused(operation, err.events, err);
+    }
+    if (outcome.kind === 'approved') {
+      return { kind: 'approved', body: body === undefined ? op.body : Readable.from([body], { objectMode: false }) };
+    }
+    if (!outcome.reply) {
+      // The agent hung up before the approval was asked for: nothing to come back to.
       throw await this.refuse(
         env,
         [],
         'approval',
-        new GatewayError(503, 'approval_unavailable', 'the approval service did not answer; request refused', {
-          cause: err,
-        }),
+        new GatewayError(499, 'client_closed', 'the agent closed the request'),
       );
     }
-    switch (result.kind) {
-      case 'approved':
-        return { kind: 'approved', body: body === undefined ? op.body : Readable.from([body], { objectMode: false }) };
-      case 'refused': {
-        const reason = approvalRefusalReason(result.approvalId, result.state);
-        await this.emitOrFail(approvalDeniedDraft(env, decision, result.approvalId, result.state, reason));
-        throw new GatewayError(403, 'denied', reason);
-      }
-      case 'pending':
-      case 'aborted':
-        // The operation.held event ends the trail of a request answered 202 (or whose agent hung up):
-        // its retry is an operation of its own. The approval stays pending for that retry.
-        return {
-          kind: 'pending',
-          requestId: env.requestId,
-          approvalId: result.reply.approvalId,
-          url: result.reply.url,
-          expiresAt: result.reply.expiresAt,
-          retryAfterSeconds: this.config.APPROVAL_RETRY_AFTER_S,
-        };
-    }
+    // The operation.held event ends the trail of a request answered 202 (or whose agent hung up):
+    // its retry is an operation of its own. The approval stays pending for that retry.
+    return {
+      kind: 'pending',
+      requestId: env.requestId,
+      approvalId: outcome.reply.approvalId,
+      url: outcome.reply.url,
+      expiresAt: outcome.reply.expiresAt,
+      retryAfterSeconds: this.config.APPROVAL_RETRY_AFTER_S,
+    };
   }
 
   /** Records a refusal (what was already known, then the failure) and returns the error to throw. */

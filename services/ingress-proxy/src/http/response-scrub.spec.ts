@@ -111,14 +111,18 @@ function setup(opts: { secret: LeaseSecret; masking?: string[]; setCookieConnect
     HTTP_SET_COOKIE_CONNECTIONS: opts.setCookieConnections ?? [],
   } as unknown as IngressConfig;
   const masking = new ResponseMasking();
-  const pipeline = new OperationPipeline(policy as unknown as PolicyClient, audit as unknown as AuditService, masking);
+  const pipeline = new OperationPipeline(
+    policy as unknown as PolicyClient,
+    audit as unknown as AuditService,
+    masking,
+    {} as ApprovalClient,
+  );
   const svc = new HttpGateway(
     { get: () => undefined, settings: () => ({}) } as unknown as ConnectionRegistry,
     pipeline,
     upstream as unknown as UpstreamClient,
     leases as unknown as LeaseClient,
     masking,
-    {} as ApprovalClient,
     config,
   );
   const call = (headers: Record<string, string> = {}) =>

@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type {
+  ApprovalReply,
+  ApprovalRequest,
   ApprovalRules,
   AuditEventDraft,
   HttpOperation,
@@ -10,14 +12,23 @@ import type {
 } from '@airlock/contracts';
 import type { Masker } from '@airlock/masking';
 import { MessagingError } from '@airlock/messaging';
+import { ApprovalClient } from '../approval-client/approval.client';
+import {
+  ApprovalUnavailableError,
+  approvalRefusalReason,
+  type HoldOptions,
+  type HoldResult,
+} from '../approval-client/hold';
 import { AuditService } from '../audit/audit.service';
 import { refusalReason } from '../errors';
 import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient } from '../policy-client/policy-client.service';
 import {
+  approvalDeniedDraft,
   decidedData,
   decidedDraft,
   deniedDraft,
+  heldDraft,
   interceptedDraft,
   type AuditedOperation,
   type DecisionRecord,
@@ -64,6 +75,36 @@ export interface Admitted {
   review: ApprovalRules | undefined;
 }
 
+/** How an adapter holds an operation policy sent for review. */
+export interface HoldHow {
+  /** What the approval covers: the exact operation, parameter or body values included. */
+  fingerprint: string;
+  /** What approvers are shown. */
+  detail: string;
+  /** When to stop waiting, given the first answer and the time it came. */
+  deadline: HoldOptions['deadline'];
+  /** Aborted when the operation stops waiting; its reason is the approval's cancel reason. */
+  signal?: AbortSignal;
+  /**
+   * Withdraw the approval when the operation stops waiting without it (nobody will come back for
+   * it); unset, a pending approval stays for the agent's retry.
+   */
+  withdraw: boolean;
+  /** Called once each new approval's operation.held event is on the stream: tell the client. */
+  onHeld?(reply: ApprovalReply): void | Promise<void>;
+}
+
+/**
+ * How a hold ended when the operation was not refused: a refusal (a person said no, the approval
+ * expired, the approval service or the audit stream did not answer) is thrown as a `Refusal`.
+ */
+export type HoldOutcome =
+  | { kind: 'approved' }
+  /** Still pending when the wait ended. */
+  | { kind: 'pending'; reply: ApprovalReply }
+  /** The operation stopped waiting (its signal); `reply` unset when nothing had been asked yet. */
+  | { kind: 'aborted'; reply?: ApprovalReply };
+
 /**
  * The one path every operation takes through the gateway, whatever its protocol: a decision
  * (cached when policy allows), the refusal of what policy denies, the masker policy names,
@@ -79,6 +120,7 @@ export class OperationPipeline {
     private readonly policy: PolicyClient,
     private readonly audit: AuditService,
     private readonly masking: ResponseMasking,
+    private readonly approvals: ApprovalClient,
   ) {}
 
   /**
@@ -148,15 +190,116 @@ export class OperationPipeline {
     return { decision, masker, review, unsent: before(), folded: undefined };
   }
 
-  /** Publishes what must be on the stream before the operation runs; a `Refusal` when it cannot be. */
+  /**
+   * The events that show what was decided, for an admitted operation refused before it ran (its
+   * result could not be masked as policy requires): nothing of it is on the stream yet.
+   */
+  explain(op: Operation, admitted: Admitted): AuditEventDraft[] {
+    const { folded } = admitted;
+    if (!folded) return admitted.unsent;
+    return [interceptedDraft(op.env, folded.operation), decidedDraft(op.env, folded.decision)];
+  }
+
+  /**
+   * Publishes what must be on the stream before the operation runs; a `Refusal` when it cannot be
+   * (nothing more is recorded of the operation then: the stream takes nothing).
+   */
   async auditFirst(env: Pick<Envelope, 'requestId'>, drafts: AuditEventDraft[]): Promise<void> {
     if (drafts.length === 0) return;
     try {
       await this.audit.emit(...drafts);
     } catch (err) {
       this.logger.error({ requestId: env.requestId, err: (err as Error).message }, 'audit unavailable: refusing');
-      throw new Refusal('audit_unavailable', 'audit', 'the audit trail is unavailable', { cause: err });
+      throw new Refusal('audit_unavailable', 'audit', 'the audit trail is unavailable', { cause: err, recorded: true });
     }
+  }
+
+  /**
+   * Holds an operation policy sent for review until a person decides, the wait ends or the
+   * adapter aborts it. Its intercepted and decided events go on the stream before the approval is
+   * asked for, and each approval it waits for is recorded (operation.held) before the client is
+   * told. Only an `approved` answer lets it run; a refused approval is a `Refusal` (kind
+   * `not_approved`, its operation.denied event with it).
+   */
+  async hold(op: Operation, admitted: Admitted, how: HoldHow): Promise<HoldOutcome> {
+    const { decision, review: rules } = admitted;
+    if (!rules) throw new Error('the operation is not held for review');
+    const { env } = op;
+    await this.auditFirst(env, admitted.unsent.splice(0));
+    // Stopped before anything was asked: there is no approval to withdraw.
+    if (how.signal?.aborted) return { kind: 'aborted' };
+    const request: ApprovalRequest = {
+      requestId: env.requestId,
+      sessionId: env.sessionId,
+      principal: op.principal,
+      connection: op.connection,
+      protocol: op.operation.kind,
+      operation: op.audited,
+      fingerprint: how.fingerprint,
+      ruleId: decision.ruleId,
+      reason: decision.reason,
+      rules,
+      detail: how.detail,
+    };
+    let last: ApprovalReply | undefined;
+    const withdraw = (reply: ApprovalReply | undefined, reason: string): void => {
+      if (how.withdraw && reply?.state === 'pending') this.withdraw(op, reply, reason);
+    };
+    let result: HoldResult;
+    try {
+      result = await this.approvals.hold(request, {
+        deadline: how.deadline,
+        signal: how.signal,
+        onHeld: async (reply) => {
+          last = reply;
+          await this.auditFirst(env, [heldDraft(env, reply)]);
+          await how.onHeld?.(reply);
+        },
+      });
+    } catch (err) {
+      withdraw(last, 'the operation was refused while it waited');
+      if (!(err instanceof ApprovalUnavailableError)) throw err;
+      this.logger.warn(
+        { requestId: env.requestId, err: err.cause instanceof Error ? err.cause.message : String(err.cause) },
+        'approval service did not answer: refusing',
+      );
+      throw new Refusal('approval_unavailable', 'approval', 'the approval service did not answer', { cause: err });
+    }
+    switch (result.kind) {
+      case 'approved':
+        return { kind: 'approved' };
+      case 'refused': {
+        const reason = approvalRefusalReason(result.approvalId, result.state);
+        throw new Refusal('not_approved', 'approval', reason, {
+          events: [approvalDeniedDraft(env, decision, result.approvalId, result.state, reason)],
+          recorded: true,
+        });
+      }
+      case 'pending':
+        withdraw(result.reply, 'the operation stopped waiting');
+        return result;
+      case 'aborted':
+        withdraw(result.reply, String(how.signal?.reason ?? 'cancelled by the client'));
+        return result;
+    }
+  }
+
+  /** Cancels an approval nobody waits for any more; a failure is logged, never thrown. */
+  private withdraw(op: Operation, reply: ApprovalReply, reason: string): void {
+    this.approvals
+      .cancel({
+        approvalId: reply.approvalId,
+        requestId: op.env.requestId,
+        sessionId: op.env.sessionId,
+        principal: op.principal,
+        reason,
+      })
+      .catch((err: Error) =>
+        this.logger.warn(
+          { approvalId: reply.approvalId, err: err.message },
+          'approval could not be cancelled: it stays pending until it expires',
+        ),
+      );
   }
 
   /**
@@ -183,7 +326,7 @@ export class OperationPipeline {
 
   /** Outcome events, after the answer has gone out: published in the background. */
   record(...drafts: AuditEventDraft[]): void {
-    this.audit.emitAfter(...drafts);
+    if (drafts.length > 0) this.audit.emitAfter(...drafts);
   }
 
   /** Whether the audit stream acknowledges what it is given (reads are folded only then). */

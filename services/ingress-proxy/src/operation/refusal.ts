@@ -3,8 +3,14 @@ import type { FailureStage } from '../errors';
 
 /** Why the pipeline refused an operation; each adapter answers every kind in its protocol. */
 export type RefusalKind =
-  /** Policy denied it, a person refused its approval, or a review nobody could approve. */
-  'denied' | 'policy_unavailable' | 'audit_unavailable' | 'masking_unavailable' | 'approval_unavailable';
+  /** Policy denied it, or sent it to a review nobody could approve. */
+  | 'denied'
+  /** A person denied its approval, or nobody decided before it expired or the wait ended. */
+  | 'not_approved'
+  | 'policy_unavailable'
+  | 'audit_unavailable'
+  | 'masking_unavailable'
+  | 'approval_unavailable';
 
 /**
  * A refusal by the operation pipeline, before anything reached the upstream. `reason` is what

@@ -51,6 +51,7 @@ export class PgGatewayError extends Error {
 /** The SQLSTATE of each kind of pipeline refusal. */
 const REFUSALS: Record<RefusalKind, string> = {
   denied: SqlState.InsufficientPrivilege,
+  not_approved: SqlState.InsufficientPrivilege,
   policy_unavailable: SqlState.CannotConnectNow,
   audit_unavailable: SqlState.CannotConnectNow,
   masking_unavailable: SqlState.InternalError,
@@ -60,6 +61,10 @@ const REFUSALS: Record<RefusalKind, string> = {
 /** A refusal of the operation pipeline as a statement's ErrorResponse. */
 export function pgRefusal(refusal: Refusal): PgGatewayError {
   const message =
-    refusal.kind === 'denied' ? `refused by policy: ${refusal.reason}` : `${refusal.reason}; statement refused`;
+    refusal.kind === 'denied'
+      ? `refused by policy: ${refusal.reason}`
+      : refusal.kind === 'not_approved'
+        ? `refused: ${refusal.reason}`
+        : `${refusal.reason}; statement refused`;
   return new PgGatewayError(REFUSALS[refusal.kind], message, refusal.stage, { cause: refusal.cause ?? refusal });
 }

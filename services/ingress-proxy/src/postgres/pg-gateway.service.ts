@@ -27,18 +27,15 @@ import {
   type Frame,
 } from '@airlock/pg-wire';
 import { DEFAULT_SEARCH_PATH, SqlClassifier, loadSqlParser, parseSearchPath } from '@airlock/sql';
-import { ApprovalClient } from '../approval-client/approval.client';
 import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { LeaseClient, type ActiveLease } from '../credentials/lease.client';
-import { ResponseMasking } from '../masking/response-masking';
 import { PolicyClient } from '../policy-client/policy-client.service';
 import { ColumnCatalog } from './column-catalog';
 import { RelationCatalog } from './relation-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { PgSession, type PgSessionServices } from './pg-session';
 import {
-  auditedOperation,
   pgAuthFailedDraft,
   sessionStartedDraft,
   statementFailedDraft,
@@ -85,8 +82,6 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     private readonly audit: AuditService,
     private readonly policy: PolicyClient,
     private readonly leases: LeaseClient,
-    private readonly masking: ResponseMasking,
-    private readonly approvals: ApprovalClient,
     private readonly pipeline: OperationPipeline,
   ) {
     this.upstreamCa = config.PG_UPSTREAM_CA_FILE ? readFileSync(config.PG_UPSTREAM_CA_FILE) : undefined;
@@ -99,16 +94,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     this.sessionServices = {
       logger: this.logger,
       classify: (sql) => this.classifier.classify(sql),
-      decide: (operation, env) =>
-        this.pipeline.decide({
-          env,
-          principal: env.actor!,
-          connection: env.connection!,
-          operation,
-          audited: auditedOperation(operation),
-          read: false,
-        }),
-      masker: (rules) => this.masking.masker(rules),
+      pipeline: this.pipeline,
       resolveColumns: (lease, refs) => this.catalog.resolve(lease, refs),
       cachedColumns: (lease, refs) => this.catalog.cached(lease, refs),
       relations: (lease) => ({
@@ -117,20 +103,6 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
         generation: () => this.relations.generation,
         forget: () => this.relations.forget(lease),
       }),
-      emit: (...drafts) => this.audit.emit(...drafts),
-      emitAfter: (...drafts) => this.audit.emitAfter(...drafts),
-      auditHealthy: () => this.audit.healthy,
-      holdForApproval: (request, opts) => this.approvals.hold(request, opts),
-      cancelApproval: (cancel) => {
-        this.approvals
-          .cancel(cancel)
-          .catch((err: Error) =>
-            this.logger.warn(
-              { approvalId: cancel.approvalId, err: err.message },
-              'approval could not be cancelled: it stays pending until it expires',
-            ),
-          );
-      },
       onClose: (s) => {
         this.slots.get(s.id)?.();
         this.slots.delete(s.id);

@@ -8,6 +8,8 @@ import type {
   ApprovalRequest,
   AuditEventDraft,
   PolicyDecision,
+  PolicyEvaluateRequest,
+  PostgresOperation,
 } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
 import {
@@ -27,10 +29,14 @@ import {
 } from '@airlock/pg-wire';
 import type { Classification } from '@airlock/sql';
 import { ApprovalWaiters } from '../approval-client/approval-waiters';
-import { holdForApproval } from '../approval-client/hold';
+import type { ApprovalClient } from '../approval-client/approval.client';
+import { holdForApproval, type HoldOptions } from '../approval-client/hold';
+import type { AuditService } from '../audit/audit.service';
+import { ResponseMasking } from '../masking/response-masking';
+import { OperationPipeline } from '../operation/pipeline';
+import type { PolicyClient } from '../policy-client/policy-client.service';
 import { sqlOperationFingerprint } from '../approval-client/operation-fingerprint';
 import type { ActiveLease } from '../credentials/lease.client';
-import { decidedData } from '../operation/operation-audit';
 import { PgSession, type PgSessionServices } from './pg-session';
 
 const A = '00000000-0000-7000-8000-00000000000a';
@@ -145,35 +151,20 @@ async function setup(opts: { answers?: Array<ApprovalReply | Error> } = {}) {
   const cancels: ApprovalCancel[] = [];
   const waiters = new ApprovalWaiters();
   const answers = opts.answers ?? [reply('pending'), reply('approved')];
-  const services: PgSessionServices = {
-    logger: { warn: jest.fn(), error: jest.fn(), log: jest.fn() } as unknown as Logger,
-    classify: (sql): Classification => ({
-      parsed: true,
-      normalized: sql,
-      fingerprint: 'fp',
-      statements: [
-        sql.startsWith('SELECT')
-          ? { command: 'SELECT', class: 'read', tables: [], functions: [], risks: [] }
-          : { command: 'UPDATE', class: 'write', tables: ['t'], functions: [], risks: [] },
-      ],
+  const policy = {
+    cached: () => undefined,
+    evaluate: async (req: PolicyEvaluateRequest) => ({
+      decision: decisionFor((req.operation as PostgresOperation).sql),
+      cached: false,
     }),
-    decide: async (op) => {
-      const decision = decisionFor(op.sql);
-      return { decision, cached: false, record: decidedData(decision, false) };
-    },
-    masker: () => undefined,
-    resolveColumns: async () => new Map(),
-    cachedColumns: () => new Map(),
-    relations: () => ({
-      cached: () => null,
-      load: () => Promise.resolve({ relation: () => undefined }),
-      generation: () => 0,
-      forget: () => undefined,
-    }),
-    emit: async (...d) => void events.push(...d),
-    emitAfter: (...d) => void events.push(...d),
-    auditHealthy: () => true,
-    holdForApproval: (request, o) =>
+  };
+  const audit = {
+    healthy: true,
+    emit: async (...d: AuditEventDraft[]) => void events.push(...d),
+    emitAfter: (...d: AuditEventDraft[]) => void events.push(...d),
+  };
+  const approvals = {
+    hold: (request: ApprovalRequest, o: HoldOptions) =>
       holdForApproval(
         {
           request: async (r) => {
@@ -188,7 +179,35 @@ async function setup(opts: { answers?: Array<ApprovalReply | Error> } = {}) {
         request,
         o,
       ),
-    cancelApproval: (c) => void cancels.push(c),
+    cancel: async (c: ApprovalCancel) => void cancels.push(c),
+  };
+  const pipeline = new OperationPipeline(
+    policy as unknown as PolicyClient,
+    audit as unknown as AuditService,
+    new ResponseMasking(),
+    approvals as unknown as ApprovalClient,
+  );
+  const services: PgSessionServices = {
+    logger: { warn: jest.fn(), error: jest.fn(), log: jest.fn() } as unknown as Logger,
+    classify: (sql): Classification => ({
+      parsed: true,
+      normalized: sql,
+      fingerprint: 'fp',
+      statements: [
+        sql.startsWith('SELECT')
+          ? { command: 'SELECT', class: 'read', tables: [], functions: [], risks: [] }
+          : { command: 'UPDATE', class: 'write', tables: ['t'], functions: [], risks: [] },
+      ],
+    }),
+    pipeline,
+    resolveColumns: async () => new Map(),
+    cachedColumns: () => new Map(),
+    relations: () => ({
+      cached: () => null,
+      load: () => Promise.resolve({ relation: () => undefined }),
+      generation: () => 0,
+      forget: () => undefined,
+    }),
     onClose: () => undefined,
     maxStatementBytes: 1024 * 1024,
   };

@@ -1,30 +1,16 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '@nestjs/common';
-import {
-  uuidv7,
-  type ApprovalCancel,
-  type ApprovalReply,
-  type ApprovalRequest,
-  type ApprovalRules,
-  type ApprovalState,
-  type AuditEventDraft,
-  type PolicyDecision,
-  type PostgresOperation,
-  type Principal,
-} from '@airlock/contracts';
-import type { Masker } from '@airlock/masking';
+import { uuidv7, type Principal } from '@airlock/contracts';
 import {
   BackendType,
   decodeCommandComplete,
   decodeDataRow,
-  decodeErrorFields,
   decodeFrontend,
   decodeParameterStatus,
   decodeReadyForQuery,
   decodeRowDescription,
   encodeDescribe,
   encodeErrorResponse,
-  encodeNoticeResponse,
   encodeParameterStatus,
   encodeParse,
   encodeQuery,
@@ -35,44 +21,19 @@ import {
   type MessageReader,
 } from '@airlock/pg-wire';
 import type { Classification, SearchPath } from '@airlock/sql';
-import { sqlApprovalDetail } from '../approval-client/approval-detail';
-import {
-  ApprovalUnavailableError,
-  approvalRefusalReason,
-  type HoldOptions,
-  type HoldResult,
-} from '../approval-client/hold';
-import { sqlOperationFingerprint } from '../approval-client/operation-fingerprint';
 import type { ActiveLease } from '../credentials/lease.client';
-import { refusalReason } from '../errors';
-import {
-  approvalDeniedDraft,
-  auditedOperation,
-  decidedData,
-  deniedDraft,
-  heldDraft,
-  interceptedDraft,
-  sessionEndedDraft,
-  statementFailedDraft,
-  type Envelope,
-} from '../operation/operation-audit';
+import { sessionEndedDraft, type Envelope } from '../operation/operation-audit';
 import type { ColumnOrigin } from './column-catalog';
-import { maskedUseRefusal, planText, type RelationLookup, type TextMaskPlan } from './masking-plan';
-import { PgGatewayError, SqlState, pgRefusal } from './pg-errors';
-import type { Decided } from '../operation/pipeline';
-import { Refusal } from '../operation/refusal';
+import type { RelationLookup } from './masking-plan';
+import { PgGatewayError, SqlState } from './pg-errors';
 import type { UpstreamConnection } from './pg-upstream';
-import { CredentialScrubber, ResultMasker, maskServerMessage, withholdServerMessage } from './row-masking';
-import {
-  SEARCH_PATH_PROBE,
-  SearchPathTracker,
-  UntrackedSearchPathError,
-  everySchema,
-  qualifiedStatements,
-} from './search-path-tracker';
+import type { ResultMasker } from './row-masking';
+import { SEARCH_PATH_PROBE, SearchPathTracker } from './search-path-tracker';
 import { ServerNames, type PendingChange, type Target } from './server-names';
 import { FlowGate, SerialPump } from './serial-pump';
-import { StatementContext, splitCommandTag, statementOperation } from './statement-context';
+import { splitCommandTag, type StatementContext } from './statement-context';
+import { StatementGate, type CloseReason, type StatementPipeline, type Verdict } from './statement-gate';
+import { StatementResults } from './statement-results';
 
 /** A text the server refuses to parse: sent in place of a refused statement so that the server itself
  * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
@@ -83,9 +44,8 @@ const REFUSAL_STATEMENT = 'airlock_refused';
 export interface PgSessionServices {
   logger: Logger;
   classify(sql: string): Classification;
-  /** Asks policy (or its cache); rejects when policy cannot answer. */
-  decide(op: PostgresOperation, env: Envelope): Decided | Promise<Decided>;
-  masker(rules: readonly string[]): Masker | undefined;
+  /** The operation pipeline: decisions, admission, holds, audit. */
+  pipeline: StatementPipeline;
   resolveColumns(
     lease: ActiveLease,
     refs: Array<{ tableOid: number; columnAttr: number }>,
@@ -96,19 +56,6 @@ export interface PgSessionServices {
   ): Map<string, ColumnOrigin> | null;
   /** The relations the masking analysis looks up, for this lease's upstream. */
   relations(lease: ActiveLease): RelationLookup;
-  /** Audit that must be on the stream before the statement runs; rejects when it cannot be. */
-  emit(...drafts: AuditEventDraft[]): Promise<unknown>;
-  /** Audit published in the background (outcomes, and intercepts of read-only statements). */
-  emitAfter(...drafts: AuditEventDraft[]): void;
-  /** False after a background audit publish failed: everything then waits for its audit. */
-  auditHealthy(): boolean;
-  /**
-   * Holds a statement policy sent for review (see holdForApproval); rejects with
-   * ApprovalUnavailableError when the approval service cannot be asked.
-   */
-  holdForApproval(request: ApprovalRequest, opts: HoldOptions): Promise<HoldResult>;
-  /** Withdraws a pending approval nobody waits for any more; a failure is logged, never thrown. */
-  cancelApproval(cancel: ApprovalCancel): void;
   onClose(session: PgSession): void;
   /** The longest statement text (Query or Parse), in bytes, the session accepts. */
   maxStatementBytes: number;
@@ -149,50 +96,6 @@ type Expectation =
   /** The gateway's own search_path question; nothing of its answer reaches the client. */
   | { kind: 'probe'; answer: { setting: string; user: string } | null; release: Buffer | null };
 
-const READ_ONLY = new Set(['read', 'session', 'transaction']);
-
-interface Verdict {
-  ctx: StatementContext | null;
-  refusal?: PgGatewayError;
-  /** The allowed statement's classification: what it changes in the session once it runs. */
-  classification?: Classification;
-}
-
-/** One statement message on its way to policy. */
-interface Asked {
-  c: Classification;
-  sql: string;
-  env: Envelope;
-  operation: PostgresOperation;
-  /** Every search_path the statement may run under. */
-  paths: SearchPath[];
-}
-
-/** The statement held for approval, at most one per session (the client pump waits on it). */
-interface Held {
-  abort: AbortController;
-  env: Envelope;
-  /** The last answer that named an approval: withdrawn if the statement stops waiting for it. */
-  last?: ApprovalReply;
-  /** Why the wait was aborted, as the approval's cancel reason says. */
-  reason?: string;
-}
-
-/** The cancel reason of an approval whose session ended while its statement was held. */
-const CLOSED_WHILE_HELD = {
-  client: 'the client closed the session',
-  upstream: 'the database closed the session',
-  error: 'the session failed',
-  shutdown: 'the gateway shut down',
-} as const;
-
-/** A statement refused because its audit events could not be published (fail closed). */
-function auditUnavailable(cause: unknown): PgGatewayError {
-  return new PgGatewayError(SqlState.CannotConnectNow, 'the audit trail is unavailable; statement refused', 'audit', {
-    cause,
-  });
-}
-
 /**
  * One agent session relayed to its upstream: every statement is classified and decided before it
  * goes upstream, every result is masked on its way back, every step is audited. The expectation
@@ -212,13 +115,12 @@ export class PgSession {
   private readonly upstreamGate: FlowGate;
   private readonly clientPump: SerialPump;
   private readonly upstreamPump: SerialPump;
-  private readonly scrubber: CredentialScrubber;
+  private readonly gate: StatementGate;
+  private readonly results: StatementResults;
   private readonly started = performance.now();
   private statements = 0;
-  private denied = 0;
   private closed = false;
   private txStatus: 'I' | 'T' | 'E' = 'I';
-  private held: Held | null = null;
   /** The server reported an error in the extended protocol and discards messages until the next Sync. */
   private serverSkipping = false;
 
@@ -228,7 +130,7 @@ export class PgSession {
     private readonly upstream: UpstreamConnection,
     readonly principal: Principal,
     readonly connection: string,
-    private readonly lease: ActiveLease,
+    lease: ActiveLease,
     private readonly services: PgSessionServices,
     readonly cancelKey: { processId: number; secretKey: Buffer },
     startupSearchPath: SearchPath,
@@ -236,7 +138,27 @@ export class PgSession {
     this.env = { sessionId: this.id, actor: principal, connection, protocol: 'postgres', source: 'ingress-proxy' };
     const secret = lease.secret.kind === 'postgres-password' ? lease.secret : undefined;
     this.searchPath = new SearchPathTracker(startupSearchPath, secret?.username ?? '');
-    this.scrubber = new CredentialScrubber(secret ? [secret.password, secret.username] : []);
+    this.gate = new StatementGate({ ...this.env, principal, connection }, this.searchPath, {
+      logger: services.logger,
+      pipeline: services.pipeline,
+      relations: services.relations(lease),
+      notify: (notice) => {
+        if (this.closed) return;
+        this.down(notice);
+        // The client pump is waiting, and only the server side flushes toward the client: now, not after the statement.
+        this.flushClient();
+      },
+    });
+    this.results = new StatementResults(
+      secret,
+      principal.subject,
+      {
+        cached: (refs) => services.cachedColumns(lease, refs),
+        resolve: (refs) => services.resolveColumns(lease, refs),
+      },
+      services.logger,
+      this.id,
+    );
     this.clientGate = new FlowGate(client);
     this.upstreamGate = new FlowGate(upstream.socket);
     this.clientPump = new SerialPump(
@@ -398,7 +320,7 @@ export class PgSession {
 
   private query(sql: string, frame: Frame): void | Promise<void> {
     this.statements++;
-    const verdict = this.decide(this.services.classify(sql), sql, 'simple', undefined);
+    const verdict = this.gate.judge(this.services.classify(sql), sql, 'simple', undefined);
     if (verdict instanceof Promise) return verdict.then((v) => this.sendQuery(v, frame));
     this.sendQuery(verdict, frame);
   }
@@ -465,7 +387,7 @@ export class PgSession {
   private execute(portal: Portal, portalName: string, frame: Frame): void | Promise<void> {
     const statement = portal.statement;
     this.statements++;
-    const verdict = this.decide(statement.classification, statement.sql, 'extended', portal.params);
+    const verdict = this.gate.judge(statement.classification, statement.sql, 'extended', portal.params);
     if (verdict instanceof Promise) return verdict.then((v) => this.sendExecute(v, portal, portalName, frame));
     return this.sendExecute(verdict, portal, portalName, frame);
   }
@@ -491,364 +413,9 @@ export class PgSession {
       send(null);
       return;
     }
-    const planned = this.planResult(verdict.ctx, portal.fields);
+    const planned = this.results.plan(verdict.ctx, portal.fields);
     if (planned instanceof Promise) return planned.then(send);
     send(planned);
-  }
-
-  /**
-   * Classifies, asks policy and audits one statement message. Refusals come back as an error to
-   * answer in the statement's place; allowed statements with their context and masker. A cached
-   * read-only decision is answered without a turn of the event loop.
-   */
-  private decide(
-    c: Classification,
-    sql: string,
-    via: 'simple' | 'extended',
-    params: Array<string | null> | undefined,
-  ): Verdict | Promise<Verdict> {
-    const env: Envelope = { ...this.env, requestId: uuidv7() };
-    let paths: SearchPath[];
-    try {
-      paths = this.searchPath.pathsFor(c.parsed ? c.effects?.searchPath : undefined);
-    } catch (err) {
-      if (!(err instanceof UntrackedSearchPathError)) throw err;
-      paths = this.searchPath.pathsFor(undefined);
-      const operation = this.operation(c, via, params, paths);
-      const error = new PgGatewayError(
-        SqlState.InsufficientPrivilege,
-        `refused: ${err.message}; set search_path with constants (SET search_path = ...)`,
-        'policy',
-      );
-      this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), this.failedDraft(env, error));
-      this.denied++;
-      return { ctx: null, refusal: error };
-    }
-    const operation = this.operation(c, via, params, paths);
-    const asked: Asked = { c, sql, env, operation, paths };
-    const decided = this.services.decide(operation, env);
-    if (!(decided instanceof Promise)) return this.decided(asked, decided);
-    return decided.then(
-      (answer) => this.decided(asked, answer),
-      (err: unknown) => {
-        const error =
-          err instanceof Refusal
-            ? pgRefusal(err)
-            : new PgGatewayError(
-                SqlState.CannotConnectNow,
-                'the policy service did not answer; statement refused',
-                'policy',
-                {
-                  cause: err,
-                },
-              );
-        this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), this.failedDraft(env, error));
-        this.denied++;
-        return { ctx: null, refusal: error };
-      },
-    );
-  }
-
-  /** The operation policy judges: table names qualified as the server will resolve them. */
-  private operation(
-    c: Classification,
-    via: 'simple' | 'extended',
-    params: Array<string | null> | undefined,
-    paths: SearchPath[],
-  ): PostgresOperation {
-    return statementOperation(c, via, params, qualifiedStatements(c, paths));
-  }
-
-  private decided(asked: Asked, { decision, record: recorded }: Decided): Verdict | Promise<Verdict> {
-    const { env, operation } = asked;
-    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
-    const refused = (error: PgGatewayError, ...after: AuditEventDraft[]): Verdict => {
-      this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), decided, ...after);
-      this.denied++;
-      return { ctx: null, refusal: error };
-    };
-    const rules = decision.decision === 'review' ? decision.approval : undefined;
-    if (decision.decision === 'deny' || (decision.decision === 'review' && !rules)) {
-      const reason = refusalReason(decision);
-      return refused(
-        new PgGatewayError(SqlState.InsufficientPrivilege, `refused by policy: ${reason}`, 'policy'),
-        deniedDraft(env, reason, decision),
-      );
-    }
-
-    const planned = this.statementContext(asked, decision);
-    if (planned instanceof Promise) return planned.then((ctx) => this.contextDecided(asked, decision, recorded, ctx));
-    return this.contextDecided(asked, decision, recorded, planned);
-  }
-
-  private contextDecided(
-    asked: Asked,
-    decision: PolicyDecision,
-    recorded: ReturnType<typeof decidedData>,
-    ctx: StatementContext | PgGatewayError,
-  ): Verdict | Promise<Verdict> {
-    const { c, env, operation } = asked;
-    const decided: AuditEventDraft = { ...env, type: 'operation.decided', data: recorded };
-    const rules = decision.decision === 'review' ? decision.approval : undefined;
-    if (ctx instanceof PgGatewayError) {
-      this.services.emitAfter(interceptedDraft(env, auditedOperation(operation)), decided, this.failedDraft(env, ctx));
-      this.denied++;
-      return { ctx: null, refusal: ctx };
-    }
-    if (rules)
-      return this.hold(asked, decision, rules, ctx, [interceptedDraft(env, auditedOperation(operation)), decided]);
-
-    const readOnly = c.parsed && c.statements.every((s) => READ_ONLY.has(s.class) && s.risks.length === 0);
-    if (readOnly && this.services.auditHealthy()) {
-      // Nothing a read-only statement does needs to be on the stream first: it is audited in one
-      // event when it ends (statement.completed with the operation and the decision).
-      ctx.foldInto(auditedOperation(operation), recorded);
-      return { ctx, classification: c };
-    }
-    // A statement that can change anything runs only once its audit is on the stream.
-    return this.auditFirst(env, [interceptedDraft(env, auditedOperation(operation)), decided]).then(
-      (error): Verdict => (error ? { ctx: null, refusal: error } : { ctx, classification: c }),
-    );
-  }
-
-  /**
-   * How an allowed statement's results are masked; an error when they cannot be as policy
-   * requires, or when the statement would search or copy masked data. Planning waits for the
-   * catalog only when it does not yet know a relation the statement names.
-   */
-  private statementContext(
-    asked: Asked,
-    decision: PolicyDecision,
-  ): StatementContext | PgGatewayError | Promise<StatementContext | PgGatewayError> {
-    const { c, sql, env } = asked;
-    let masker: Masker | undefined;
-    try {
-      masker = this.services.masker(decision.masking);
-    } catch (err) {
-      return new PgGatewayError(
-        SqlState.InternalError,
-        'the result cannot be masked as policy requires; statement refused',
-        'internal',
-        { cause: err },
-      );
-    }
-    if (masker?.masksByName && c.parsed && c.statements.some((s) => s.command === 'COPY' && s.class === 'read')) {
-      return new PgGatewayError(
-        SqlState.FeatureNotSupported,
-        'COPY TO STDOUT cannot be masked column by column as policy requires; use SELECT',
-        'masking',
-      );
-    }
-    const literals = decision.auditLiterals ? sql : undefined;
-    if (!masker?.masksByName) return new StatementContext(env, masker, literals);
-    const relations = this.services.relations(this.lease);
-    const withPlan = (plan: TextMaskPlan): StatementContext | PgGatewayError => {
-      const refusal = maskedUseRefusal(plan, decision.allowMaskedSearch === true);
-      if (refusal) return refusal;
-      const ctx = new StatementContext(env, masker, literals);
-      ctx.maskPlan = plan;
-      // DDL may create, change or replace relations (CREATE OR REPLACE VIEW): what the catalog said before no longer holds.
-      if (!c.parsed || c.statements.some((s) => s.class === 'ddl')) ctx.onStatementEnd = () => relations.forget();
-      return ctx;
-    };
-    const plan = planText(sql, masker, everySchema(asked.paths), relations, (err) =>
-      this.services.logger.warn(
-        { sessionId: this.id, err: (err as Error).message },
-        'relations unavailable from the catalog: masking what they give',
-      ),
-    );
-    return plan instanceof Promise ? plan.then(withPlan) : withPlan(plan);
-  }
-
-  /** Publishes what must be on the stream before a statement runs; the refusal to answer when it cannot be. */
-  private async auditFirst(env: Envelope, drafts: AuditEventDraft[]): Promise<PgGatewayError | null> {
-    try {
-      await this.services.emit(...drafts);
-      return null;
-    } catch (err) {
-      this.services.logger.error(
-        { requestId: env.requestId, err: (err as Error).message },
-        'audit unavailable: refusing',
-      );
-      this.denied++;
-      return auditUnavailable(err);
-    }
-  }
-
-  /**
-   * Holds a statement policy sent for review until a person approves it, refuses it, it expires,
-   * or the client cancels it or goes away. The statement's message is the one the client pump is
-   * on, so everything the client sends after it waits its turn (the paused socket still sees the
-   * client hang up, which ends the session and the hold); the client is told at once, with a
-   * notice, what it waits for. An approved statement goes on exactly as an allowed one.
-   */
-  private async hold(
-    asked: Asked,
-    decision: PolicyDecision,
-    rules: ApprovalRules,
-    ctx: StatementContext,
-    unsent: AuditEventDraft[],
-  ): Promise<Verdict> {
-    const { sql, env, operation } = asked;
-    const held: Held = { abort: new AbortController(), env };
-    this.held = held;
-    const auditError = await this.auditFirst(env, unsent);
-    if (auditError || held.abort.signal.aborted) {
-      if (this.held === held) this.held = null;
-      if (auditError) return { ctx: null, refusal: auditError };
-      // Cancelled before anything was asked: there is no approval to withdraw.
-      const error = new PgGatewayError(SqlState.QueryCanceled, 'canceling statement due to user request', 'approval');
-      if (!this.closed) this.services.emitAfter(this.failedDraft(env, error));
-      return { ctx: null, refusal: error };
-    }
-    let result: HoldResult;
-    try {
-      result = await this.services.holdForApproval(
-        {
-          requestId: env.requestId,
-          sessionId: this.id,
-          principal: this.principal,
-          connection: this.connection,
-          protocol: 'postgres',
-          operation: auditedOperation(operation),
-          fingerprint: sqlOperationFingerprint(sql, operation.params),
-          ruleId: decision.ruleId,
-          reason: decision.reason,
-          rules,
-          detail: sqlApprovalDetail(sql, operation.params),
-        },
-        {
-          // Nobody can approve past the expiry: the statement waits exactly that long.
-          deadline: (first) => Date.parse(first.expiresAt) + 1000,
-          signal: held.abort.signal,
-          onHeld: (reply) => this.onHeld(held, reply),
-        },
-      );
-    } catch (err) {
-      this.withdraw(held, 'the statement was refused while it waited');
-      if (err instanceof PgGatewayError) {
-        this.denied++;
-        return { ctx: null, refusal: err };
-      }
-      if (!(err instanceof ApprovalUnavailableError)) throw err;
-      this.services.logger.warn(
-        { requestId: env.requestId, err: err.cause instanceof Error ? err.cause.message : String(err.cause) },
-        'approval service did not answer: refusing',
-      );
-      const error = new PgGatewayError(
-        SqlState.CannotConnectNow,
-        'the approval service did not answer; statement refused',
-        'approval',
-        { cause: err },
-      );
-      if (!this.closed) this.services.emitAfter(this.failedDraft(env, error));
-      this.denied++;
-      return { ctx: null, refusal: error };
-    } finally {
-      if (this.held === held) this.held = null;
-    }
-
-    const cancelled = new PgGatewayError(SqlState.QueryCanceled, 'canceling statement due to user request', 'approval');
-    if (this.closed) {
-      // close() recorded the statement's end and aborted the wait; whatever came back meanwhile is moot.
-      this.withdraw(held, held.reason ?? CLOSED_WHILE_HELD.client);
-      return { ctx: null, refusal: cancelled };
-    }
-    switch (result.kind) {
-      case 'approved':
-        return { ctx, classification: asked.c };
-      case 'refused':
-        return this.approvalRefused(
-          env,
-          decision,
-          result.approvalId,
-          result.state,
-          approvalRefusalReason(result.approvalId, result.state),
-        );
-      case 'pending':
-        // Still pending when the wait ended (someone else used the first approval and the next one
-        // outlived the first's expiry, or the gateway is shutting down): nobody waits for it now.
-        this.withdraw(held, 'the statement stopped waiting');
-        return this.approvalRefused(
-          env,
-          decision,
-          result.reply.approvalId,
-          result.reply.state,
-          `approval ${result.reply.approvalId} was not decided in time`,
-        );
-      case 'aborted':
-        this.withdraw(held, held.reason ?? 'cancelled by the client');
-        this.services.emitAfter(this.failedDraft(env, cancelled));
-        return { ctx: null, refusal: cancelled };
-    }
-  }
-
-  /** operation.held on the stream before anything else happens; the client learns what it waits for. */
-  private async onHeld(held: Held, reply: ApprovalReply): Promise<void> {
-    held.last = reply;
-    try {
-      await this.services.emit(heldDraft(held.env, reply));
-    } catch (err) {
-      this.services.logger.error(
-        { requestId: held.env.requestId, err: (err as Error).message },
-        'audit unavailable: refusing',
-      );
-      throw auditUnavailable(err);
-    }
-    if (reply.state !== 'pending' || this.closed) return;
-    this.down(
-      encodeNoticeResponse({
-        severity: 'NOTICE',
-        code: SqlState.Warning,
-        message: `statement held for approval ${reply.approvalId}${reply.url ? `: ${reply.url}` : ''}`,
-        detail: `It runs once approved; the approval expires at ${reply.expiresAt}.`,
-        hint: 'Cancel the statement to withdraw the request.',
-      }),
-    );
-    // The client pump is waiting, and only the server side flushes toward the client: now, not after the statement.
-    this.flushClient();
-  }
-
-  private approvalRefused(
-    env: Envelope,
-    decision: PolicyDecision,
-    approvalId: string,
-    state: ApprovalState,
-    reason: string,
-  ): Verdict {
-    this.services.emitAfter(approvalDeniedDraft(env, decision, approvalId, state, reason));
-    this.denied++;
-    return { ctx: null, refusal: new PgGatewayError(SqlState.InsufficientPrivilege, `refused: ${reason}`, 'policy') };
-  }
-
-  /** Cancels the approval a held statement last waited for, if it is still pending: nobody waits for it now. */
-  private withdraw(held: Held, reason: string): void {
-    const last = held.last;
-    if (!last || last.state !== 'pending') return;
-    this.services.cancelApproval({
-      approvalId: last.approvalId,
-      requestId: held.env.requestId,
-      sessionId: this.id,
-      principal: this.principal,
-      reason,
-    });
-  }
-
-  /**
-   * A CancelRequest for this session: a statement held for approval stops waiting, its approval
-   * is withdrawn, and it is answered as a cancelled statement. False when nothing is held (the
-   * cancel is then for the server).
-   */
-  cancelHeld(): boolean {
-    const held = this.held;
-    if (!held) return false;
-    held.reason = 'cancelled by the client';
-    held.abort.abort();
-    return true;
-  }
-
-  private failedDraft(env: Envelope, error: PgGatewayError): AuditEventDraft {
-    return statementFailedDraft(env, error);
   }
 
   /**
@@ -908,11 +475,9 @@ export class PgSession {
       case BackendType.ErrorResponse:
         this.errorResponse(head, frame);
         return;
-      case BackendType.NoticeResponse: {
-        const counts = {};
-        this.down(maskServerMessage('N', frame.body, frame.raw, this.maskerOf(head), this.scrubber, counts));
+      case BackendType.NoticeResponse:
+        this.down(this.results.notice(frame, ctxOf(head)));
         return;
-      }
       case BackendType.ParseComplete:
       case BackendType.BindComplete:
       case BackendType.CloseComplete: {
@@ -947,7 +512,7 @@ export class PgSession {
         return;
       case BackendType.ParameterStatus: {
         const p = decodeParameterStatus(frame.body);
-        this.down(encodeParameterStatus(p.name, this.publicParameter(p.name, p.value)));
+        this.down(encodeParameterStatus(p.name, this.results.parameter(p.name, p.value)));
         return;
       }
       case BackendType.CopyInResponse:
@@ -959,7 +524,7 @@ export class PgSession {
         this.down(frame.raw);
         return;
       case BackendType.CopyData:
-        this.copyData(head, frame);
+        this.down(this.results.copyData(frame, ctxOf(head)));
         return;
       default:
         throw new PgGatewayError(
@@ -968,11 +533,6 @@ export class PgSession {
           'upstream',
         );
     }
-  }
-
-  private maskerOf(head: Expectation | undefined): Masker | undefined {
-    const ctx = head && 'ctx' in head ? head.ctx : null;
-    return ctx?.masker;
   }
 
   private dataRow(head: Expectation | undefined, frame: Frame): void {
@@ -999,7 +559,7 @@ export class PgSession {
     this.down(frame.raw);
     if (head?.kind === 'query' && head.ctx) {
       const ctx = head.ctx;
-      const pending = this.planResult(ctx, fields);
+      const pending = this.results.plan(ctx, fields);
       if (pending instanceof Promise) {
         return pending.then((r) => {
           head.result = r;
@@ -1021,7 +581,7 @@ export class PgSession {
     // An Execute queued behind this Describe gets its masking plan now that the columns are known.
     const next = this.expectations.find((e) => e.kind === 'execute' && e.portal === head.portal);
     if (next && next.kind === 'execute' && next.ctx && head.portal?.fields) {
-      const planned = this.planResult(next.ctx, head.portal.fields);
+      const planned = this.results.plan(next.ctx, head.portal.fields);
       if (!(planned instanceof Promise)) {
         next.result = planned;
         return;
@@ -1031,32 +591,6 @@ export class PgSession {
         next.result = r;
       });
     }
-  }
-
-  /** The masking plan of one result; resolving column origins needs the catalog the first time. */
-  private planResult(ctx: StatementContext, fields: FieldDescription[]): ResultMasker | Promise<ResultMasker> {
-    const masker = ctx.masker;
-    // Masking by data flow: the result of the text's statement whose turn it is (each ends with a CommandComplete).
-    const flowRules = ctx.maskPlan?.resultRules(ctx.completed, fields);
-    const refs = masker?.masksByName ? fields.filter((f) => f.tableOid !== 0) : [];
-    if (refs.length === 0) return new ResultMasker(masker, this.scrubber, fields, new Map(), flowRules);
-    // Known columns need no wait: the rows that follow are masked without a turn of the event loop.
-    const known = this.services.cachedColumns(this.lease, refs);
-    if (known) return new ResultMasker(masker, this.scrubber, fields, known, flowRules);
-    return this.services.resolveColumns(this.lease, refs).then(
-      (found) => {
-        const origins = new Map<string, ColumnOrigin | null>(found);
-        return new ResultMasker(masker, this.scrubber, fields, origins, flowRules);
-      },
-      (err) => {
-        this.services.logger.warn(
-          { sessionId: this.id, err: (err as Error).message },
-          'column origins unavailable: masking those columns',
-        );
-        const origins = new Map<string, ColumnOrigin | null>(refs.map((f) => [`${f.tableOid}:${f.columnAttr}`, null]));
-        return new ResultMasker(masker, this.scrubber, fields, origins, flowRules);
-      },
-    );
   }
 
   private errorResponse(head: Expectation | undefined, frame: Frame): void {
@@ -1074,19 +608,14 @@ export class PgSession {
       if (!head.simple) this.dropUntilSync();
       return;
     }
-    const counts: Record<string, number> = {};
-    // A statement that reads masked data may have the server quote it (invalid input syntax for type integer: "078-..."): its error says nothing.
-    const masked = (head && 'ctx' in head ? head.ctx?.maskPlan?.touchesMasked : false)
-      ? withholdServerMessage(frame.body)
-      : maskServerMessage('E', frame.body, frame.raw, this.maskerOf(head), this.scrubber, counts);
-    const sqlstate = decodeErrorFields(frame.body).C ?? 'XX000';
+    const { message: masked, sqlstate } = this.results.error(frame, ctxOf(head));
     if (head?.kind === 'query') {
-      if (head.ctx) this.services.emitAfter(head.ctx.completion('ERROR', 0, sqlstate));
+      if (head.ctx) this.services.pipeline.record(head.ctx.completion('ERROR', 0, sqlstate));
       head.result = null;
     } else if (head && head.kind !== 'sync') {
       this.expectations.shift();
       this.settle(head, 'fail');
-      if (head.kind === 'execute' && head.ctx) this.services.emitAfter(head.ctx.completion('ERROR', 0, sqlstate));
+      if (head.kind === 'execute' && head.ctx) this.services.pipeline.record(head.ctx.completion('ERROR', 0, sqlstate));
       this.dropUntilSync();
     }
     this.down(masked);
@@ -1107,41 +636,14 @@ export class PgSession {
   private skipped(e: Expectation, reason = 'not run: an earlier message of the pipeline failed'): void {
     this.settle(e, 'skip');
     if ((e.kind === 'execute' || e.kind === 'refusal' || e.kind === 'query') && e.ctx && !e.ctx.finished) {
-      this.services.emitAfter(e.ctx.failure('upstream', reason, SqlState.InFailedTransaction));
+      this.services.pipeline.record(e.ctx.failure('upstream', reason, SqlState.InFailedTransaction));
     }
   }
 
   private finishStatement(ctx: StatementContext, tag: string, suspended: boolean): void {
     const { command, rows } = splitCommandTag(tag);
-    this.services.emitAfter(ctx.completion(suspended ? 'SUSPENDED' : command, rows));
+    this.services.pipeline.record(ctx.completion(suspended ? 'SUSPENDED' : command, rows));
     ctx.finished = true;
-  }
-
-  private copyData(head: Expectation | undefined, frame: Frame): void {
-    // COPY TO STDOUT rows are text lines: the detectors and the credential scrub apply to each.
-    const masker = this.maskerOf(head);
-    const ctx = head && 'ctx' in head ? head.ctx : null;
-    const stats = ctx ?? { rows: 0, rowsMasked: 0, counts: {} };
-    const text = frame.body.toString('latin1');
-    let m = masker?.mayDetect(text) ? masker.maskValue(text, stats.counts) : text;
-    if (this.scrubber.occursIn(frame.body)) m = this.scrubber.scrubText(m, stats.counts);
-    if (m === text) {
-      this.down(frame.raw);
-      return;
-    }
-    stats.rowsMasked++;
-    const body = Buffer.from(m, 'latin1');
-    const out = Buffer.allocUnsafe(5 + body.length);
-    out[0] = BackendType.CopyData;
-    out.writeInt32BE(4 + body.length, 1);
-    body.copy(out, 5);
-    this.down(out);
-  }
-
-  /** The upstream's own identity stays hidden: the session user is reported as the agent's. */
-  private publicParameter(name: string, value: string): string {
-    if (name === 'session_authorization') return this.principal.subject.slice(0, 63);
-    return this.scrubber.scrubText(value, {});
   }
 
   /**
@@ -1210,6 +712,15 @@ export class PgSession {
         // RowDescription, CommandComplete: the question's own answer, kept from the client.
         return;
     }
+  }
+
+  /**
+   * A CancelRequest for this session: a statement held for approval stops waiting, its approval
+   * is withdrawn, and it is answered as a cancelled statement. False when nothing is held (the
+   * cancel is then for the server).
+   */
+  cancelHeld(): boolean {
+    return this.gate.cancelHeld();
   }
 
   /* ------------------------------------------------------------------ plumbing */
@@ -1287,27 +798,12 @@ export class PgSession {
     this.close('error');
   }
 
-  close(reason: 'client' | 'upstream' | 'error' | 'shutdown'): void {
+  close(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
     this.clientPump.stop();
     this.upstreamPump.stop();
-    const held = this.held;
-    if (held) {
-      this.held = null;
-      held.reason = CLOSED_WHILE_HELD[reason];
-      this.services.emitAfter(
-        this.failedDraft(
-          held.env,
-          new PgGatewayError(
-            SqlState.QueryCanceled,
-            `session ended (${reason}) while the statement was held for approval`,
-            'approval',
-          ),
-        ),
-      );
-      held.abort.abort();
-    }
+    this.gate.close(reason);
     for (const e of this.expectations.splice(0))
       this.skipped(e, `session ended (${reason}) before the statement finished`);
     const { socket } = this.upstream;
@@ -1320,12 +816,12 @@ export class PgSession {
       this.client.end();
       setTimeout(() => this.client.destroy(), 1000).unref();
     }
-    this.services.emitAfter(
+    this.services.pipeline.record(
       sessionEndedDraft(this.env, uuidv7(), {
         reason,
         durationMs: performance.now() - this.started,
         statements: this.statements,
-        denied: this.denied,
+        denied: this.gate.denied,
       }),
     );
     this.services.onClose(this);
@@ -1348,4 +844,9 @@ function paramText(value: Buffer | null, formats: number[], i: number): string |
 function withFormats(fields: FieldDescription[], formats: number[]): FieldDescription[] {
   if (formats.length === 0) return fields;
   return fields.map((f, i) => ({ ...f, format: formats.length === 1 ? formats[0] : (formats[i] ?? 0) }));
+}
+
+/** The statement an expected answer belongs to, if any. */
+function ctxOf(head: Expectation | undefined): StatementContext | null {
+  return head && 'ctx' in head ? head.ctx : null;
 }
