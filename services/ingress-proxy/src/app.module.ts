@@ -16,11 +16,8 @@ import { ResponseMasking } from './masking/response-masking';
 import { PolicyClient } from './policy-client/policy-client.service';
 import { IngressRpc } from './rpc/ingress-rpc';
 import { PolicyEventsHandler } from './policy-client/policy-events.handler';
-import { PgGatewayService } from './postgres/pg-gateway.service';
-import { HttpGateway } from './http/http-gateway';
-import { HttpRoute } from './http/http-route';
-import { UpstreamClient } from './http/upstream.client';
-import { OperationPipeline } from './operation/pipeline';
+import { PostgresAdapterModule } from './postgres/postgres.module';
+import { HttpAdapterModule } from './http/http.module';
 
 @Global()
 @Module({})
@@ -31,6 +28,8 @@ export class AppModule {
       imports: [
         loggerModule('ingress-proxy', config.LOG_LEVEL, ['c/*path']),
         IdentityModule.forRoot(identityConfigFromSettings(config)),
+        HttpAdapterModule,
+        PostgresAdapterModule,
       ],
       controllers: [HealthController, PolicyEventsHandler, VaultEventsHandler, ApprovalEventsHandler],
       providers: [
@@ -49,11 +48,6 @@ export class AppModule {
         LeaseClient,
         ApprovalClient,
         ResponseMasking,
-        UpstreamClient,
-        OperationPipeline,
-        HttpGateway,
-        HttpRoute,
-        PgGatewayService,
         { provide: APP_FILTER, useClass: GatewayExceptionFilter },
         { provide: SERVICE_NAME, useValue: 'ingress-proxy' },
         {
@@ -70,7 +64,20 @@ export class AppModule {
           ],
         },
       ],
-      exports: [INGRESS_CONFIG, KAFKA],
+      // What the protocol adapters share: the operation pipeline's dependencies, the lease client,
+      // the connections and the token verifier.
+      exports: [
+        INGRESS_CONFIG,
+        KAFKA,
+        IdentityModule,
+        ConnectionRegistry,
+        AuditService,
+        PolicyClient,
+        CLOCK,
+        LeaseClient,
+        ApprovalClient,
+        ResponseMasking,
+      ],
     };
   }
 }
