@@ -143,11 +143,12 @@ type Rec =
   | { kind: 'pgbouncer'; version: string }
   | { kind: 'end'; loadavg: string };
 
-const HTTP_LEGS = ['direct', 'nginx', 'airlock', 'airlock_masked'] as const;
+const HTTP_LEGS = ['direct', 'nginx', 'node', 'airlock', 'airlock_masked'] as const;
 type HttpLeg = (typeof HTTP_LEGS)[number];
 const HTTP_LABEL: Record<HttpLeg, string> = {
   direct: 'direct (nginx upstream)',
   nginx: 'nginx reverse proxy',
+  node: 'bare Node.js proxy (node:http + undici)',
   airlock: 'Airlock',
   airlock_masked: 'Airlock, masking on',
 };
@@ -166,6 +167,7 @@ const CLIENTS = [1, 8] as const;
 const HTTP_PROXY: Record<HttpLeg, string> = {
   direct: '',
   nginx: 'nginx-proxy',
+  node: 'node-proxy',
   airlock: 'ingress-proxy',
   airlock_masked: 'ingress-proxy',
 };
@@ -368,7 +370,7 @@ function main(): void {
       '',
       'CPU time (user + system, from /proc, each process with its threads and child processes) spent in the measured ' +
         'window, divided by the requests completed in it. Kafka, PostgreSQL and Redis are the instances of infra/local ' +
-        '(found by their listening ports), shared with whatever else uses them meanwhile. On the direct and nginx legs ' +
+        '(found by their listening ports), shared with whatever else uses them meanwhile. On the direct, nginx and Node.js legs ' +
         'the Airlock processes are idle: their figures there are their idle cost spread over the requests. "Other ' +
         'processes" is the CPU of every other process on the machine in the same window (counted the same way, plus ' +
         'children reaped in it): other work sharing the machine.',
@@ -381,7 +383,7 @@ function main(): void {
           cpu: httpFixed.get(l)!.result.cpu,
           ops: httpFixed.get(l)!.result.completedInWindow,
         })),
-        ['nginx-upstream', 'nginx-proxy', 'loadgen'],
+        ['nginx-upstream', 'nginx-proxy', 'node-proxy', 'loadgen'],
       ),
     );
     const lags = legs

@@ -3,7 +3,8 @@
 # peers in the same run, and for every leg the throughput, the latency and the CPU each process
 # spends per operation.
 #
-#   HTTP legs        direct (nginx upstream) · nginx reverse proxy · Airlock · Airlock, masking on
+#   HTTP legs        direct (nginx upstream) · nginx reverse proxy · bare Node.js proxy (node:http +
+#                    undici, bench/http/node-proxy.js: the runtime's floor) · Airlock · Airlock, masking on
 #     saturated      wrk, closed loop: maximum req/s (as bench/http.sh)
 #     fixed load     bench/loadgen, open loop at HTTP_RATE req/s on every leg: p50/p99 from the
 #                    scheduled send time, and CPU µs per request of each process
@@ -56,6 +57,8 @@ export INGRESS_WORKERS=${INGRESS_WORKERS:-1}
 
 UPSTREAM_PORT=18181
 PROXY_PORT=18182
+NODE_PROXY_PORT=18183
+NODE_PROXY_PID=''
 BENCH_PATH=/c/bench/item.json
 WRK_TIMEOUT=10s
 GATEWAY_HTTP=http://127.0.0.1:8080
@@ -153,10 +156,11 @@ sample_cpu() { # pid name
 # --- HTTP -----------------------------------------------------------------------------------
 
 declare -A LABEL URL
-HTTP_LEGS=(direct nginx airlock airlock_masked)
-LABEL=([direct]='direct (nginx upstream)' [nginx]='nginx reverse proxy' [airlock]='Airlock'
+HTTP_LEGS=(direct nginx node airlock airlock_masked)
+LABEL=([direct]='direct (nginx upstream)' [nginx]='nginx reverse proxy' [node]='bare Node.js proxy' [airlock]='Airlock'
   [airlock_masked]='Airlock, masking on')
 URL=([direct]="http://127.0.0.1:$UPSTREAM_PORT$BENCH_PATH" [nginx]="http://127.0.0.1:$PROXY_PORT$BENCH_PATH"
+  [node]="http://127.0.0.1:$NODE_PROXY_PORT$BENCH_PATH"
   [airlock]="$GATEWAY_HTTP/c/bench/item.json" [airlock_masked]="$GATEWAY_HTTP/c/bench-masked/item.json")
 
 http_leg() { # key
@@ -174,7 +178,8 @@ http_leg() { # key
   fi
 
   # Saturated, closed loop.
-  cpu_groups "nginx-upstream=$(cat "$PREFIX/upstream.pid")" "nginx-proxy=$(cat "$PREFIX/proxy.pid")" loadgen=self
+  cpu_groups "nginx-upstream=$(cat "$PREFIX/upstream.pid")" "nginx-proxy=$(cat "$PREFIX/proxy.pid")" \
+    "node-proxy=$NODE_PROXY_PID" loadgen=self
   local args=(-t "$THREADS" -c "$CONNECTIONS" --timeout "$WRK_TIMEOUT")
   [[ $key != airlock* ]] || args+=(-H "Authorization: Bearer $TOKEN")
   log "$key: saturated, wrk $CONNECTIONS connections, ${WARMUP}s + ${DURATION}s"
@@ -213,8 +218,12 @@ run_http() {
   render "$HERE/proxy.conf"
   start_nginx upstream "$UPSTREAM_PORT" 9>&-
   start_nginx proxy "$PROXY_PORT" 9>&-
+  node "$HERE/node-proxy.js" "$NODE_PROXY_PORT" "http://127.0.0.1:$UPSTREAM_PORT" 9>&- &
+  NODE_PROXY_PID=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$NODE_PROXY_PORT/" && break; sleep 0.1; done
   local key
   for key in "${HTTP_LEGS[@]}"; do http_leg "$key"; done
+  kill "$NODE_PROXY_PID" 2>/dev/null || true
   stop_nginx proxy || true
   stop_nginx upstream || true
 }
@@ -409,6 +418,7 @@ up_script() {
 }
 
 cleanup() {
+  [ -z "$NODE_PROXY_PID" ] || kill "$NODE_PROXY_PID" 2>/dev/null || true
   stop_nginx proxy || true
   stop_nginx upstream || true
   stop_pgbouncer || true
