@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry, type SASLOptions, type logCreator } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
+import { quietRequestQueues } from './request-queue-timer';
 
 /** How a client proves who it is to the broker: SASL/SCRAM, over TLS where the network is not loopback. */
 export interface KafkaAuth {
@@ -34,6 +35,7 @@ export function kafkaLogCreator(sink: KafkaLogSink): logCreator {
 }
 
 export function createKafka(settings: KafkaSettings, sink: KafkaLogSink): Kafka {
+  quietRequestQueues();
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
