@@ -5,6 +5,8 @@ import {
   IdSchema,
   IsoTimeSchema,
   PrincipalSchema,
+  AuditProtocolSchema,
+  McpToolNameSchema,
   ProtocolSchema,
   UuidV7Schema,
 } from './common';
@@ -60,7 +62,13 @@ const envelope = {
     'The connection (a named upstream) acted on; null when there is none: the caller named no valid ' +
       'connection, or the event is not about one connection.',
   ),
-  protocol: ProtocolSchema.describe('Protocol of the operation or of the connection.'),
+  protocol: AuditProtocolSchema.describe(
+    "Protocol the caller used: http or postgres for the data path, mcp for a tool call of the gateway's MCP " +
+      'server (the operation inside is http or postgres, see operation.kind).',
+  ),
+  tool: McpToolNameSchema.optional().describe(
+    'With protocol mcp: the MCP tool whose call the event belongs to. Absent for every other protocol.',
+  ),
   source: z.string().min(1).describe('The service that emitted the event, e.g. ingress-proxy or credential-vault.'),
 };
 

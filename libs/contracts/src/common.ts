@@ -10,6 +10,24 @@ export type Principal = z.infer<typeof PrincipalSchema>;
 export const ProtocolSchema = z.enum(['http', 'postgres']);
 export type Protocol = z.infer<typeof ProtocolSchema>;
 
+/**
+ * The protocol an agent used, as the audit trail records it: an upstream protocol, or `mcp` when the
+ * agent called a tool of the gateway's MCP server (the operation itself is then `http` or
+ * `postgres`, as policy judged it).
+ */
+export const AuditProtocolSchema = z.enum(['http', 'postgres', 'mcp']);
+export type AuditProtocol = z.infer<typeof AuditProtocolSchema>;
+
+/** MCP tool names the gateway serves (the names are part of its contract with agents). */
+export const McpToolNameSchema = z.enum([
+  'list_connections',
+  'describe_database',
+  'query',
+  'http_request',
+  'approval_status',
+]);
+export type McpToolName = z.infer<typeof McpToolNameSchema>;
+
 export const DecisionSchema = z.enum(['allow', 'deny', 'review']);
 export type Decision = z.infer<typeof DecisionSchema>;
 

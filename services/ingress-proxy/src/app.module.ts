@@ -18,6 +18,7 @@ import { IngressRpc } from './rpc/ingress-rpc';
 import { PolicyEventsHandler } from './policy-client/policy-events.handler';
 import { PostgresAdapterModule } from './postgres/postgres.module';
 import { HttpAdapterModule } from './http/http.module';
+import { McpAdapterModule } from './mcp/mcp.module';
 
 @Global()
 @Module({})
@@ -30,6 +31,7 @@ export class AppModule {
         IdentityModule.forRoot(identityConfigFromSettings(config)),
         HttpAdapterModule,
         PostgresAdapterModule,
+        McpAdapterModule,
       ],
       controllers: [HealthController, PolicyEventsHandler, VaultEventsHandler, ApprovalEventsHandler],
       providers: [
@@ -66,7 +68,10 @@ export class AppModule {
       ],
       // What the protocol adapters share: the operation pipeline's dependencies, the lease client,
       // the connections and the token verifier.
+      // The adapter modules' tool ports reach the MCP adapter through here: adapters never import each other.
       exports: [
+        HttpAdapterModule,
+        PostgresAdapterModule,
         INGRESS_CONFIG,
         KAFKA,
         IdentityModule,

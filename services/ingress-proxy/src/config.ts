@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdentitySettingsSchema } from '@airlock/identity';
-import { BaseConfigSchema, loadConfig, signingKeyFile, trustedKeysFile } from '@airlock/runtime';
+import { BaseConfigSchema, jsonSetting, loadConfig, signingKeyFile, trustedKeysFile } from '@airlock/runtime';
 
 const ms = (def: number) => z.coerce.number().int().min(1).max(600000).default(def);
 
@@ -99,6 +99,51 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
         .map((n) => n.trim())
         .filter(Boolean),
     ),
+  /** How long an MCP tool call held for a person waits (with progress) before it answers pending. */
+  MCP_APPROVAL_WAIT_MS: z.coerce.number().int().min(0).max(600000).default(20000),
+  /**
+   * Origins (scheme://host[:port], comma-separated) whose browser pages may call /mcp. A request
+   * with any other Origin is refused 403 (DNS rebinding); a request without Origin (not a browser) passes.
+   */
+  MCP_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim().replace(/\/$/, '').toLowerCase())
+        .filter(Boolean),
+    ),
+  /** This gateway's public base URL (https://airlock.example.com): names the protected resource in 401s and RFC 9728 metadata. */
+  MCP_PUBLIC_URL: z.url().optional(),
+  /** The connections the MCP server offers (list_connections shows those policy lets the caller use). */
+  MCP_CONNECTIONS: jsonSetting(
+    z.array(
+      z
+        .object({
+          name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+          protocol: z.enum(['http', 'postgres']),
+          description: z.string().max(1000).default(''),
+        })
+        .strict(),
+    ),
+  ).default([]),
+  /** Largest JSON-RPC request body /mcp reads (checked before authentication). */
+  MCP_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Largest HTTP response body an http_request tool result carries (the rest is cut, `truncated`). */
+  MCP_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Most rows a query tool result carries per statement (the caller may ask for fewer). */
+  MCP_MAX_ROWS: z.coerce.number().int().min(1).max(100000).default(1000),
   ALLOW_INSECURE_JWKS: z
     .enum(['true', 'false'])
     .default('false')

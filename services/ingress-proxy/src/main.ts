@@ -4,6 +4,7 @@ import { kafkaServerOptions } from '@airlock/messaging';
 import { kafkaConnection, runMain, runWorkers, startService } from '@airlock/runtime';
 import { AppModule } from './app.module';
 import { HttpRoute } from './http/http-route';
+import { McpRoute } from './mcp/mcp-route';
 import { ingressConfig, type IngressConfig } from './config';
 
 // The SQL parser is a large WebAssembly module. Optimising it with TurboFan keeps about 60 MB more
@@ -28,6 +29,7 @@ async function startIngress(config: IngressConfig, worker: number): Promise<void
     configure: (app) => {
       // The data path is served from the server's request event: no Fastify or Nest on the way.
       app.get(HttpRoute).attach(app.getHttpServer());
+      app.get(McpRoute).attach(app.getHttpServer());
     },
     microservice: kafkaServerOptions({
       ...kafkaConnection(config),

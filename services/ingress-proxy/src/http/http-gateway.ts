@@ -7,6 +7,7 @@ import {
   uuidv7,
   type AuditEventDraft,
   type HttpOperation,
+  type McpToolName,
   type Principal,
 } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
@@ -51,6 +52,8 @@ export interface IncomingOperation {
   clientIp: string;
   /** Aborts when the agent hangs up: a request held for approval stops waiting. */
   signal?: AbortSignal;
+  /** Set when the request is an MCP tool call: the trail records protocol `mcp` and the tool. */
+  tool?: McpToolName;
 }
 
 export interface Forwarded {
@@ -129,7 +132,8 @@ export class HttpGateway {
       requestId,
       actor: op.principal,
       connection: null,
-      protocol: 'http',
+      protocol: op.tool ? 'mcp' : 'http',
+      ...(op.tool ? { tool: op.tool } : {}),
       source: 'ingress-proxy',
     };
     if (!parts) {

@@ -247,3 +247,21 @@ export function pgAuthFailedDraft(
 ): AuditEventDraft<'auth.failed'> {
   return { ...env, type: 'auth.failed', data: { code, reason, ...more } };
 }
+
+/* MCP */
+
+/** auth.failed of a refused /mcp request (no token, or one the verifier refused). */
+export function mcpAuthFailedDraft(
+  env: { sessionId: string; requestId: string },
+  refused: { code: string; reason: string; method: string; path: string },
+): AuditEventDraft<'auth.failed'> {
+  return {
+    type: 'auth.failed',
+    ...env,
+    actor: null,
+    connection: null,
+    protocol: 'mcp',
+    source: 'ingress-proxy',
+    data: { code: refused.code, reason: refused.reason, method: refused.method, path: refused.path },
+  };
+}

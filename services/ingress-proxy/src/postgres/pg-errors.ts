@@ -24,6 +24,8 @@ export const SqlState = {
   InvalidParameterValue: '22023',
   /** The class of warnings: notices the gateway sends itself. */
   Warning: '01000',
+  /** The gateway's own: a tool call's statement still waits for a person (never sent to a wire client). */
+  HeldForApproval: 'AL001',
 } as const;
 
 /**

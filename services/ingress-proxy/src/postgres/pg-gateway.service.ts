@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
@@ -34,7 +35,7 @@ import { PolicyClient } from '../policy-client/policy-client.service';
 import { ColumnCatalog } from './column-catalog';
 import { RelationCatalog } from './relation-catalog';
 import { PgGatewayError, SqlState } from './pg-errors';
-import { PgSession, type PgSessionServices } from './pg-session';
+import { PgSession, type PgSessionServices, type ToolSessionOrigin } from './pg-session';
 import {
   pgAuthFailedDraft,
   sessionStartedDraft,
@@ -278,6 +279,71 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
+  /**
+   * Opens a session for a tool call on `socket`, one end of an in-process pair whose other end the
+   * tool port speaks the wire protocol on. The caller is already authenticated (by the MCP
+   * transport, with the same verifier); from there it is the wire path's own start-up (policy's
+   * connect decision, session caps, lease, upstream, session.started) and a PgSession like any
+   * other. Resolves once AuthenticationOk..ReadyForQuery are written to `socket`; a refusal is a
+   * PgGatewayError, already audited.
+   */
+  async openForTool(
+    caller: { principal: Principal; client: string; tls: boolean },
+    connection: string,
+    socket: Duplex,
+    origin: ToolSessionOrigin,
+  ): Promise<void> {
+    await loadSqlParser();
+    const named = ConnectionNameSchema.safeParse(connection);
+    if (!named.success) {
+      throw new PgGatewayError(
+        SqlState.InvalidCatalogName,
+        `no connection named "${truncateText(connection, 63)}"`,
+        'routing',
+        {
+          fatal: true,
+        },
+      );
+    }
+    const { principal } = caller;
+    const env = {
+      sessionId: origin.sessionId,
+      requestId: uuidv7(),
+      actor: principal,
+      connection,
+      protocol: 'mcp' as const,
+      tool: origin.tool,
+      source: 'ingress-proxy',
+    };
+    await this.admit(env, principal, connection);
+    const slot = this.caps.take(principal, connection);
+    if (!slot.ok) {
+      const error = new PgGatewayError(SqlState.TooManyConnections, slot.message, 'routing', { fatal: true });
+      this.audit.emitAfter(statementFailedDraft(env, error));
+      throw error;
+    }
+    try {
+      await this.open(
+        {
+          socket,
+          reader: new MessageReader({ maxLength: this.config.PG_MAX_MESSAGE_BYTES }),
+          rest: [],
+          tls: caller.tls,
+          client: caller.client,
+          settings: startupSettings({ database: connection }),
+          env,
+          principal,
+          connection,
+          origin,
+        },
+        slot.release,
+      );
+    } catch (err) {
+      slot.release();
+      throw err;
+    }
+  }
+
   /** Asks policy whether the principal may open a session on the connection at all; refuses (28000) if not. */
   private async admit(env: Envelope & { actor: Principal }, principal: Principal, connection: string): Promise<void> {
     let decision: PolicyDecision;
@@ -319,7 +385,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Takes a lease, opens the upstream session and hands the client over to a PgSession. */
   private async open(admitted: AdmittedStartup, releaseSlot: () => void): Promise<void> {
-    const { socket, reader, rest, tls, client, settings, env, principal, connection } = admitted;
+    const { socket, reader, rest, tls, client, settings, env, principal, connection, origin } = admitted;
     // Authenticated: from here on the session's own message limit applies.
     reader.limit = this.config.PG_MAX_MESSAGE_BYTES;
     let lease: ActiveLease;
@@ -388,11 +454,12 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       this.sessionServices,
       cancelKey,
       searchPath,
+      origin,
     );
     try {
       await this.audit.emit(
         sessionStartedDraft(
-          { ...env, sessionId: session.id },
+          { ...env, sessionId: origin ? origin.sessionId : session.id },
           { client, tls, applicationName: settings.passed.application_name, leaseId: lease.leaseId },
         ),
       );
@@ -475,7 +542,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
 
 /** A start-up that is authenticated and admitted by policy, about to be connected upstream. */
 interface AdmittedStartup {
-  socket: Socket;
+  socket: Duplex;
   /** The client's message reader, with what it read after the password in `rest`. */
   reader: MessageReader;
   rest: Frame[];
@@ -486,6 +553,8 @@ interface AdmittedStartup {
   env: Envelope & { actor: Principal };
   principal: Principal;
   connection: string;
+  /** Set for a tool call's session (see openForTool). */
+  origin?: ToolSessionOrigin;
 }
 
 /** What policy is asked about one statement message of a session. */

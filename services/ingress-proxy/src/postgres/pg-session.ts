@@ -1,6 +1,6 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '@nestjs/common';
-import { uuidv7, type Principal } from '@airlock/contracts';
+import { uuidv7, type ApprovalReply, type McpToolName, type Principal } from '@airlock/contracts';
 import {
   BackendType,
   decodeCommandComplete,
@@ -59,6 +59,19 @@ export interface PgSessionServices {
   onClose(session: PgSession): void;
   /** The longest statement text (Query or Parse), in bytes, the session accepts. */
   maxStatementBytes: number;
+}
+
+/**
+ * A session opened for a tool call (MCP) rather than by an agent's own client: its events carry
+ * protocol `mcp`, the tool and the caller's audit session, and a statement held for review waits at
+ * most `holdWaitMs` for a person, then answers pending (the approval stays for the call's retry).
+ */
+export interface ToolSessionOrigin {
+  tool: McpToolName;
+  sessionId: string;
+  holdWaitMs: number;
+  /** Each approval a statement waits for, once its operation.held event is on the stream. */
+  onHeld(reply: ApprovalReply): void;
 }
 
 interface Prepared {
@@ -125,7 +138,7 @@ export class PgSession {
   private serverSkipping = false;
 
   constructor(
-    private readonly client: Socket,
+    private readonly client: Duplex,
     private readonly clientReader: MessageReader,
     private readonly upstream: UpstreamConnection,
     readonly principal: Principal,
@@ -134,8 +147,18 @@ export class PgSession {
     private readonly services: PgSessionServices,
     readonly cancelKey: { processId: number; secretKey: Buffer },
     startupSearchPath: SearchPath,
+    origin?: ToolSessionOrigin,
   ) {
-    this.env = { sessionId: this.id, actor: principal, connection, protocol: 'postgres', source: 'ingress-proxy' };
+    this.env = origin
+      ? {
+          sessionId: origin.sessionId,
+          actor: principal,
+          connection,
+          protocol: 'mcp',
+          tool: origin.tool,
+          source: 'ingress-proxy',
+        }
+      : { sessionId: this.id, actor: principal, connection, protocol: 'postgres', source: 'ingress-proxy' };
     const secret = lease.secret.kind === 'postgres-password' ? lease.secret : undefined;
     this.searchPath = new SearchPathTracker(startupSearchPath, secret?.username ?? '');
     this.gate = new StatementGate({ ...this.env, principal, connection }, this.searchPath, {
@@ -148,6 +171,7 @@ export class PgSession {
         // The client pump is waiting, and only the server side flushes toward the client: now, not after the statement.
         this.flushClient();
       },
+      ...(origin ? { toolHold: { waitMs: origin.holdWaitMs, onHeld: (reply) => origin.onHeld(reply) } } : {}),
     });
     this.results = new StatementResults(
       secret,

@@ -1,11 +1,11 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Frame } from '@airlock/pg-wire';
 
 /** Pauses a socket while any reason holds it (a pending handler, a full peer), resumes when none does. */
 export class FlowGate {
   private readonly reasons = new Set<string>();
 
-  constructor(private readonly socket: Socket) {}
+  constructor(private readonly socket: Duplex) {}
 
   hold(reason: string): void {
     if (this.reasons.size === 0) this.socket.pause();

@@ -45,6 +45,11 @@ export interface GateDeps {
   relations: RelationLookup;
   /** Sends a notice to the client now (the statement it concerns is still waiting). */
   notify(notice: Buffer): void;
+  /**
+   * A tool call's session: a held statement waits `waitMs` at most, then is answered with
+   * SQLSTATE `HeldForApproval` and its approval left pending for the call's retry.
+   */
+  toolHold?: { waitMs: number; onHeld(reply: ApprovalReply): void };
 }
 
 /** One statement message on its way to policy. */
@@ -257,15 +262,20 @@ export class StatementGate {
     this.held = held;
     const params = op.operation.params;
     const cancelled = new PgGatewayError(SqlState.QueryCanceled, 'canceling statement due to user request', 'approval');
+    const tool = this.deps.toolHold;
     try {
       const outcome = await this.deps.pipeline.hold(op, admitted, {
         fingerprint: sqlOperationFingerprint(sql, params),
         detail: sqlApprovalDetail(sql, params),
-        // Nobody can approve past the expiry: the statement waits exactly that long.
-        deadline: (first) => Date.parse(first.expiresAt) + 1000,
+        // Nobody can approve past the expiry: the statement waits exactly that long (a tool call
+        // waits its own time and comes back).
+        deadline: tool ? (_first, now) => now + tool.waitMs : (first) => Date.parse(first.expiresAt) + 1000,
         signal: held.abort.signal,
-        withdraw: true,
-        onHeld: (reply) => this.onHeld(reply),
+        withdraw: !tool,
+        onHeld: (reply) => {
+          tool?.onHeld(reply);
+          this.onHeld(reply);
+        },
       });
       // close() recorded the statement's end; whatever came back meanwhile is moot.
       if (this.closed) return { ctx: null, refusal: cancelled };
@@ -273,6 +283,16 @@ export class StatementGate {
         case 'approved':
           return { ctx, classification: asked.c };
         case 'pending': {
+          if (tool) {
+            // Its operation.held event ends the trail; the retry is an operation of its own.
+            const { approvalId } = outcome.reply;
+            return this.refuse(
+              op.env,
+              [],
+              new PgGatewayError(SqlState.HeldForApproval, `statement held for approval ${approvalId}`, 'approval'),
+              true,
+            );
+          }
           // Still pending when the wait ended (someone else used the first approval and the next
           // one outlived the first's expiry, or the gateway is shutting down).
           const { approvalId, state } = outcome.reply;

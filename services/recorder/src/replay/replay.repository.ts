@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { Decision, Protocol } from '@airlock/contracts';
+import type { AuditProtocol, Decision } from '@airlock/contracts';
 import { UnavailableError } from '../errors';
 import type { TimeRange } from './time-range';
 
@@ -10,7 +10,7 @@ export interface SessionFilter {
   subject: string | null;
   issuer: string | null;
   connection: string | null;
-  protocol: Protocol | null;
+  protocol: AuditProtocol | null;
   decision: Decision | null;
   hasMasking: boolean | null;
   /** The sort key of the last session of the previous page. */
@@ -27,7 +27,7 @@ export interface SessionRow {
   issuer: string | null;
   subject: string | null;
   connection: string | null;
-  protocol: Protocol;
+  protocol: AuditProtocol;
   events: string;
   operations: string;
   allowed: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConnectionNameSchema, DecisionSchema, ProtocolSchema } from '@airlock/contracts';
+import { ConnectionNameSchema, DecisionSchema, AuditProtocolSchema } from '@airlock/contracts';
 import { InvalidInputError } from '../../errors';
 
 const TimeSchema = z.iso.datetime({ offset: true });
@@ -32,7 +32,7 @@ export const SessionsQuerySchema = z
       .optional()
       .describe('With `principal`: only that subject of this token issuer (iss).'),
     connection: ConnectionNameSchema.optional().describe('Only sessions with an event on this connection.'),
-    protocol: ProtocolSchema.optional().describe('Only sessions with an event of this protocol.'),
+    protocol: AuditProtocolSchema.optional().describe('Only sessions with an event of this protocol.'),
     from,
     to,
     decision: DecisionSchema.optional().describe('Only sessions where policy decided so at least once.'),

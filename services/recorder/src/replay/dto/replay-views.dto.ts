@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUDIT_JSON_SCHEMA_BASE, DecisionSchema, FailureStageSchema, ProtocolSchema } from '@airlock/contracts';
+import { AUDIT_JSON_SCHEMA_BASE, DecisionSchema, FailureStageSchema, AuditProtocolSchema } from '@airlock/contracts';
 
 /*
  * What the replay and search API answers. The TypeScript types come from these schemas, and so
@@ -16,7 +16,7 @@ export const SessionSummarySchema = z
       .nullable()
       .describe("The session's principal: the actor of its first authenticated event; null when it has none."),
     connection: z.string().nullable().describe('The connection of its first event that names one.'),
-    protocol: ProtocolSchema.describe('The protocol of its first event.'),
+    protocol: AuditProtocolSchema.describe('The protocol of its first event.'),
     startedAt: z.string().describe('Time of its first event in the range (RFC 3339).'),
     endedAt: z.string().describe('Time of its last event in the range (RFC 3339).'),
     events: count.describe('Events of the session in the range.'),
