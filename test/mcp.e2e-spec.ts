@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { randomInt } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -207,6 +208,15 @@ describe('MCP front door', () => {
       body: list,
     });
     expect(foreign.status).toBe(403);
+    // DNS rebinding: the attacker's page names its own host, and so does the Host header its
+    // browser sends; the gateway's origin is configuration, never what the request says it is.
+    const port = new URL(sys.ingress.url).port;
+    const rebound = await rawPost(sys.ingress.url, list, {
+      ...headers,
+      host: `rebound.example:${port}`,
+      origin: `http://rebound.example:${port}`,
+    });
+    expect(rebound).toBe(403);
     const allowed = await fetch(`${sys.ingress.url}/mcp`, {
       method: 'POST',
       headers: { ...headers, origin: 'https://copilot.example' },
@@ -260,3 +270,19 @@ describe('MCP front door', () => {
     expect(findIn('MCP answers', seen.join('\n'), [plantedSsn, token])).toEqual([]);
   });
 });
+
+/** A POST with headers fetch may not set (Host); resolves to the status. */
+function rawPost(url: string, body: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${url}/mcp`,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}

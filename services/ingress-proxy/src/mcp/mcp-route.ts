@@ -139,13 +139,18 @@ export class McpRoute {
     await transport.handleRequest(req, res, body);
   }
 
+  /**
+   * A browser page may call only from an origin configured as allowed, or from the gateway's own
+   * public origin when MCP_PUBLIC_URL names it. Never from what the request's Host header says: a
+   * DNS-rebinding page sends its own host there, and would match itself.
+   */
   private originAllowed(req: IncomingMessage): boolean {
     const origin = req.headers.origin;
     if (origin === undefined) return true;
     const o = origin.toLowerCase().replace(/\/$/, '');
     if (this.config.MCP_ALLOWED_ORIGINS.includes(o)) return true;
-    // A page of the gateway's own origin.
-    return o === this.baseUrl(req).toLowerCase();
+    const own = this.config.MCP_PUBLIC_URL;
+    return own !== undefined && o === new URL(own).origin.toLowerCase();
   }
 
   private baseUrl(req: IncomingMessage): string {
