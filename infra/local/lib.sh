@@ -273,7 +273,8 @@ redis_pid() {
 _is_our_redis() {
   pid_alive "${1:-}" || return 1
   [[ "$(pid_cmdline "$1" || true)" == redis-server* ]] || return 1
-  [[ "$(readlink "/proc/$1/cwd" 2>/dev/null || true)" == "$REDIS_DATA" ]]
+  # Resolved on both sides: a worktree may reach this checkout's .local through a symlink.
+  [[ "$(readlink -f "/proc/$1/cwd" 2>/dev/null || true)" == "$(readlink -f "$REDIS_DATA")" ]]
 }
 
 redis_ping() {
