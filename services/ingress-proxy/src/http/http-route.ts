@@ -4,12 +4,11 @@ import { ConnectionNameSchema, uuidv7, type Principal } from '@airlock/contracts
 import { TOKEN_VERIFIER, TokenRejectedError, bearerToken, type TokenVerifier } from '@airlock/identity';
 import { AuditService } from '../audit/audit.service';
 import { httpAuthFailedDraft } from '../operation/operation-audit';
+import { takeRequests } from '../server/take-requests';
 import { errorAnswer, tokenRefusal, writeError } from './http-answers';
 import { HttpGateway, type Forwarded, type PendingApproval } from './http-gateway';
 import { splitGatewayUrl } from './http-path';
 import { sessionIdOf } from './session';
-
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * The data path: `/c/<connection>/<path>` for every method, served from the HTTP server's own
@@ -29,15 +28,11 @@ export class HttpRoute {
 
   /** Takes the data path's requests off `server` before its other request listeners (Fastify's) see them. */
   attach(server: Server): void {
-    const others = server.listeners('request') as RequestListener[];
-    server.removeAllListeners('request');
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (req.url !== undefined && req.url.startsWith('/c/')) {
-        this.serve(req, res).catch((err: unknown) => this.fail(res, req, err));
-        return;
-      }
-      for (const listener of others) listener.call(server, req, res);
-    });
+    takeRequests(
+      server,
+      (url) => url.startsWith('/c/'),
+      (req, res) => void this.serve(req, res).catch((err: unknown) => this.fail(res, req, err)),
+    );
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

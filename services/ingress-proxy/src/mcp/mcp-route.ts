@@ -11,12 +11,13 @@ import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { mcpAuthFailedDraft } from '../operation/operation-audit';
 import { PolicyClient } from '../policy-client/policy-client.service';
 import { HTTP_TOOL_PORT, SQL_TOOL_PORT, type HttpToolPort, type SqlToolPort } from '../tool-ports/tool-ports';
+import { takeRequests } from '../server/take-requests';
 import { registerTools } from './mcp-tools';
-
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export const MCP_PATH = '/mcp';
 const METADATA_PATH = '/.well-known/oauth-protected-resource';
+/** The paths served here: the endpoint, and its metadata at the root and at the RFC 9728 suffixed path. */
+const OWN_PATHS: ReadonlySet<string> = new Set([MCP_PATH, METADATA_PATH, `${METADATA_PATH}${MCP_PATH}`]);
 /** The revisions this server speaks, newest first. */
 export const MCP_PROTOCOL_VERSIONS = ['2025-06-18', '2025-03-26'] as const;
 
@@ -43,20 +44,18 @@ export class McpRoute {
   ) {}
 
   attach(server: Server): void {
-    const others = server.listeners('request') as RequestListener[];
-    server.removeAllListeners('request');
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === MCP_PATH || path === METADATA_PATH || path === `${METADATA_PATH}${MCP_PATH}`) {
-        this.serve(req, res, path).catch((err: unknown) => {
+    const pathOf = (url: string): string => url.split('?')[0];
+    takeRequests(
+      server,
+      (url) => OWN_PATHS.has(pathOf(url)),
+      (req, res) => {
+        this.serve(req, res, pathOf(req.url ?? '/')).catch((err: unknown) => {
           this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'MCP request failed');
           if (!res.headersSent) rpcError(res, 500, -32603, 'internal error');
           else res.destroy();
         });
-        return;
-      }
-      for (const listener of others) listener.call(server, req, res);
-    });
+      },
+    );
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
