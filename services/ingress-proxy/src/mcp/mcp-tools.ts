@@ -38,6 +38,35 @@ const connection = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)
   .describe('The connection name, as list_connections gives it.');
 
+// Input schemas are built once: a stateless server registers its tools on every request.
+const QUERY_INPUT = {
+  connection,
+  sql: z.string().min(1).max(1_000_000).describe('The SQL text.'),
+  params: z
+    .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
+    .max(65535)
+    .optional()
+    .describe('Values for $1, $2, ... (sent as text; null is SQL NULL).'),
+  maxRows: z.number().int().min(1).max(100000).optional().describe('Rows to return per statement (default 1000).'),
+};
+
+const DESCRIBE_INPUT = {
+  connection,
+  schema: z.string().min(1).max(63).optional().describe('Only this schema (default: every non-system schema).'),
+};
+
+const HTTP_INPUT = {
+  connection,
+  method: z.enum(METHODS),
+  path: z.string().min(1).max(8192).describe('Path below the connection, starting with "/".'),
+  query: z
+    .record(z.string(), z.union([z.string(), z.array(z.string())]))
+    .optional()
+    .describe('Query parameters.'),
+  headers: z.record(z.string(), z.string()).optional().describe('Request headers (allowlisted names only).'),
+  body: z.string().max(10_000_000).optional().describe('Request body, as text (JSON goes here as a string).'),
+};
+
 /** Registers the gateway's tools; every one runs through the ports, hence the operation pipeline. */
 export function registerTools(server: McpServer, ctx: ToolContext): void {
   const caller = (tool: McpToolName, extra: Extra): ToolCaller => ({ ...ctx.caller, tool, signal: extra.signal });
@@ -90,22 +119,7 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
         'statements separated by ";" run in one go (without params). With params, sql is one statement using ' +
         '$1, $2, ... Returns per statement the command tag, columns (name, type), rows as JSON and a truncated flag. ' +
         'A result with status pending_approval tells you how to continue.',
-      inputSchema: {
-        connection,
-        sql: z.string().min(1).max(1_000_000).describe('The SQL text.'),
-        params: z
-          .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
-          .max(65535)
-          .optional()
-          .describe('Values for $1, $2, ... (sent as text; null is SQL NULL).'),
-        maxRows: z
-          .number()
-          .int()
-          .min(1)
-          .max(100000)
-          .optional()
-          .describe('Rows to return per statement (default 1000).'),
-      },
+      inputSchema: QUERY_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async (args, extra) => {
@@ -138,10 +152,7 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
       description:
         'Lists the tables and columns (with types) of a PostgreSQL connection, optionally of one schema, read ' +
         'through the Airlock gateway under your identity. Use it before writing queries.',
-      inputSchema: {
-        connection,
-        schema: z.string().min(1).max(63).optional().describe('Only this schema (default: every non-system schema).'),
-      },
+      inputSchema: DESCRIBE_INPUT,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args, extra) => {
@@ -181,17 +192,7 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
         'secrets in the response. path is below the connection\'s base URL and starts with "/". Only these ' +
         `headers may be set: ${[...AGENT_HEADERS].join(', ')}. Returns status, headers and body (text, or base64 ` +
         'for binary), with a truncated flag.',
-      inputSchema: {
-        connection,
-        method: z.enum(METHODS),
-        path: z.string().min(1).max(8192).describe('Path below the connection, starting with "/".'),
-        query: z
-          .record(z.string(), z.union([z.string(), z.array(z.string())]))
-          .optional()
-          .describe('Query parameters.'),
-        headers: z.record(z.string(), z.string()).optional().describe('Request headers (allowlisted names only).'),
-        body: z.string().max(10_000_000).optional().describe('Request body, as text (JSON goes here as a string).'),
-      },
+      inputSchema: HTTP_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) => {
