@@ -458,5 +458,5 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
  */
 export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
   const { event, raw, canonical } = acceptAuditMessage(value);
-  return { event, raw, canonical, offset };
+  return { event, raw, canonical, offset, bytes: value };
 }
