@@ -249,6 +249,7 @@ async function main(): Promise<void> {
       `| broker CPU per event | **${us(c1.broker - c0.broker).toFixed(1)} µs** (${((c1.broker - c0.broker) / elapsed / 10).toFixed(1)} % of a core) | ≤ 40 µs |`,
       `| broker CPU when idle, before the load (other clients of the shared broker) | ${(idleBrokerMsPerS / 10).toFixed(1)} % of a core (${((idleBrokerMsPerS * 1000) / (events / elapsed)).toFixed(1)} µs per event at this rate) | |`,
       `| recorder CPU when idle | ${(idleRecorderMsPerS / 10).toFixed(1)} % of a core | |`,
+      `| above the idle rate of each (what the load added): recorder / broker, per event | ${us(c1.rec - c0.rec - idleRecorderMsPerS * elapsed).toFixed(1)} / ${us(c1.broker - c0.broker - idleBrokerMsPerS * elapsed).toFixed(1)} µs | |`,
       `| PostgreSQL CPU per event (all its processes) | ${us(c1.pg - c0.pg).toFixed(1)} µs | |`,
       `| publication → stored, p50 / p99 / max | ${percentile(counts, measured, 0.5)} / **${percentile(counts, measured, 0.99)}** / ${beyond > 0 ? `> ${l1.limitMs}` : Math.max(...counts.keys())} ms | p99 ≤ 500 ms |`,
       `| events in the latency record of the interval | ${measured} | |`,
