@@ -172,7 +172,9 @@ async function main(): Promise<void> {
     const latency = async (): Promise<Latency> =>
       (await (await fetch(`${recorder.url}/audit/latency`)).json()) as Latency;
 
-    // The broker's own background, before any load of ours.
+    // The broker's own background, before any load of ours, once the recorder has settled after
+    // its start (group join, first fetches, compiling its checks).
+    await sleep(5_000);
     const idle0 = cpuMs(broker);
     const idleRec0 = cpuMs(rec);
     await sleep(10_000);
