@@ -4,7 +4,9 @@
  * the ingress emits them (not as a backlog).
  *
  * This process plays the ingress: an AuditPublisher over a kafkajs producer configured as the
- * ingress configures its own (linger 5 ms, acknowledgement deadline 3 s), publishing operations
+ * ingress configures its own (defaults: linger 50 ms, at least 5 ms between produce requests,
+ * acknowledgement deadline 3 s; AUDIT_LINGER_MS and AUDIT_REQUEST_INTERVAL_MS override them as
+ * they do the ingress's), publishing operations
  * evenly spread over each second; an operation is one event its caller awaits (emit, as before
  * forwarding) and one published in the background (emitLingering, as after the answer). One
  * recorder (default window) stores them. After a warm-up, CPU time of the recorder process and
@@ -15,6 +17,9 @@
  * the commit of its row, per millisecond.
  *
  *   node dist/bench/audit-steady.js [events/s=2000] [seconds=60]
+ *
+ * RECORDER_NODE_ARGS are node flags for the recorder, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
+ * AUDIT_BATCH_WINDOW_MS is passed to the recorder when set. BENCH_NO_RESULT=1 prints the figures without writing them to bench/results (a profiling run).
  *
  * Needs the local infrastructure (infra/local/start.sh) and a build (npm run build).
  */
@@ -123,10 +128,17 @@ async function main(): Promise<void> {
   const idp = await TestIdentityProvider.start();
   const db = await TestDatabase.create('airlock_bench_steady');
   const workDir = mkdtempSync(join(tmpdir(), 'airlock-bench-steady-'));
-  const recorder = new ServiceProcess('recorder', await freePort(), {
-    ...db.standaloneRecorderEnv(workDir, prefix, idp),
-    LOG_LEVEL: 'warn',
-  });
+  const recorder = new ServiceProcess(
+    'recorder',
+    await freePort(),
+    {
+      ...db.standaloneRecorderEnv(workDir, prefix, idp),
+      LOG_LEVEL: 'warn',
+      // The recorder's own defaults unless the run names a window.
+      ...(process.env.AUDIT_BATCH_WINDOW_MS ? { AUDIT_BATCH_WINDOW_MS: process.env.AUDIT_BATCH_WINDOW_MS } : {}),
+    },
+    process.env.RECORDER_NODE_ARGS?.split(' ').filter(Boolean),
+  );
   const kafka = new Kafka({
     clientId: 'airlock-bench-steady',
     brokers: infra.KAFKA_BROKERS.split(','),
@@ -144,7 +156,10 @@ async function main(): Promise<void> {
     requests++;
     return send(record);
   };
-  const publisher = new AuditPublisher(producer, { timeoutMs: 3000, lingerMs: 5 });
+  // The ingress's defaults (services/ingress-proxy/src/config.ts).
+  const lingerMs = Number(process.env.AUDIT_LINGER_MS ?? 50);
+  const minIntervalMs = Number(process.env.AUDIT_REQUEST_INTERVAL_MS ?? 5);
+  const publisher = new AuditPublisher(producer, { timeoutMs: 3000, lingerMs, minIntervalMs });
   let running = true;
   let published = 0;
   let failed = 0;
@@ -157,7 +172,9 @@ async function main(): Promise<void> {
     const latency = async (): Promise<Latency> =>
       (await (await fetch(`${recorder.url}/audit/latency`)).json()) as Latency;
 
-    // The broker's own background, before any load of ours.
+    // The broker's own background, before any load of ours, once the recorder has settled after
+    // its start (group join, first fetches, compiling its checks).
+    await sleep(5_000);
     const idle0 = cpuMs(broker);
     const idleRec0 = cpuMs(rec);
     await sleep(10_000);
@@ -224,6 +241,7 @@ async function main(): Promise<void> {
       '',
       `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Kafka, PostgreSQL, the recorder and this publisher on the same machine.`,
       `Target ${rate} events/s (${opsPerSecond} operations/s, each one awaited event and one in the background), measured over ${elapsed.toFixed(1)} s after a 5 s warm-up.`,
+      `Publisher: linger ${lingerMs} ms for background events, at least ${minIntervalMs} ms between produce requests, one request in flight.`,
       '',
       '| figure | value | goal |',
       '| --- | ---: | ---: |',
@@ -233,6 +251,7 @@ async function main(): Promise<void> {
       `| broker CPU per event | **${us(c1.broker - c0.broker).toFixed(1)} µs** (${((c1.broker - c0.broker) / elapsed / 10).toFixed(1)} % of a core) | ≤ 40 µs |`,
       `| broker CPU when idle, before the load (other clients of the shared broker) | ${(idleBrokerMsPerS / 10).toFixed(1)} % of a core (${((idleBrokerMsPerS * 1000) / (events / elapsed)).toFixed(1)} µs per event at this rate) | |`,
       `| recorder CPU when idle | ${(idleRecorderMsPerS / 10).toFixed(1)} % of a core | |`,
+      `| above the idle rate of each (what the load added): recorder / broker, per event | ${us(c1.rec - c0.rec - idleRecorderMsPerS * elapsed).toFixed(1)} / ${us(c1.broker - c0.broker - idleBrokerMsPerS * elapsed).toFixed(1)} µs | |`,
       `| PostgreSQL CPU per event (all its processes) | ${us(c1.pg - c0.pg).toFixed(1)} µs | |`,
       `| publication → stored, p50 / p99 / max | ${percentile(counts, measured, 0.5)} / **${percentile(counts, measured, 0.99)}** / ${beyond > 0 ? `> ${l1.limitMs}` : Math.max(...counts.keys())} ms | p99 ≤ 500 ms |`,
       `| events in the latency record of the interval | ${measured} | |`,
@@ -246,9 +265,11 @@ async function main(): Promise<void> {
     const sizes = metrics.split('\n').filter((l) => l.startsWith('airlock_recorder_batch'));
     lines.push('Recorder metrics at the end (GET /metrics, windows):', '', '```', ...sizes, '```', '');
     process.stdout.write(`${lines.join('\n')}\n`);
-    const out = join(repoRoot(), 'bench', 'results');
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, `audit-steady-${rate}.md`), lines.join('\n'));
+    if (process.env.BENCH_NO_RESULT !== '1') {
+      const out = join(repoRoot(), 'bench', 'results');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, `audit-steady-${rate}.md`), lines.join('\n'));
+    }
   } finally {
     running = false;
     await producer.disconnect().catch(() => undefined);

@@ -145,4 +145,57 @@ describe('AuditPublisher', () => {
     await expect(waiting).rejects.toThrow('audit events could not be published');
     expect(h.sends[0].messages).toHaveLength(1);
   });
+
+  it('keeps at least minIntervalMs between requests under load, and sends at once after a quiet spell', async () => {
+    jest.useFakeTimers();
+    try {
+      const { producer, sends } = recordingProducer();
+      const p = new AuditPublisher(producer, { timeoutMs: 1000, minIntervalMs: 5 });
+      const settle = async (): Promise<void> => {
+        await jest.advanceTimersByTimeAsync(0);
+      };
+      void p.emit(draft(1));
+      await settle();
+      expect(sends.map(statements)).toEqual([[1]]);
+      // Within the interval: these wait for it, and share one request.
+      await jest.advanceTimersByTimeAsync(1);
+      void p.emit(draft(2));
+      void p.emit(draft(3));
+      await settle();
+      expect(sends.map(statements)).toEqual([[1]]);
+      await jest.advanceTimersByTimeAsync(3);
+      expect(sends.map(statements)).toEqual([[1]]);
+      await jest.advanceTimersByTimeAsync(2);
+      expect(sends.map(statements)).toEqual([[1], [2, 3]]);
+      // Longer than the interval since the last request: no wait.
+      await jest.advanceTimersByTimeAsync(50);
+      void p.emit(draft(4));
+      await settle();
+      expect(sends.map(statements)).toEqual([[1], [2, 3], [4]]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('does not send lingering events when a request is acknowledged, only once they are due', async () => {
+    jest.useFakeTimers();
+    try {
+      const h = heldProducer();
+      const p = new AuditPublisher(h.producer, { timeoutMs: 10_000, lingerMs: 50 });
+      const first = p.emit(draft(1));
+      await jest.advanceTimersByTimeAsync(0);
+      const lingering = p.emitLingering(draft(2));
+      await jest.advanceTimersByTimeAsync(10);
+      h.ack(0);
+      await first;
+      await jest.advanceTimersByTimeAsync(10);
+      expect(h.sends.map(statements)).toEqual([[1]]);
+      await jest.advanceTimersByTimeAsync(31);
+      expect(h.sends.map(statements)).toEqual([[1], [2]]);
+      h.ack(1);
+      await lingering;
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

@@ -16,18 +16,20 @@ interface Queued {
   events: AuditEvent[];
   /** performance.now() when it was queued: its acknowledgement deadline runs from there. */
   since: number;
+  /** performance.now() by which it should be on its way (now for urgent events, after the linger for others). */
+  due: number;
   resolve(): void;
   reject(err: MessagingError): void;
 }
 
 export interface AuditPublisherOptions {
-  /** Broker acknowledgement deadline for one batch. */
+  /** Broker acknowledgement deadline for one batch, counted from the call that published it. */
   timeoutMs: number;
   maxBatch?: number;
   /**
    * How long events published with `urgent: false` may wait for company, so that a busy
    * service sends one produce request for many operations. Urgent events (a caller waiting to
-   * fail closed) go out at once and take the waiting ones with them.
+   * fail closed) go out as soon as they may and take the waiting ones with them.
    */
   lingerMs?: number;
   /**
@@ -37,25 +39,39 @@ export interface AuditPublisherOptions {
    * broker's round trip, not the rate.
    */
   maxInFlight?: number;
+  /**
+   * Least time between the starts of two produce requests (default 0). The broker's cost is per
+   * request, nearly whatever it carries, so under load this bounds the requests a second and
+   * each carries what arrived in the interval. An event published when the last request started
+   * longer ago than this goes at once: at low rates nothing waits for it.
+   */
+  minIntervalMs?: number;
   clock?: () => number;
 }
 
 /**
  * Publishes audit events to `airlock.audit`, keyed by session id so a session's events stay in
  * order on one partition. Events from concurrent callers are gathered into one produce request
- * (kafkajs has no linger of its own): those of one event-loop turn, and those that arrive while
- * a request is in flight (see maxInFlight). `emit` resolves only once the broker has
- * acknowledged the request holding its events: callers that must fail closed await it, and
- * within `timeoutMs` of their call they have an answer, however long they waited for a turn.
+ * (kafkajs has no linger of its own): those of one event-loop turn, those that arrive while a
+ * request is in flight (see maxInFlight) or within `minIntervalMs` of the last one, and lingering
+ * events until they are due. `emit` resolves only once the broker has acknowledged the request
+ * holding its events: callers that must fail closed await it, and within `timeoutMs` of their
+ * call they have an answer, however long they waited for a turn.
  */
 export class AuditPublisher {
   private queue: Queued[] = [];
   private queued = 0;
+  /** The earliest `due` of the queue (Infinity when it is empty). */
+  private nextDue = Infinity;
   private scheduled = false;
-  private lingering: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the timer fires (performance.now()). */
+  private timerAt = Infinity;
+  private lastSent = -Infinity;
   private inFlight = 0;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly minIntervalMs: number;
   private readonly clock: () => number;
 
   constructor(
@@ -64,6 +80,7 @@ export class AuditPublisher {
   ) {
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+    this.minIntervalMs = Math.max(0, options.minIntervalMs ?? 0);
     this.clock = options.clock ?? Date.now;
   }
 
@@ -105,32 +122,55 @@ export class AuditPublisher {
 
   publish(events: AuditEvent[], opts: { urgent: boolean } = { urgent: true }): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ events, since: performance.now(), resolve, reject });
+      const now = performance.now();
+      const due = opts.urgent ? now : now + (this.options.lingerMs ?? 0);
+      this.queue.push({ events, since: now, due, resolve, reject });
       this.queued += events.length;
-      const linger = this.options.lingerMs ?? 0;
-      if (opts.urgent || linger === 0 || this.queued >= this.maxBatch) {
-        this.schedule();
-      } else if (!this.lingering && !this.scheduled) {
-        this.lingering = setTimeout(() => this.schedule(), linger);
-      }
+      if (due < this.nextDue) this.nextDue = due;
+      this.arm();
     });
   }
 
-  private schedule(): void {
-    if (this.lingering) {
-      clearTimeout(this.lingering);
-      this.lingering = null;
-    }
-    if (!this.scheduled) {
+  /**
+   * Decides when the queue goes next: at once (in this turn's check, so a turn's events share a
+   * request) when a full batch waits or when something is due and the interval since the last
+   * request has passed; else at the earlier of the two by a timer. Nothing while no request may
+   * start: the acknowledgement of one arms it again.
+   */
+  private arm(): void {
+    if (this.queue.length === 0 || this.inFlight >= this.maxInFlight || this.scheduled) return;
+    const now = performance.now();
+    const at = this.queued >= this.maxBatch ? now : Math.max(this.nextDue, this.lastSent + this.minIntervalMs);
+    if (at <= now) {
+      this.clearTimer();
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      setImmediate(() => this.flush());
+    } else if (at < this.timerAt) {
+      this.clearTimer();
+      this.timerAt = at;
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          this.timerAt = Infinity;
+          this.arm();
+        },
+        Math.max(1, Math.ceil(at - now)),
+      );
     }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
   }
 
   /** Sends what is queued, as far as requests may be in flight; the rest waits for an acknowledgement. */
   private flush(): void {
     this.scheduled = false;
-    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+    // A backlog of full batches may use every request allowed in flight at once.
+    for (let first = true; this.queue.length > 0 && this.inFlight < this.maxInFlight; first = false) {
+      if (!first && this.queued < this.maxBatch) break;
       const batch: Queued[] = [];
       let count = 0;
       while (this.queue.length > 0 && count < this.maxBatch) {
@@ -139,12 +179,15 @@ export class AuditPublisher {
         count += q.events.length;
       }
       this.queued -= count;
+      this.nextDue = this.queue.reduce((min, q) => Math.min(min, q.due), Infinity);
+      this.lastSent = performance.now();
       this.inFlight++;
       void this.send(batch).finally(() => {
         this.inFlight--;
-        if (this.queue.length > 0) this.flush();
+        this.arm();
       });
     }
+    this.arm();
   }
 
   private async send(queued: Queued[]): Promise<void> {

@@ -13,8 +13,17 @@ export const IngressConfigSchema = BaseConfigSchema.extend({
   /** A lease is renewed this long before it expires, and never used closer to its end. */
   LEASE_REFRESH_MARGIN_MS: ms(5000),
   AUDIT_TIMEOUT_MS: ms(3000),
-  /** Events published after the answer (outcomes, read-only intercepts) may wait this long to share a produce request. */
-  AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
+  /**
+   * Events published after the answer (outcomes, reads recorded when they end) may wait this long
+   * to share a produce request: nobody waits for them, and the broker's cost is per request.
+   */
+  AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
+  /**
+   * Least time between the starts of two audit produce requests. Under load an operation that
+   * must be on the stream before it runs waits at most this long for its request (it goes at once
+   * when the last one started longer ago), and each request carries what arrived meanwhile.
+   */
+  AUDIT_REQUEST_INTERVAL_MS: z.coerce.number().int().min(0).max(100).default(5),
   /**
    * Reads are audited after they end (one event each). While more of those events than this wait
    * for the broker's acknowledgement, new reads are audited first, like writes: a stalled stream

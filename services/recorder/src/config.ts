@@ -55,9 +55,11 @@ export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
   AUDIT_START_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   /**
    * How long the recorder gathers what it reads before storing it in one transaction: the
-   * window's fixed costs (transaction, commit, offset commit) are shared by every event in it.
+   * window's fixed costs (fetches, transaction, commit, offset commit) are shared by every event
+   * in it. It is also how long a fetch waits for data, so it bounds what batching adds to the
+   * time from publication to the store (about twice the window).
    */
-  AUDIT_BATCH_WINDOW_MS: ms(1, 5_000, 50),
+  AUDIT_BATCH_WINDOW_MS: ms(1, 5_000, 100),
   /** A window is stored sooner once it holds this many messages. */
   AUDIT_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   /** How often the head of every chain that moved is checkpointed (signed). */

@@ -24,6 +24,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     this.publisher = new AuditPublisher(this.producer, {
       timeoutMs: config.AUDIT_TIMEOUT_MS,
       lingerMs: config.AUDIT_LINGER_MS,
+      minIntervalMs: config.AUDIT_REQUEST_INTERVAL_MS,
     });
   }
 

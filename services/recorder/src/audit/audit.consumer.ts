@@ -15,6 +15,9 @@ const STORE_RETRY_MS = 1000;
 /** Broker acknowledgement deadline of the dead letters of one batch. */
 const DEAD_LETTER_TIMEOUT_MS = 10_000;
 
+/** What a fetch waits for, within the window's time: about 2,000 events. */
+const FETCH_MIN_BYTES = 1024 * 1024;
+
 /** Windows closed and waiting to be stored, beyond which reading the topic waits. */
 const MAX_WAITING_WINDOWS = 2;
 /**
@@ -128,8 +131,10 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       allowAutoTopicCreation: false,
       sessionTimeout: 15000,
       heartbeatInterval: 1000,
-      // A fetch waits for data (up to the window) rather than returning a few messages at once.
-      minBytes: 64 * 1024,
+      // A fetch waits for a window's worth of data (up to the window) rather than returning a
+      // few messages at once: each fetch costs this process and the broker about the same
+      // whatever it brings. Under a backlog a fetch is full long before.
+      minBytes: FETCH_MIN_BYTES,
       maxWaitTimeInMs: Math.max(10, Math.min(config.AUDIT_BATCH_WINDOW_MS, 500)),
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
@@ -453,5 +458,5 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
  */
 export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
   const { event, raw, canonical } = acceptAuditMessage(value);
-  return { event, raw, canonical, offset };
+  return { event, raw, canonical, offset, bytes: value };
 }

@@ -8,7 +8,7 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import type { AuditEvent } from '@airlock/contracts';
 import { GENESIS_HASH, linkHash } from '../integrity/chain';
 import { partitionDayOf } from '../integrity/partition-day';
-import { COPY_COLUMNS, copyRow } from './copy-rows';
+import { COPY_COLUMNS, CopyText } from './copy-rows';
 
 export interface ReceivedAuditEvent {
   /** The event as checked against its contract. */
@@ -18,6 +18,8 @@ export interface ReceivedAuditEvent {
   /** The event in RFC 8785 canonical form: what its link hashes. */
   canonical: string;
   offset: string;
+  /** The message's bytes as they arrived, when at hand: written to the store as they are when they can be. */
+  bytes?: Buffer | null;
 }
 
 /** A message of the partition that is not stored: recorded with the batch, past which the head moves. */
@@ -42,8 +44,6 @@ export interface AppendResult {
 }
 
 const COPY_SQL = `COPY audit_event (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
-/** COPY text is sent in pieces of about this size. */
-const COPY_CHUNK = 256 * 1024;
 
 function pgCode(err: unknown): string | undefined {
   return (err as { driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
@@ -164,10 +164,9 @@ export class AuditRepository {
       qr,
       appends.map((a) => a.chain),
     );
-    const chunks: string[] = [];
-    const text = { chunk: '' };
-    const linked = appends.map((a) => this.link(a, heads.get(a.chain)!, skip, chunks, text));
-    if (text.chunk.length > 0) chunks.push(text.chunk);
+    const text = new CopyText();
+    const linked = appends.map((a) => this.link(a, heads.get(a.chain)!, skip, text));
+    const chunks = text.chunks();
     const deadLetters = linked.flatMap((l) => l.deadLetters.map((d) => ({ chain: l.chain, row: d })));
     if (deadLetters.length > 0) await this.recordDeadLetters(qr, deadLetters);
     if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
@@ -189,13 +188,7 @@ export class AuditRepository {
   }
 
   /** Links one chain's batch after its head, adding its rows to the COPY text. */
-  private link(
-    a: ChainAppend,
-    head: HeadRow,
-    skip: Set<string>,
-    chunks: string[],
-    text: { chunk: string },
-  ): LinkedChain {
+  private link(a: ChainAppend, head: HeadRow, skip: Set<string>, text: CopyText): LinkedChain {
     const after = BigInt(head.kafka_offset);
     const seen = new Set<string>(skip);
     const fresh: ReceivedAuditEvent[] = [];
@@ -226,19 +219,10 @@ export class AuditRepository {
     for (const e of fresh) {
       const hash = linkHash(prev, e.canonical);
       seq++;
-      text.chunk += copyRow({
-        event: e.event,
-        raw: e.raw,
-        chain: a.chain,
-        seq: seq.toString(),
-        prevHash: prev,
-        hash,
-        offset: e.offset,
-      });
-      if (text.chunk.length >= COPY_CHUNK) {
-        chunks.push(text.chunk);
-        text.chunk = '';
-      }
+      text.row(
+        { event: e.event, raw: e.raw, chain: a.chain, seq: seq.toString(), prevHash: prev, hash, offset: e.offset },
+        e.bytes,
+      );
       prev = hash;
     }
     return {

@@ -1,5 +1,5 @@
 import { syntheticAuditEvent } from '@airlock/testing';
-import { COPY_COLUMNS, copyRow, copyValue, textArrayLiteral } from './copy-rows';
+import { COPY_COLUMNS, CopyText, copyRow, copyValue, textArrayLiteral, type ChainedRow } from './copy-rows';
 
 describe('COPY text rows', () => {
   it('escapes backslash, tab, newline and carriage return, and writes NULL as \\N', () => {
@@ -51,5 +51,65 @@ describe('COPY text rows', () => {
     for (const name of ['actor_issuer', 'actor_subject', 'actor_groups', 'connection'] as const) {
       expect({ name, value: cols[COPY_COLUMNS.indexOf(name)] }).toEqual({ name, value: '\\N' });
     }
+  });
+
+  describe('CopyText', () => {
+    const base = syntheticAuditEvent('0192e1a2-0000-7000-8000-000000000000');
+    const row = (over: Partial<ChainedRow> = {}): ChainedRow => ({
+      event: base,
+      raw: JSON.stringify(base),
+      chain: 5,
+      seq: '12345678901',
+      prevHash: Buffer.from(Array.from({ length: 32 }, (_, i) => i * 8)),
+      hash: Buffer.from(Array.from({ length: 32 }, (_, i) => 255 - i)),
+      offset: '98765',
+      ...over,
+    });
+    const written = (rows: { r: ChainedRow; bytes?: Buffer | null }[], chunkSize?: number): string => {
+      const text = new CopyText(chunkSize);
+      for (const { r, bytes } of rows) text.row(r, bytes);
+      return Buffer.concat(text.chunks()).toString('utf8');
+    };
+
+    it('writes the bytes copyRow gives, whether the event is copied from its bytes or written from its text', () => {
+      const plain = row();
+      const escaped = row({ raw: '{"a":\n\t"q\\" \\\\ x\r"}' });
+      const unicode = row({
+        event: {
+          ...base,
+          actor: { issuer: 'https://idp.tést', subject: 'agent "ø"\tx', groups: ['a"b', 'c\\d', '日本'] },
+        },
+        raw: '{"path":"/ümlaut/😀"}',
+      });
+      const anonymous = row({ event: { ...base, actor: null, connection: null } });
+      const cases = [
+        { r: plain, bytes: Buffer.from(plain.raw) },
+        { r: plain },
+        { r: escaped, bytes: Buffer.from(escaped.raw) },
+        { r: unicode, bytes: Buffer.from(unicode.raw) },
+        { r: anonymous, bytes: Buffer.from(anonymous.raw) },
+      ];
+      expect(written(cases)).toBe(cases.map(({ r }) => copyRow(r)).join(''));
+    });
+
+    it('writes the text as decoded, not the bytes, when the bytes are not valid UTF-8', () => {
+      const bytes = Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+      const r = row({ raw: bytes.toString('utf8') });
+      expect(r.raw).toContain('\ufffd');
+      expect(written([{ r, bytes }])).toBe(copyRow(r));
+    });
+
+    it('keeps rows whole across pieces, whatever the piece size', () => {
+      const rows = Array.from({ length: 50 }, (_, i) => {
+        const r = row({ seq: String(i + 1), raw: JSON.stringify({ ...base, n: 'x'.repeat(i * 37) }) });
+        return { r, bytes: Buffer.from(r.raw) };
+      });
+      const text = new CopyText(1024);
+      for (const { r, bytes } of rows) text.row(r, bytes);
+      const chunks = text.chunks();
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const c of chunks) expect(c[c.length - 1]).toBe(0x0a);
+      expect(Buffer.concat(chunks).toString('utf8')).toBe(rows.map(({ r }) => copyRow(r)).join(''));
+    });
   });
 });
