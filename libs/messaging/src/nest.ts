@@ -18,6 +18,7 @@ import {
 import { kafkaLogCreator, type KafkaSettings } from './kafka';
 import { NestKafkaHeaders } from './headers';
 import { checkSignature, type MessageSecurity } from './message-trust';
+import { quietRequestQueues } from './request-queue-timer';
 
 export interface KafkaServerSettings extends KafkaSettings {
   groupId: string;
@@ -32,6 +33,7 @@ export interface KafkaServerSettings extends KafkaSettings {
 
 /** Options for `app.connectMicroservice`: NestJS's Kafka server, tuned for low request latency. */
 export function kafkaServerOptions(settings: KafkaServerSettings): MicroserviceOptions {
+  quietRequestQueues();
   return {
     transport: Transport.KAFKA,
     options: {

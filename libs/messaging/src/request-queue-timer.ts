@@ -42,8 +42,11 @@ export function quietRequestQueues(): void {
   if (applied) return;
   // kafkajs exports no hook for this; its module is the one every client of the process uses.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const RequestQueue = require('kafkajs/src/network/requestQueue') as { prototype: RequestQueueTimerState };
-  (RequestQueue.prototype as unknown as Record<string, unknown>).scheduleCheckPendingRequests =
-    scheduleCheckPendingRequests;
+  const RequestQueue = require('kafkajs/src/network/requestQueue') as { prototype: Record<string, unknown> };
   applied = true;
+  if (typeof RequestQueue.prototype.scheduleCheckPendingRequests !== 'function') {
+    process.emitWarning('kafkajs RequestQueue has changed shape: its check timers are left as they are');
+    return;
+  }
+  RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
 }
