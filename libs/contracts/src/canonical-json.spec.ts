@@ -41,6 +41,14 @@ describe('the canonical form of parsed JSON text', () => {
     expect(both(text).fromParsed).toBe(both(text).general);
   });
 
+  it('keeps a member named __proto__ among names out of order, at any depth', () => {
+    for (const text of ['{"b":1,"__proto__":{"y":1,"x":2}}', '[{"z":{"b":0,"__proto__":[1]},"a":1}]']) {
+      const r = both(text);
+      expect(r.fromParsed).toBe(r.general);
+      expect(r.fromParsed).toContain('"__proto__":');
+    }
+  });
+
   it('refuses a lone surrogate, escaped or in the text itself, and keeps an escaped pair', () => {
     for (const text of ['{"a":"\\ud800"}', '{"\\udc00":1}', '["x\ud800"]']) {
       expect(() => canonicalJsonOfParsed(JSON.parse(text), text)).toThrow(CanonicalJsonError);

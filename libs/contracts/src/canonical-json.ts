@@ -76,6 +76,7 @@ const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/;
 
 const SORTED = 0;
 const UNSORTED = 1;
+/** Names the sorted copy cannot carry as they are: index-like ones, and `__proto__`. */
 const INDEX_NAMES = 2;
 
 /**
@@ -104,7 +105,8 @@ function memberOrder(value: unknown): number {
   }
   let previous: string | undefined;
   for (const name of Object.keys(value)) {
-    if (INDEX_LIKE.test(name)) return INDEX_NAMES;
+    // A plain object would take a member named __proto__ as its prototype: such values go the general way.
+    if (INDEX_LIKE.test(name) || name === '__proto__') return INDEX_NAMES;
     if (previous !== undefined && !(previous < name)) order = UNSORTED;
     previous = name;
     order = Math.max(order, memberOrder((value as Record<string, unknown>)[name]));
@@ -117,8 +119,9 @@ function sortedCopy(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(sortedCopy);
   const record = value as Record<string, unknown>;
-  // No prototype: a member named __proto__ is then an ordinary member, as JSON.parse makes it.
-  const copy = Object.create(null) as Record<string, unknown>;
+  // A plain object (the engine stringifies it faster than one without a prototype): memberOrder
+  // keeps values with a member named __proto__ out of here.
+  const copy: Record<string, unknown> = {};
   for (const name of Object.keys(record).sort()) copy[name] = sortedCopy(record[name]);
   return copy;
 }
