@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { httpAuthFailedDraft } from '../operation/operation-audit';
 import { takeRequests } from '../server/take-requests';
 import { errorAnswer, tokenRefusal, writeError } from './http-answers';
+import { writeResponse } from './response-writer';
 import { HttpGateway, type Forwarded, type PendingApproval } from './http-gateway';
 import { splitGatewayUrl } from './http-path';
 import { sessionIdOf } from './session';
@@ -81,20 +82,14 @@ export class HttpRoute {
     };
     res.once('finish', () => record(false));
     res.once('close', () => record(!res.writableFinished));
-    res.writeHead(status, { ...headers, 'x-airlock-request-id': fwd.requestId });
-    body.on('data', (chunk: Buffer) => {
-      bytesOut += chunk.length;
-      if (!res.write(chunk)) body.pause();
-    });
-    res.on('drain', () => body.resume());
-    body.once('end', () => res.end());
-    body.once('error', (err) => {
-      this.logger.warn({ requestId: fwd.requestId, err: err.message }, 'response stream failed midway');
-      res.destroy();
-    });
-    res.once('close', () => {
-      if (!body.readableEnded) body.destroy();
-    });
+    writeResponse(
+      res,
+      status,
+      { ...headers, 'x-airlock-request-id': fwd.requestId },
+      body,
+      (n) => (bytesOut += n),
+      (err) => this.logger.warn({ requestId: fwd.requestId, err: err.message }, 'response stream failed midway'),
+    );
   }
 
   /** 202: the request waits for a person; the agent retries after Retry-After with the same request. */
