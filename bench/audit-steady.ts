@@ -24,7 +24,7 @@
  * Needs the local infrastructure (infra/local/start.sh) and a build (npm run build).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
@@ -41,32 +41,9 @@ import {
   repoRoot,
   runId,
 } from '@airlock/testing';
+import { childProcesses, processCpuMs } from './proc-cpu';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TICKS = Number(process.env.CLK_TCK ?? 100);
-
-/** CPU milliseconds (user + system, all threads) a process has used so far. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
-}
-
-/** The recorder's node process: a child of this one running the recorder's entry point. */
-function recorderPid(): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmd.includes('services/recorder/src/main.js')) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error('recorder process not found');
-}
 
 function brokerPid(): number {
   const out = execFileSync('pgrep', ['-f', 'kafka\\.Kafka'], { encoding: 'utf8' }).trim().split('\n');
@@ -78,7 +55,7 @@ function postgresCpuMs(): number {
   const pids = execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).trim().split('\n');
   return pids.reduce((sum, p) => {
     try {
-      return sum + cpuMs(Number(p));
+      return sum + processCpuMs(Number(p));
     } catch {
       return sum;
     }
@@ -167,7 +144,8 @@ async function main(): Promise<void> {
   try {
     await recorder.start();
     await producer.connect();
-    const rec = recorderPid();
+    const [rec] = childProcesses('services/recorder/src/main.js');
+    if (rec === undefined) throw new Error('recorder process not found');
     const broker = brokerPid();
     const latency = async (): Promise<Latency> =>
       (await (await fetch(`${recorder.url}/audit/latency`)).json()) as Latency;
@@ -175,11 +153,11 @@ async function main(): Promise<void> {
     // The broker's own background, before any load of ours, once the recorder has settled after
     // its start (group join, first fetches, compiling its checks).
     await sleep(5_000);
-    const idle0 = cpuMs(broker);
-    const idleRec0 = cpuMs(rec);
+    const idle0 = processCpuMs(broker);
+    const idleRec0 = processCpuMs(rec);
     await sleep(10_000);
-    const idleBrokerMsPerS = (cpuMs(broker) - idle0) / 10;
-    const idleRecorderMsPerS = (cpuMs(rec) - idleRec0) / 10;
+    const idleBrokerMsPerS = (processCpuMs(broker) - idle0) / 10;
+    const idleRecorderMsPerS = (processCpuMs(rec) - idleRec0) / 10;
 
     const sessions = Array.from({ length: 500 }, () => uuidv7());
     // Operations spread evenly: every millisecond, the operations due by then.
@@ -212,10 +190,10 @@ async function main(): Promise<void> {
     const p0 = published;
     const r0 = requests;
     const l0 = await latency();
-    const c0 = { rec: cpuMs(rec), broker: cpuMs(broker), pg: postgresCpuMs() };
+    const c0 = { rec: processCpuMs(rec), broker: processCpuMs(broker), pg: postgresCpuMs() };
     const t0 = performance.now();
     await sleep(seconds * 1000);
-    const c1 = { rec: cpuMs(rec), broker: cpuMs(broker), pg: postgresCpuMs() };
+    const c1 = { rec: processCpuMs(rec), broker: processCpuMs(broker), pg: postgresCpuMs() };
     const t1 = performance.now();
     const p1 = published;
     const r1 = requests;

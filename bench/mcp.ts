@@ -21,6 +21,7 @@ import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Client as PgClient } from 'pg';
+import { processCpuMs } from './proc-cpu';
 
 const ROOT = join(__dirname, '..', '..');
 const TOKEN = process.env.TOKEN ?? '';
@@ -66,12 +67,6 @@ async function timed(n: number, once: () => Promise<unknown>): Promise<number[]>
   return ms.sort((a, b) => a - b);
 }
 
-/** CPU (user + system) of one process so far, in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 async function main(): Promise<void> {
   if (!TOKEN) throw new Error('TOKEN must hold an agent token (scripts/up.sh prints one)');
   const ingressPid = Number(readFileSync(join(ROOT, '.local', 'run', 'ingress-proxy.pid'), 'utf8').trim());
@@ -96,7 +91,7 @@ async function main(): Promise<void> {
   const lat: number[] = [];
   let errors = 0;
   let stop = false;
-  const cpu0 = cpuMs(ingressPid);
+  const cpu0 = processCpuMs(ingressPid);
   const t0 = performance.now();
   setTimeout(() => (stop = true), DURATION * 1000);
   await Promise.all(
@@ -113,7 +108,7 @@ async function main(): Promise<void> {
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const ingressCpu = cpuMs(ingressPid) - cpu0;
+  const ingressCpu = processCpuMs(ingressPid) - cpu0;
   await Promise.all(clients.map((c) => c.close()));
   lat.sort((a, b) => a - b);
 

@@ -43,6 +43,28 @@ function readStat(pid: number): { ppid: number; ticks: number } | undefined {
   return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
 }
 
+/** CPU milliseconds (user + system, all threads) a process has used so far; 0 once it is gone. */
+export function processCpuMs(pid: number): number {
+  return (readStat(pid)?.ticks ?? 0) * TICK_MS;
+}
+
+/** The children of this process whose command line contains `marker` (a service's entry point). */
+export function childProcesses(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      if (readStat(pid)?.ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) {
+        pids.push(pid);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 function parentsOfAll(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {

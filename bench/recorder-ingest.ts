@@ -16,7 +16,7 @@
  * Needs the local infrastructure (infra/local/start.sh) and a build (npm run build).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -33,6 +33,7 @@ import {
   syntheticAuditEvent,
   kafkaSasl,
 } from '@airlock/testing';
+import { childProcesses, processCpuMs } from './proc-cpu';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,34 +46,6 @@ async function stored(db: TestDatabase, sessions: string[]): Promise<{ all: numb
   return { all: Number(r.all), ours: Number(r.ours) };
 }
 
-/** CPU milliseconds (user + system, all threads) a process has used so far; 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
-/** The recorder processes: children of this one running the recorder's entry point. */
-function recorderPids(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmd.includes('services/recorder/src/main.js')) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
 function pidsOf(args: string[]): number[] {
   try {
     return execFileSync('pgrep', args, { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
@@ -83,7 +56,7 @@ function pidsOf(args: string[]): number[] {
 
 /** CPU so far of the recorders, PostgreSQL (all its processes) and the Kafka broker. */
 function cpuNow(recorders: number[]): { recorder: number; postgres: number; broker: number } {
-  const sum = (pids: number[]): number => pids.reduce((n, p) => n + cpuMs(p), 0);
+  const sum = (pids: number[]): number => pids.reduce((n, p) => n + processCpuMs(p), 0);
   return {
     recorder: sum(recorders),
     postgres: sum(pidsOf(['-x', 'postgres'])),
@@ -149,7 +122,7 @@ async function main(): Promise<void> {
     const bootStart = performance.now();
     await Promise.all(recorders.map((r) => r.start()));
     const bootSeconds = (performance.now() - bootStart) / 1000;
-    const recorderProcs = recorderPids();
+    const recorderProcs = childProcesses('services/recorder/src/main.js');
     let first: number | undefined;
     let firstN = 0;
     let cpuFirst = cpuNow(recorderProcs);
