@@ -212,16 +212,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     const params = Object.fromEntries(Object.entries(first.params).filter(([k]) => !k.startsWith('_pq_.')));
     const settings = startupSettings(params);
     const named = ConnectionNameSchema.safeParse(settings.connection);
-    if (!named.success) {
-      throw new PgGatewayError(
-        SqlState.InvalidCatalogName,
-        `no connection named "${truncateText(settings.connection, 63)}"`,
-        'routing',
-        {
-          fatal: true,
-        },
-      );
-    }
+    if (!named.success) throw unknownConnection(settings.connection);
     const connection = named.data;
     if (!first.tls) {
       await this.auditAuthFailure(handshakeEnv(connection), 'tls_required', 'TLS is required to send a token');
@@ -256,27 +247,17 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     }
 
     const env = { ...handshakeEnv(connection), actor: principal };
-    // Policy first: a principal no rule lets use the connection never costs an upstream session.
-    await this.admit(env, principal, connection);
-    const slot = this.caps.take(principal, connection);
-    if (!slot.ok) {
-      const error = new PgGatewayError(SqlState.TooManyConnections, slot.message, 'routing', { fatal: true });
-      this.audit.emitAfter({
-        ...env,
-        type: 'statement.failed',
-        data: { stage: error.stage, reason: error.publicMessage, sqlstate: error.sqlstate },
-      });
-      throw error;
-    }
-    try {
-      await this.open(
-        { socket, reader, rest, tls: first.tls, client, settings, env, principal, connection },
-        slot.release,
-      );
-    } catch (err) {
-      slot.release();
-      throw err;
-    }
+    await this.startAuthenticated({
+      socket,
+      reader,
+      rest,
+      tls: first.tls,
+      client,
+      settings,
+      env,
+      principal,
+      connection,
+    });
   }
 
   /**
@@ -295,16 +276,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
   ): Promise<void> {
     await loadSqlParser();
     const named = ConnectionNameSchema.safeParse(connection);
-    if (!named.success) {
-      throw new PgGatewayError(
-        SqlState.InvalidCatalogName,
-        `no connection named "${truncateText(connection, 63)}"`,
-        'routing',
-        {
-          fatal: true,
-        },
-      );
-    }
+    if (!named.success) throw unknownConnection(connection);
     const { principal } = caller;
     const env = {
       sessionId: origin.sessionId,
@@ -315,6 +287,27 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       tool: origin.tool,
       source: 'ingress-proxy',
     };
+    await this.startAuthenticated({
+      socket,
+      reader: new MessageReader({ maxLength: this.config.PG_MAX_MESSAGE_BYTES }),
+      rest: [],
+      tls: caller.tls,
+      client: caller.client,
+      settings: startupSettings({ database: connection }),
+      env,
+      principal,
+      connection,
+      origin,
+    });
+  }
+
+  /**
+   * The start-up after authentication, for every caller: policy first (a principal no rule lets
+   * use the connection never costs an upstream session), then the session caps, then the upstream
+   * session.
+   */
+  private async startAuthenticated(admitted: AdmittedStartup): Promise<void> {
+    const { env, principal, connection } = admitted;
     await this.admit(env, principal, connection);
     const slot = this.caps.take(principal, connection);
     if (!slot.ok) {
@@ -323,21 +316,7 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
       throw error;
     }
     try {
-      await this.open(
-        {
-          socket,
-          reader: new MessageReader({ maxLength: this.config.PG_MAX_MESSAGE_BYTES }),
-          rest: [],
-          tls: caller.tls,
-          client: caller.client,
-          settings: startupSettings({ database: connection }),
-          env,
-          principal,
-          connection,
-          origin,
-        },
-        slot.release,
-      );
+      await this.open(admitted, slot.release);
     } catch (err) {
       slot.release();
       throw err;
@@ -541,6 +520,13 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
 }
 
 /** A start-up that is authenticated and admitted by policy, about to be connected upstream. */
+/** A connection name no connection has (or that no connection could have). */
+function unknownConnection(name: string): PgGatewayError {
+  return new PgGatewayError(SqlState.InvalidCatalogName, `no connection named "${truncateText(name, 63)}"`, 'routing', {
+    fatal: true,
+  });
+}
+
 interface AdmittedStartup {
   socket: Duplex;
   /** The client's message reader, with what it read after the password in `rest`. */
@@ -557,16 +543,14 @@ interface AdmittedStartup {
   origin?: ToolSessionOrigin;
 }
 
-/** What policy is asked about one statement message of a session. */
+/** The key a CancelRequest names a session by. */
 function cancelKeyOf(k: { processId: number; secretKey: Buffer }): string {
   return `${k.processId}:${k.secretKey.toString('hex')}`;
 }
 
 function leaseFailure(connection: string, err: unknown): PgGatewayError {
   if (err instanceof MessagingError && err.failure === 'remote' && /unknown connection/.test(err.message)) {
-    return new PgGatewayError(SqlState.InvalidCatalogName, `no connection named "${connection}"`, 'routing', {
-      fatal: true,
-    });
+    return unknownConnection(connection);
   }
   const message =
     err instanceof MessagingError && err.failure === 'timeout'
