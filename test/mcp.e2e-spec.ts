@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { PgUpstreamDatabase, localPgServerCertFile } from '@airlock/testing';
+import { PgUpstreamDatabase, localPgServerCertFile, waitFor } from '@airlock/testing';
 import { findIn } from './support/scanner';
 import { TestSystem } from './support/system';
 
@@ -19,6 +19,10 @@ describe('MCP front door', () => {
   let db: PgUpstreamDatabase;
   let token: string;
   const clients: Client[] = [];
+  /** Query calls that ran their one statement: each must be in the store exactly once. */
+  let queriesRun = 0;
+  /** Request ids of http_request calls that reached policy. */
+  const httpRequests: string[] = [];
 
   async function connect(bearer = token): Promise<Client> {
     const client = new Client({ name: 'e2e', version: '1.0.0' });
@@ -77,7 +81,13 @@ describe('MCP front door', () => {
       (client as unknown as { _transport: { protocolVersion?: string } })._transport.protocolVersion,
     );
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['describe_database', 'http_request', 'list_connections', 'query']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'approval_status',
+      'describe_database',
+      'http_request',
+      'list_connections',
+      'query',
+    ]);
     const query = tools.find((t) => t.name === 'query')!;
     expect(query.inputSchema.required).toEqual(expect.arrayContaining(['connection', 'sql']));
     expect(query.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
@@ -105,16 +115,38 @@ describe('MCP front door', () => {
       params: [1],
     });
     expect(r.isError).toBeFalsy();
+    queriesRun++;
     const [result] = bodyOf(r).results as Array<{
       command: string;
-      columns: Array<{ name: string; type: string }>;
+      columns: Array<{ name: string; type: string; masked?: string }>;
       rows: unknown[][];
     }>;
     expect(result.command).toBe('SELECT 1');
     expect(result.columns.map((c) => c.name)).toEqual(['id', 'name', 'ssn', 'e']);
+    // The model is told which columns it will not see, the expression that carries one included.
+    expect(result.columns.map((c) => Boolean(c.masked))).toEqual([false, false, true, true]);
     expect(result.rows[0][0]).toBe(1);
     expect(result.rows[0][1]).toBe('Ada');
     expect(JSON.stringify(result.rows)).not.toContain(plantedSsn);
+  });
+
+  it('describes the database with masked columns flagged', async () => {
+    const r = await call(await connect(), 'describe_database', { connection: 'pgdb', schema: 'public' });
+    expect(r.isError).toBeFalsy();
+    queriesRun++;
+    const { tables } = bodyOf(r) as {
+      tables: Array<{ schema: string; table: string; columns: Array<{ name: string; type: string; masked?: string }> }>;
+    };
+    const customers = tables.find((t) => t.table === 'customers');
+    expect(customers).toMatchObject({ schema: 'public' });
+    expect(customers!.columns.map((c) => [c.name, c.type, Boolean(c.masked)])).toEqual([
+      ['id', 'integer', false],
+      ['name', 'text', false],
+      ['ssn', 'text', true],
+    ]);
+    expect(tables.find((t) => t.table === 'orders')!.columns.every((c) => !c.masked)).toBe(true);
+    const denied = await call(await connect(), 'describe_database', { connection: 'hidden' });
+    expect(denied.isError).toBe(true);
   });
 
   it('refuses a denied statement as a tool error with its SQLSTATE', async () => {
@@ -131,16 +163,70 @@ describe('MCP front door', () => {
     expect(first.isError).toBeFalsy();
     const pending = bodyOf(first);
     expect(pending).toMatchObject({ status: 'pending_approval' });
+    const approvalId = String(pending.approvalId);
+    const status = async (who: Client, waitSeconds?: number) =>
+      call(who, 'approval_status', { approvalId, ...(waitSeconds !== undefined ? { waitSeconds } : {}) });
+    expect(bodyOf(await status(client))).toMatchObject({ approvalId, state: 'pending', approvals: 0, required: 1 });
+    // Another agent learns nothing of it, not even that it exists.
+    const other = await connect(await sys.token('agent-other', ['agents']));
+    const foreign = await status(other);
+    expect(foreign.isError).toBe(true);
+    expect(bodyOf(foreign)).toMatchObject({ error: 'not_found' });
+    const unknown = await call(client, 'approval_status', { approvalId: '0190d5f0-0000-7000-8000-000000000000' });
+    expect(bodyOf(unknown)).toMatchObject({ error: 'not_found' });
+    // A wait that a person's decision ends early.
+    const waiting = status(client, 30);
     const approver = await sys.token('approver-1', ['approvers']);
-    const decided = await sys.approvalApi(`/approvals/${String(pending.approvalId)}/approve`, {
+    const decided = await sys.approvalApi(`/approvals/${approvalId}/approve`, {
       method: 'POST',
       token: approver,
       body: '{}',
     });
     expect(decided.status).toBe(200);
+    expect(bodyOf(await waiting)).toMatchObject({
+      state: 'approved',
+      approvals: 1,
+      next: expect.stringMatching(/again/),
+    });
     const again = await call(client, 'query', args);
     expect(again.isError).toBeFalsy();
     expect((bodyOf(again).results as Array<{ command: string }>)[0].command).toBe('UPDATE 1');
+    queriesRun++;
+    expect(bodyOf(await status(client))).toMatchObject({ state: 'used' });
+  });
+
+  it('masks secrets in an API answer to http_request, and scrubs the injected credential', async () => {
+    const credential = `cred-${randomInt(1e9)}-${randomInt(1e9)}`;
+    const created = await sys.admin('/connections', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'secure', protocol: 'http', upstream: sys.upstream.url, credentialKind: 'bearer' }),
+    });
+    expect(created.status).toBe(201);
+    expect(
+      (await sys.admin('/connections/secure/secret', { method: 'PUT', body: JSON.stringify({ token: credential }) }))
+        .status,
+    ).toBe(200);
+    const plantedKey = `ghp_${Array.from({ length: 36 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[randomInt(36)]).join('')}`;
+    sys.upstream.planted = { deployKey: plantedKey };
+    try {
+      const r = await call(await connect(), 'http_request', { connection: 'secure', method: 'GET', path: '/reflect' });
+      expect(r.isError).toBeFalsy();
+      const answer = bodyOf(r);
+      httpRequests.push(String(answer.requestId));
+      // The upstream received the vault's credential (and echoed it back); the agent sees neither it nor the key.
+      expect(sys.upstream.received.at(-1)?.headers.authorization).toBe(`Bearer ${credential}`);
+      expect(JSON.stringify(answer)).not.toContain(credential);
+      const plain = await call(await connect(), 'http_request', {
+        connection: 'secure',
+        method: 'GET',
+        path: '/items',
+      });
+      httpRequests.push(String(bodyOf(plain).requestId));
+      expect(String(bodyOf(plain).body)).toContain('[MASKED');
+      expect(JSON.stringify(bodyOf(plain))).not.toContain(plantedKey);
+    } finally {
+      sys.upstream.planted = {};
+    }
   });
 
   it('sends an HTTP request through the gateway, and refuses a denied one as a tool error', async () => {
@@ -153,6 +239,7 @@ describe('MCP front door', () => {
     });
     expect(ok.isError).toBeFalsy();
     const echoed = bodyOf(ok);
+    httpRequests.push(String(echoed.requestId));
     expect(echoed.status).toBe(200);
     // The agent's token never goes upstream: the echo shows the headers the upstream received.
     expect(String(echoed.body)).not.toContain(token);
@@ -251,6 +338,7 @@ describe('MCP front door', () => {
       body: '{"a":1}',
     });
     const requestId = String(bodyOf(r).requestId);
+    httpRequests.push(requestId);
     const events = await sys.audit.waitForRequest(requestId, [
       'operation.intercepted',
       'operation.decided',
@@ -262,6 +350,25 @@ describe('MCP front door', () => {
       expect(e.event.protocol).toBe('mcp');
       expect(e.event.tool).toBe('http_request');
     }
+  });
+
+  it('has every tool call in the store exactly once', async () => {
+    const completed = await waitFor('every query call stored', async () => {
+      const rows = (await sys.audit.byTool('query'))
+        .concat(await sys.audit.byTool('describe_database'))
+        .filter((e) => e.type === 'statement.completed');
+      if (rows.length < queriesRun) throw new Error(`${rows.length} of ${queriesRun} stored`);
+      return rows;
+    });
+    expect(completed).toHaveLength(queriesRun);
+    for (const requestId of httpRequests) {
+      const events = await sys.audit.waitForRequest(requestId, ['operation.completed']);
+      // Each of its events once: an event stored twice would show its type twice.
+      const types = events.map((e) => e.type);
+      expect(types).toEqual([...new Set(types)]);
+    }
+    const all = [...(await sys.audit.byTool('http_request')), ...(await sys.audit.byTool('query'))];
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
   });
 
   it('never returned the planted SSN or the token in anything MCP answered', () => {

@@ -32,5 +32,7 @@ export const TopicSchemas: Record<string, z.ZodType> = {
   [replyTopicOf(Topics.VaultLease)]: RequestReplyContracts[Topics.VaultLease].reply,
   [Topics.ApprovalRequest]: RequestReplyContracts[Topics.ApprovalRequest].request,
   [replyTopicOf(Topics.ApprovalRequest)]: RequestReplyContracts[Topics.ApprovalRequest].reply,
+  [Topics.ApprovalStatus]: RequestReplyContracts[Topics.ApprovalStatus].request,
+  [replyTopicOf(Topics.ApprovalStatus)]: RequestReplyContracts[Topics.ApprovalStatus].reply,
   ...EventContracts,
 };

@@ -343,11 +343,44 @@ export const ApprovalReplySchema = z.object({
 });
 export type ApprovalReply = z.infer<typeof ApprovalReplySchema>;
 
+/* ---------- airlock.approval.status ---------- */
+
+/**
+ * Where one approval stands, asked on behalf of the principal it was requested for (an agent's
+ * `approval_status` tool call). The approval service answers `found: false` alike for an unknown
+ * id and for someone else's approval, so an id reveals nothing to a principal it does not belong to.
+ */
+export const ApprovalStatusRequestSchema = z.object({
+  requestId: IdSchema,
+  approvalId: IdSchema,
+  principal: PrincipalSchema,
+});
+export type ApprovalStatusRequest = z.infer<typeof ApprovalStatusRequestSchema>;
+
+export const ApprovalStatusReplySchema = z.object({
+  requestId: IdSchema,
+  approvalId: IdSchema,
+  found: z.boolean(),
+  /** As of the answer: a pending approval past its expiry is answered `expired`. */
+  state: ApprovalStateSchema.optional(),
+  expiresAt: IsoTimeSchema.optional(),
+  decidedAt: IsoTimeSchema.optional(),
+  /** Distinct approvals so far and how many are needed. */
+  approvals: z.number().int().min(0).optional(),
+  required: z.number().int().min(1).optional(),
+  grantUntil: IsoTimeSchema.optional(),
+  url: z.url().optional(),
+  /** By the approval service; the ingress shows nothing without it. */
+  signature: MessageSignatureSchema.optional(),
+});
+export type ApprovalStatusReply = z.infer<typeof ApprovalStatusReplySchema>;
+
 /** Every request topic with its request and reply schema. */
 export const RequestReplyContracts = {
   'airlock.policy.evaluate': { request: PolicyEvaluateRequestSchema, reply: PolicyDecisionSchema },
   'airlock.vault.lease': { request: VaultLeaseRequestSchema, reply: VaultLeaseReplySchema },
   'airlock.approval.request': { request: ApprovalRequestSchema, reply: ApprovalReplySchema },
+  'airlock.approval.status': { request: ApprovalStatusRequestSchema, reply: ApprovalStatusReplySchema },
 } as const;
 export type RequestReplyContracts = typeof RequestReplyContracts;
 export type RequestOf<T extends keyof RequestReplyContracts> = z.infer<RequestReplyContracts[T]['request']>;

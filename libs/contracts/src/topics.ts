@@ -8,6 +8,7 @@ export const Topics = {
   ApprovalRequest: 'airlock.approval.request',
   ApprovalDecided: 'airlock.approval.decided',
   ApprovalCancel: 'airlock.approval.cancel',
+  ApprovalStatus: 'airlock.approval.status',
   PolicyChanged: 'airlock.policy.changed',
   VaultRotated: 'airlock.vault.rotated',
   Audit: 'airlock.audit',
@@ -18,7 +19,12 @@ export const Topics = {
 export type TopicName = (typeof Topics)[keyof typeof Topics];
 
 /** Request topics whose answers travel on a `.reply` topic. */
-export const RequestTopics = [Topics.PolicyEvaluate, Topics.VaultLease, Topics.ApprovalRequest] as const;
+export const RequestTopics = [
+  Topics.PolicyEvaluate,
+  Topics.VaultLease,
+  Topics.ApprovalRequest,
+  Topics.ApprovalStatus,
+] as const;
 export type RequestTopic = (typeof RequestTopics)[number];
 
 export function replyTopicOf(topic: RequestTopic): `${RequestTopic}.reply` {
@@ -94,6 +100,7 @@ export const TOPIC_CATALOGUE: readonly TopicSpec[] = [
   ...requestPair(Topics.PolicyEvaluate, 'session id', 'ingress-proxy', 'policy'),
   ...requestPair(Topics.VaultLease, 'connection', 'ingress-proxy', 'credential-vault'),
   ...requestPair(Topics.ApprovalRequest, 'session id', 'ingress-proxy', 'approval'),
+  ...requestPair(Topics.ApprovalStatus, 'approval id', 'ingress-proxy', 'approval'),
   {
     name: Topics.ApprovalDecided,
     kind: 'event',

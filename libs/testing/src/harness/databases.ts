@@ -118,6 +118,14 @@ export class AuditStoreClient {
     return this.db.query<StoredAuditEvent>('SELECT * FROM audit_event WHERE session_id = $1 ORDER BY seq', [sessionId]);
   }
 
+  /** Events of tool calls through the MCP front door, of one tool. */
+  byTool(tool: string): Promise<StoredAuditEvent[]> {
+    return this.db.query<StoredAuditEvent>(
+      "SELECT * FROM audit_event WHERE protocol = 'mcp' AND event->>'tool' = $1 ORDER BY chain, seq",
+      [tool],
+    );
+  }
+
   async count(): Promise<number> {
     const [r] = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM audit_event');
     return Number(r.n);

@@ -1,9 +1,10 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, type KafkaContext } from '@nestjs/microservices';
-import { Topics, type ApprovalReply } from '@airlock/contracts';
+import { Topics, type ApprovalReply, type ApprovalStatusReply } from '@airlock/contracts';
 import { answerRequest, consumeEvent, type MessageSecurity } from '@airlock/messaging';
 import { APPROVAL_CONFIG, type ApprovalConfig } from '../config';
 import { ApprovalService } from './approval.service';
+import { ApprovalStatusService } from './approval-status';
 
 @Controller()
 export class ApprovalHandler {
@@ -13,6 +14,7 @@ export class ApprovalHandler {
 
   constructor(
     private readonly approvals: ApprovalService,
+    private readonly statuses: ApprovalStatusService,
     @Inject(APPROVAL_CONFIG) config: Pick<ApprovalConfig, 'SIGNING_KEY_FILE'>,
   ) {
     this.security = { signer: config.SIGNING_KEY_FILE };
@@ -27,6 +29,19 @@ export class ApprovalHandler {
       ctx,
       this.logger,
       (r) => this.approvals.request(r),
+      this.security,
+    );
+  }
+
+  /** Where an approval stands, for the principal that requested it (an agent's approval_status call). */
+  @MessagePattern(Topics.ApprovalStatus)
+  status(@Payload() payload: unknown, @Ctx() ctx: KafkaContext): Promise<ApprovalStatusReply> {
+    return answerRequest(
+      Topics.ApprovalStatus,
+      payload,
+      ctx,
+      this.logger,
+      (r) => this.statuses.status(r),
       this.security,
     );
   }

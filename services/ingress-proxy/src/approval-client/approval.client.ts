@@ -7,6 +7,8 @@ import {
   type ApprovalDecided,
   type ApprovalReply,
   type ApprovalRequest,
+  type ApprovalStatusReply,
+  type Principal,
 } from '@airlock/contracts';
 import { KafkaProducer, MessagingError } from '@airlock/messaging';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
@@ -44,6 +46,20 @@ export class ApprovalClient implements OnApplicationShutdown {
     const reply = await this.rpc.request(Topics.ApprovalRequest, req.sessionId, req, this.config.APPROVAL_TIMEOUT_MS);
     if (reply.requestId !== req.requestId) {
       throw new MessagingError('contract', 'the approval service answered a different request');
+    }
+    return reply;
+  }
+
+  /** Where an approval stands, asked for the principal it was requested for; MessagingError when unanswered. */
+  async status(approvalId: string, principal: Principal, requestId: string): Promise<ApprovalStatusReply> {
+    const reply = await this.rpc.request(
+      Topics.ApprovalStatus,
+      approvalId,
+      { requestId, approvalId, principal },
+      this.config.APPROVAL_TIMEOUT_MS,
+    );
+    if (reply.requestId !== requestId || reply.approvalId !== approvalId) {
+      throw new MessagingError('contract', 'the approval service answered a different question');
     }
     return reply;
   }

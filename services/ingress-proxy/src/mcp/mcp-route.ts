@@ -6,6 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { uuidv7, type Principal } from '@airlock/contracts';
 import { TOKEN_VERIFIER, TokenRejectedError, bearerToken, type TokenVerifier } from '@airlock/identity';
+import { ApprovalClient } from '../approval-client/approval.client';
 import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { mcpAuthFailedDraft } from '../operation/operation-audit';
@@ -40,6 +41,7 @@ export class McpRoute {
     @Inject(HTTP_TOOL_PORT) private readonly http: HttpToolPort,
     @Inject(SQL_TOOL_PORT) private readonly sql: SqlToolPort,
     private readonly policy: PolicyClient,
+    private readonly approvals: ApprovalClient,
     private readonly audit: AuditService,
   ) {}
 
@@ -123,6 +125,7 @@ export class McpRoute {
       http: this.http,
       sql: this.sql,
       policy: this.policy,
+      approvals: this.approvals,
       config: this.config,
     });
     const transport = new StreamableHTTPServerTransport({

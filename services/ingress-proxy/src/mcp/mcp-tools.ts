@@ -3,6 +3,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import { uuidv7, type McpToolName } from '@airlock/contracts';
+import type { ApprovalClient } from '../approval-client/approval.client';
 import type { IngressConfig } from '../config';
 import type { PolicyClient } from '../policy-client/policy-client.service';
 import type { HttpToolPort, SqlToolPort, ToolCaller } from '../tool-ports/tool-ports';
@@ -17,6 +18,7 @@ export interface ToolContext {
   http: HttpToolPort;
   sql: SqlToolPort;
   policy: PolicyClient;
+  approvals: Pick<ApprovalClient, 'status' | 'waitFor'>;
   config: IngressConfig;
 }
 
@@ -31,6 +33,9 @@ export const AGENT_HEADERS: ReadonlySet<string> = new Set([
   'if-unmodified-since',
   'prefer',
 ]);
+
+/** The longest an approval_status call waits for a decision. */
+const MAX_STATUS_WAIT_SECONDS = 60;
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 const connection = z
@@ -65,6 +70,19 @@ const HTTP_INPUT = {
     .describe('Query parameters.'),
   headers: z.record(z.string(), z.string()).optional().describe('Request headers (allowlisted names only).'),
   body: z.string().max(10_000_000).optional().describe('Request body, as text (JSON goes here as a string).'),
+};
+
+const STATUS_INPUT = {
+  approvalId: z.uuid().describe('The approvalId a pending_approval result gave.'),
+  waitSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_STATUS_WAIT_SECONDS)
+    .optional()
+    .describe(
+      `While it is pending, wait up to this many seconds for a decision (default 0, at most ${MAX_STATUS_WAIT_SECONDS}).`,
+    ),
 };
 
 /** Registers the gateway's tools; every one runs through the ports, hence the operation pipeline. */
@@ -117,7 +135,8 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
         'Runs SQL on a PostgreSQL connection through the Airlock gateway, under your identity: policy may allow, ' +
         'refuse or hold a statement for a person to approve, and masks sensitive columns in results. Several ' +
         'statements separated by ";" run in one go (without params). With params, sql is one statement using ' +
-        '$1, $2, ... Returns per statement the command tag, columns (name, type), rows as JSON and a truncated flag. ' +
+        '$1, $2, ... Returns per statement the command tag, columns (name, type, and "masked" with the rule when the ' +
+        'gateway masks the whole column), rows as JSON and a truncated flag. ' +
         'A result with status pending_approval tells you how to continue.',
       inputSchema: QUERY_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
@@ -132,7 +151,7 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
       if (out.kind === 'refused') return refusedResult(out);
       const results = out.results.map((r) => ({
         command: r.command,
-        columns: r.columns.map((c) => ({ name: c.name, type: c.type })),
+        columns: r.columns.map((c) => ({ name: c.name, type: c.type, ...(c.maskedBy ? { masked: c.maskedBy } : {}) })),
         rows: rowsAsJson(r),
         rowCount: r.rowCount,
         truncated: r.truncated,
@@ -151,7 +170,8 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
       title: 'Describe a database',
       description:
         'Lists the tables and columns (with types) of a PostgreSQL connection, optionally of one schema, read ' +
-        'through the Airlock gateway under your identity. Use it before writing queries.',
+        'through the Airlock gateway under your identity. A column with "masked" has every value replaced by the ' +
+        'gateway (its rule is named): you may select it but will not see its data. Use it before writing queries.',
       inputSchema: DESCRIBE_INPUT,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -168,15 +188,20 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
       if (out.kind === 'refused') return refusedResult(out);
       if (out.error)
         return refusedResult({ kind: 'refused', sqlstate: out.error.sqlstate, message: out.error.message });
-      const tables = new Map<
-        string,
-        { schema: string; table: string; columns: Array<{ name: string; type: string; nullable: boolean }> }
-      >();
-      for (const [schema, table, column, type, nullable] of out.results[0]?.rows ?? []) {
+      type Column = { name: string; type: string; nullable: boolean; masked?: string };
+      const tables = new Map<string, { schema: string; table: string; columns: Column[] }>();
+      const listed = out.results[0];
+      for (const [schema, table, column, type, nullable] of listed?.rows ?? []) {
         const key = `${schema}.${table}`;
         let t = tables.get(key);
         if (!t) tables.set(key, (t = { schema: schema ?? '', table: table ?? '', columns: [] }));
-        t.columns.push({ name: column ?? '', type: type ?? '', nullable: nullable === 'YES' });
+        const masked = listed?.columnMask?.(t.schema, t.table, column ?? '');
+        t.columns.push({
+          name: column ?? '',
+          type: type ?? '',
+          nullable: nullable === 'YES',
+          ...(masked ? { masked } : {}),
+        });
       }
       return jsonResult({ tables: [...tables.values()], truncated: out.results[0]?.truncated ?? false });
     },
@@ -232,6 +257,68 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
       return { ...jsonResult(body), ...(out.status >= 400 ? { isError: true } : {}) };
     },
   );
+
+  server.registerTool(
+    'approval_status',
+    {
+      title: 'Check an approval',
+      description:
+        'Tells where a call that was held for a person stands (pending, approved, denied, expired, cancelled or ' +
+        'used), given the approvalId of its pending_approval result; with waitSeconds it waits for a decision. ' +
+        'Once approved, make the held call again with exactly the same arguments.',
+      inputSchema: STATUS_INPUT,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async (args, extra) =>
+      withProgress(extra, () => approvalStatus(ctx, args.approvalId, args.waitSeconds ?? 0, extra)),
+  );
+}
+
+/** One approval_status call: ask, wait for a decision if asked to and still pending, ask again. */
+async function approvalStatus(
+  ctx: ToolContext,
+  approvalId: string,
+  waitSeconds: number,
+  extra: Extra,
+): Promise<CallToolResult> {
+  const ask = (): ReturnType<ToolContext['approvals']['status']> =>
+    ctx.approvals.status(approvalId, ctx.caller.principal, uuidv7());
+  try {
+    let status = await ask();
+    if (status.found && status.state === 'pending' && waitSeconds > 0) {
+      const decided = await ctx.approvals.waitFor(approvalId, waitSeconds * 1000, extra.signal);
+      if (decided) status = await ask();
+    }
+    if (!status.found) {
+      return refusedResult({
+        kind: 'refused',
+        code: 'not_found',
+        message: 'no approval with this id was requested by you',
+      });
+    }
+    const { requestId: _requestId, signature: _signature, found: _found, ...shown } = status;
+    return jsonResult({ ...shown, next: nextStep(status.state) });
+  } catch {
+    // Fail closed: without the approval service's signed answer nothing is claimed.
+    return refusedResult({
+      kind: 'refused',
+      code: 'approval_unavailable',
+      message: 'the approval service did not answer; ask again shortly',
+    });
+  }
+}
+
+function nextStep(state: string | undefined): string {
+  switch (state) {
+    case 'pending':
+      return 'A person has not decided yet. Ask again later (waitSeconds lets this call wait).';
+    case 'approved':
+      return 'Approved: make the held call again with exactly the same arguments.';
+    case 'used':
+      return 'The approval was used by the call it was for. A new call of the same operation needs a new approval.';
+    default:
+      return 'The held call will not run. Do not retry it unless a person asks you to.';
+  }
 }
 
 const DESCRIBE_SQL =

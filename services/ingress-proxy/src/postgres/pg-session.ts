@@ -33,7 +33,7 @@ import { ServerNames, type PendingChange, type Target } from './server-names';
 import { FlowGate, SerialPump } from './serial-pump';
 import { splitCommandTag, type StatementContext } from './statement-context';
 import { StatementGate, type CloseReason, type StatementPipeline, type Verdict } from './statement-gate';
-import { StatementResults } from './statement-results';
+import { StatementResults, type ResultPlanSeen } from './statement-results';
 
 /** A text the server refuses to parse: sent in place of a refused statement so that the server itself
  * aborts the pipeline or transaction exactly as a real error would; its error is replaced by ours. */
@@ -72,6 +72,8 @@ export interface ToolSessionOrigin {
   holdWaitMs: number;
   /** Each approval a statement waits for, once its operation.held event is on the stream. */
   onHeld(reply: ApprovalReply): void;
+  /** Each result's masking plan, before its rows: the tool tells the model which columns are masked. */
+  onResultPlan?(seen: ResultPlanSeen): void;
 }
 
 interface Prepared {
@@ -182,6 +184,7 @@ export class PgSession {
       },
       services.logger,
       this.id,
+      origin?.onResultPlan ? (seen) => origin.onResultPlan?.(seen) : undefined,
     );
     this.clientGate = new FlowGate(client);
     this.upstreamGate = new FlowGate(upstream.socket);

@@ -28,6 +28,7 @@ import type {
   ToolCaller,
 } from '../tool-ports/tool-ports';
 import { PgGatewayService } from './pg-gateway.service';
+import type { ResultPlanSeen } from './statement-results';
 import { PgGatewayError, SqlState } from './pg-errors';
 import { typeName } from './type-names';
 
@@ -48,6 +49,7 @@ export class PgToolPortService implements SqlToolPort {
     const [ours, theirs] = duplexPair();
     const frames = new FrameQueue(ours);
     let held: ApprovalReply | undefined;
+    const plans: ResultPlanSeen[] = [];
     const hangUp = (): void => {
       ours.destroy();
       theirs.destroy();
@@ -62,6 +64,7 @@ export class PgToolPortService implements SqlToolPort {
           onHeld: (reply) => {
             held = reply;
           },
+          onResultPlan: (seen) => plans.push(seen),
         });
       } catch (err) {
         if (err instanceof PgGatewayError) return refused(err.sqlstate, err.publicMessage);
@@ -89,7 +92,7 @@ export class PgToolPortService implements SqlToolPort {
         ours.write(encodeQuery(req.sql));
       }
       const answer = await frames.until(BackendType.ReadyForQuery);
-      const result = collect(answer, req.maxRows);
+      const result = collect(answer, req.maxRows, plans);
       if (result.error?.sqlstate === SqlState.HeldForApproval && held) {
         return { kind: 'pending', approvalId: held.approvalId, url: held.url, expiresAt: held.expiresAt };
       }
@@ -133,8 +136,11 @@ const GATEWAY_STATES: ReadonlySet<string> = new Set([
   SqlState.ProgramLimitExceeded,
 ]);
 
-/** The results of one statement message, from its answer frames up to ReadyForQuery. */
-export function collect(frames: Frame[], maxRows: number): SqlToolResult {
+/**
+ * The results of one statement message, from its answer frames up to ReadyForQuery. `plans` are the
+ * session's masking plans in the order it made them; each result takes the first with its columns.
+ */
+export function collect(frames: Frame[], maxRows: number, plans: ResultPlanSeen[] = []): SqlToolResult {
   const results: SqlStatementResult[] = [];
   let current: SqlStatementResult | undefined;
   let fields: FieldDescription[] = [];
@@ -147,7 +153,18 @@ export function collect(frames: Frame[], maxRows: number): SqlToolResult {
     switch (f.type) {
       case BackendType.RowDescription: {
         fields = decodeRowDescription(f.body);
-        open().columns = fields.map((c) => ({ name: c.name, type: typeName(c.typeOid), typeOid: c.typeOid }));
+        const r = open();
+        r.columns = fields.map((c) => ({ name: c.name, type: typeName(c.typeOid), typeOid: c.typeOid }));
+        const at = plans.findIndex((p) => sameColumns(p.fields, fields));
+        if (at >= 0) {
+          const [plan] = plans.splice(at, 1);
+          plan.columnRules.forEach((rule, i) => {
+            if (rule !== null && r.columns[i]) r.columns[i].maskedBy = rule;
+          });
+          const masker = plan.masker;
+          r.columnMask = (schema, table, column) =>
+            masker?.masksByName ? (masker.columnRuleFor(schema, table, column) ?? masker.fieldRuleFor(column)) : null;
+        }
         break;
       }
       case BackendType.DataRow: {
@@ -180,11 +197,22 @@ export function collect(frames: Frame[], maxRows: number): SqlToolResult {
   return { kind: 'rows', results, ...(error ? { error } : {}) };
 }
 
+function sameColumns(a: readonly FieldDescription[], b: readonly FieldDescription[]): boolean {
+  return a.length === b.length && a.every((f, i) => f.name === b[i].name && f.typeOid === b[i].typeOid);
+}
+
 /** Two connected in-memory streams: what one end writes, the other reads. */
 function duplexPair(): [Duplex, Duplex] {
   const aToB = new PassThrough();
   const bToA = new PassThrough();
-  return [Duplex.from({ readable: bToA, writable: aToB }), Duplex.from({ readable: aToB, writable: bToA })];
+  const pair: [Duplex, Duplex] = [
+    Duplex.from({ readable: bToA, writable: aToB }),
+    Duplex.from({ readable: aToB, writable: bToA }),
+  ];
+  // Destroying an end (the call is over, or its caller hung up) emits an AbortError: either side
+  // sees the end through 'close'; an error nobody listens to would end the whole process.
+  for (const end of pair) end.on('error', () => undefined);
+  return pair;
 }
 
 /** Frames read from a stream, handed out up to a frame type. */

@@ -101,6 +101,11 @@ export class ResultMasker {
     this.byRule = this.plan.some((p) => p.rule !== null);
   }
 
+  /** Per column, the rule that masks it whole, or null when only its content is scanned. */
+  get columnRules(): Array<string | null> {
+    return this.plan.map((p) => p.rule);
+  }
+
   /** Returns the row to send: `raw` itself when nothing changed. */
   maskRow(body: Buffer, raw: Buffer, stats: RowStats): Buffer {
     stats.rows++;

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import type { Masker } from '@airlock/masking';
 import { BackendType, decodeErrorFields, type FieldDescription, type Frame } from '@airlock/pg-wire';
 import type { ColumnOrigin } from './column-catalog';
 import { CredentialScrubber, ResultMasker, maskServerMessage, withholdServerMessage } from './row-masking';
@@ -8,6 +9,15 @@ import type { StatementContext } from './statement-context';
 export interface ColumnLookup {
   cached(refs: FieldDescription[]): Map<string, ColumnOrigin> | null;
   resolve(refs: FieldDescription[]): Promise<Map<string, ColumnOrigin>>;
+}
+
+/** What a result's masking plan is, for a session opened for a tool call (see ToolSessionOrigin.onResultPlan). */
+export interface ResultPlanSeen {
+  fields: readonly FieldDescription[];
+  /** Per column, the rule that masks it whole. */
+  columnRules: ReadonlyArray<string | null>;
+  /** The statement's masker (policy's rules for it), if any. */
+  masker: Masker | undefined;
 }
 
 /**
@@ -24,12 +34,24 @@ export class StatementResults {
     private readonly columns: ColumnLookup,
     private readonly logger: Logger,
     private readonly sessionId: string,
+    private readonly onPlan?: (seen: ResultPlanSeen) => void,
   ) {
     this.scrubber = new CredentialScrubber(credential ? [credential.password, credential.username] : []);
   }
 
   /** The masking plan of one result; resolving column origins needs the catalog the first time. */
   plan(ctx: StatementContext, fields: FieldDescription[]): ResultMasker | Promise<ResultMasker> {
+    const planned = this.planOf(ctx, fields);
+    const onPlan = this.onPlan;
+    if (!onPlan) return planned;
+    const seen = (r: ResultMasker): ResultMasker => {
+      onPlan({ fields, columnRules: r.columnRules, masker: ctx.masker });
+      return r;
+    };
+    return planned instanceof Promise ? planned.then(seen) : seen(planned);
+  }
+
+  private planOf(ctx: StatementContext, fields: FieldDescription[]): ResultMasker | Promise<ResultMasker> {
     const masker = ctx.masker;
     // Masking by data flow: the result of the text's statement whose turn it is (each ends with a CommandComplete).
     const flowRules = ctx.maskPlan?.resultRules(ctx.completed, fields);

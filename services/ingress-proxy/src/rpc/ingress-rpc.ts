@@ -6,7 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 
 /**
- * The ingress instance's one request/reply client: policy decisions, vault leases and approvals.
+ * The ingress instance's one request/reply client: policy decisions, vault leases, approvals and their status.
  * Its requests are signed with the instance's identity key; an answer is used only when the
  * service that answers its topic signed it for this very request, with a key the ingress trusts.
  * A refused answer is logged and audited (`message.rejected`), and the caller fails closed.
@@ -17,7 +17,7 @@ export class IngressRpc extends RequestReplyClient implements OnModuleInit, OnAp
     const logger = new Logger(IngressRpc.name);
     super(kafka, {
       groupId: `${config.KAFKA_GROUP_PREFIX}-ingress-proxy-replies-${config.INSTANCE_ID}`,
-      topics: [Topics.PolicyEvaluate, Topics.VaultLease, Topics.ApprovalRequest],
+      topics: [Topics.PolicyEvaluate, Topics.VaultLease, Topics.ApprovalRequest, Topics.ApprovalStatus],
       security: {
         signer: config.SIGNING_KEY_FILE,
         trust: config.TRUSTED_KEYS_FILE,

@@ -94,6 +94,8 @@ export interface SqlColumn {
   /** The type's name for common types, else `oid <n>`. */
   type: string;
   typeOid: number;
+  /** The masking rule that replaces this column's every value, when one does. */
+  maskedBy?: string;
 }
 
 export interface SqlStatementResult {
@@ -104,6 +106,8 @@ export interface SqlStatementResult {
   /** Rows the statement returned, kept or not. */
   rowCount: number;
   truncated: boolean;
+  /** How the statement's masking treats a table's column: the rule that masks it whole, or null. */
+  columnMask?(schema: string, table: string, column: string): string | null;
 }
 
 export interface SqlToolResult {
