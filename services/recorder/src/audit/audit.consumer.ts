@@ -66,12 +66,12 @@ class Window {
 }
 
 /**
- * Consumes `airlock.audit` into one hash chain per partition. What the fetches bring, of every
- * partition this process reads, is gathered into a window that closes after `AUDIT_BATCH_WINDOW_MS`
- * or at `AUDIT_BATCH_MAX_EVENTS`, and is stored with one COPY in one transaction; its offsets are
- * then committed in one request. So batches grow with the wait rather than with the rate: at a
- * few thousand events a second a window still holds a hundred, and the fixed costs (transaction,
- * commit, offset commit) are paid once for all of them. Offsets are committed only after the
+ * Consumes `airlock.audit` into one hash chain per partition. A fetch waits up to
+ * `AUDIT_BATCH_WINDOW_MS` for a megabyte of events; what it brings, of every partition this process
+ * reads, is one window (cut at `AUDIT_BATCH_MAX_EVENTS`), stored with one COPY in one transaction;
+ * its offsets are then committed in one request. So batches grow with the wait rather than with
+ * the rate: at a few thousand events a second a window still holds hundreds, and the fixed costs
+ * (fetch, transaction, commit, offset commit) are paid once for all of them. Offsets are committed only after the
  * database has committed; a crash in between redelivers the window, which the chain heads
  * recognise and skip.
  *
@@ -104,7 +104,6 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     commitMs: 0,
   };
   private readonly fromBeginning: boolean;
-  private readonly windowMs: number;
   private readonly maxEvents: number;
   /** The window gathering messages, and the timer that closes it. */
   private open: Window | undefined;
@@ -123,7 +122,6 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     private readonly metrics: RecorderMetrics,
   ) {
     this.fromBeginning = config.AUDIT_START_FROM === 'earliest';
-    this.windowMs = config.AUDIT_BATCH_WINDOW_MS;
     this.maxEvents = config.AUDIT_BATCH_MAX_EVENTS;
     this.groupId = `${config.KAFKA_GROUP_PREFIX}-recorder`;
     this.consumer = kafka.consumer({
@@ -131,11 +129,11 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       allowAutoTopicCreation: false,
       sessionTimeout: 15000,
       heartbeatInterval: 1000,
-      // A fetch waits for a window's worth of data (up to the window) rather than returning a
-      // few messages at once: each fetch costs this process and the broker about the same
-      // whatever it brings. Under a backlog a fetch is full long before.
+      // A fetch waits for a megabyte, up to the window, rather than returning a few messages at
+      // once: each fetch costs this process and the broker about the same whatever it brings.
+      // Under a backlog a fetch is full long before.
       minBytes: FETCH_MIN_BYTES,
-      maxWaitTimeInMs: Math.max(10, Math.min(config.AUDIT_BATCH_WINDOW_MS, 500)),
+      maxWaitTimeInMs: config.AUDIT_BATCH_WINDOW_MS,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
     });
@@ -232,7 +230,10 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     this.metrics.sawHighWatermark(batch.partition, batch.highWatermark);
     if (!this.open) {
       this.open = new Window();
-      this.closer = setTimeout(() => this.close(), this.windowMs);
+      // The fetch already waited up to the window for its data: the window holds what that fetch
+      // brought, of every partition, and closes once its batches are in (they are handed over in
+      // the same turn). Waiting again here would add a second window to every event's latency.
+      this.closer = setTimeout(() => this.close(), 0);
     }
     const window = this.open;
     window.add(batch.topic, batch.partition, first, last, items);
