@@ -473,6 +473,27 @@ describe('the chart refuses', () => {
   });
 });
 
+describe('the documentation', () => {
+  it('describes every key of values.yaml in the README table (itself or the block it sits in)', () => {
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\| `([A-Za-z0-9_.]+)` +\|/gm)].map((m) => m[1]));
+    const leaves = (v: unknown, path: string[]): string[][] =>
+      v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0
+        ? Object.entries(v).flatMap(([k, w]) => leaves(w, [...path, k]))
+        : [path];
+    const all = leaves(values, []);
+    expect(all.length).toBeGreaterThan(100);
+    const undocumented = all
+      .filter((path) => !path.some((_, i) => documented.has(path.slice(0, i + 1).join('.'))))
+      .map((path) => path.join('.'));
+    expect(undocumented).toEqual([]);
+    // And the table names no key that values.yaml lacks.
+    const known = new Set(all.flatMap((path) => path.map((_, i) => path.slice(0, i + 1).join('.'))));
+    expect([...documented].filter((k) => !known.has(k))).toEqual([]);
+  });
+});
+
 describe('optional parts', () => {
   it('leave the console out when console.enabled is false', () => {
     const { manifests } = render({ set: ['console.enabled=false'] });
