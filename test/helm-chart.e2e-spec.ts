@@ -311,19 +311,17 @@ describe.each([
       });
     }
     // Agents reach the ingress's HTTP and PostgreSQL ports; the other services take only their
-    // admin API (from the console and the configured peers) and Prometheus on the HTTP port.
+    // HTTP port, from Prometheus and from the admin API's peers (the cluster's ingress controller,
+    // in front of the console's browsers; none by default).
     expect(ingressPorts(np('ingress-proxy'))).toEqual([6543, 8080, 8080]);
     for (const c of ['policy', 'approval', 'recorder', 'credential-vault']) {
       const port = container(manifests, c).ports!.find((p) => p.name === 'http')!.containerPort;
       const rules = np(c).spec!.ingress!;
+      expect(rules).toHaveLength(values.length ? 2 : 1);
       for (const r of rules) {
         expect(r.ports).toEqual([{ protocol: 'TCP', port }]);
         expect(r.from?.length).toBeGreaterThan(0);
       }
-      const fromConsole = rules.some((r) =>
-        r.from!.some((p) => p.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'console'),
-      );
-      expect(fromConsole).toBe(true);
     }
   });
 
@@ -346,6 +344,7 @@ describe.each([
       'SLACK_WEBHOOK_URL',
       'SMTP_URL',
       'OIDC_ALGORITHMS',
+      'CONSOLE_ORIGINS',
     ]);
     const schemas: Record<Service, { shape: Record<string, unknown> }> = {
       'ingress-proxy': IngressConfigSchema,
@@ -370,9 +369,11 @@ describe.each([
       const rendered = [...envOf(container(manifests, s)).keys()];
       const settings = Object.keys(defaults[valuesKey[s]].settings);
       // Everything the chart sets is a setting of the service (or a chart-internal variable that
-      // a URL refers to, or tracing's standard variable).
+      // a URL refers to, tracing's standard variable, or the console's origin, which the
+      // services learn with the console).
+      const external = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'CONSOLE_ORIGINS'];
       for (const name of [...rendered, ...settings]) {
-        if (name.startsWith('AIRLOCK_') || name === 'OTEL_EXPORTER_OTLP_ENDPOINT') continue;
+        if (name.startsWith('AIRLOCK_') || external.includes(name)) continue;
         expect({ s, name, accepted: accepted.has(name) }).toEqual({ s, name, accepted: true });
       }
       // Every setting of the service is set by the chart or offered in values.yaml.
@@ -494,12 +495,79 @@ describe('the documentation', () => {
   });
 });
 
+describe('the Grafana dashboard', () => {
+  interface Panel {
+    id: number;
+    type: string;
+    title: string;
+    gridPos: { x: number; y: number; w: number; h: number };
+    targets?: { expr: string; datasource: { uid: string } }[];
+  }
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; panels: Panel[] };
+
+  it('queries Airlock metrics from the chosen data source in every panel, on a 24-column grid', () => {
+    const panels = dashboard.panels.filter((p) => p.type !== 'row');
+    expect(panels.length).toBeGreaterThan(20);
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+    for (const p of panels) {
+      expect({ title: p.title, targets: (p.targets ?? []).length > 0 }).toEqual({ title: p.title, targets: true });
+      for (const t of p.targets!) {
+        expect(t.expr).toMatch(/airlock_[a-z_]+/);
+        expect(t.expr).toContain('namespace=~"$namespace"');
+        expect(t.datasource.uid).toBe('${datasource}');
+      }
+      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+    }
+  });
+
+  it('covers what the services measure', () => {
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
+    for (const metric of [
+      'airlock_ingress_operations_total',
+      'airlock_ingress_gateway_duration_seconds_bucket',
+      'airlock_ingress_decisions_total',
+      'airlock_ingress_masked_values_total',
+      'airlock_approval_transitions_total',
+      'airlock_approval_decision_seconds_bucket',
+      'airlock_approval_notifications_total',
+      'airlock_kafka_request_duration_seconds_bucket',
+      'airlock_kafka_request_timeouts_total',
+      'airlock_audit_backlog_events',
+      'airlock_audit_publish_refusals_total',
+      'airlock_recorder_lag_messages',
+      'airlock_recorder_batch_size_bucket',
+      'airlock_recorder_events_stored_total',
+      'airlock_recorder_events_deadlettered_total',
+      'airlock_vault_leases_issued_total',
+      'airlock_vault_rotations_total',
+      'airlock_ingress_pg_sessions_open',
+    ]) {
+      expect({ metric, shown: exprs.includes(metric) }).toEqual({ metric, shown: true });
+    }
+  });
+});
+
 describe('optional parts', () => {
   it('leave the console out when console.enabled is false', () => {
     const { manifests } = render({ set: ['console.enabled=false'] });
     expect(manifests.filter((m) => component(m) === 'console')).toEqual([]);
     // Nothing else points at console pods then.
     expect(JSON.stringify(manifests)).not.toContain('"app.kubernetes.io/component":"console"');
+  });
+
+  it('tell the console where to sign in and the services to accept its origin', () => {
+    const { manifests } = render({
+      set: ['console.publicUrl=https://airlock.example.com/console', 'console.settings.CONSOLE_OIDC_CLIENT_ID=web'],
+    });
+    const consoleEnv = envOf(container(manifests, 'console'));
+    expect(consoleEnv.get('CONSOLE_HOST')?.value).toBe('0.0.0.0');
+    expect(consoleEnv.get('CONSOLE_PORT')?.value).toBe('8090');
+    expect(consoleEnv.get('CONSOLE_OIDC_ISSUER')?.value).toBe('https://login.example.com/');
+    expect(consoleEnv.get('CONSOLE_OIDC_CLIENT_ID')?.value).toBe('web');
+    for (const c of SERVICES) {
+      expect(envOf(container(manifests, c)).get('CONSOLE_ORIGINS')?.value).toBe('https://airlock.example.com');
+    }
+    expect(container(manifests, 'console').readinessProbe?.httpGet?.path).toBe('/health');
   });
 
   it('leave NetworkPolicies out only when asked', () => {

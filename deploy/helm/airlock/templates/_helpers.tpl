@@ -95,3 +95,11 @@ approval: approval
 recorder: recorder
 credentialVault: credential-vault
 {{- end -}}
+
+{{/* The console's origin (scheme://host[:port]) when it is deployed with a public URL; else empty. */}}
+{{- define "airlock.consoleOrigin" -}}
+{{- if and .Values.console.enabled .Values.console.publicUrl -}}
+{{- $u := urlParse .Values.console.publicUrl -}}
+{{- printf "%s://%s" $u.scheme $u.host -}}
+{{- end -}}
+{{- end -}}

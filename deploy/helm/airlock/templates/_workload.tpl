@@ -12,6 +12,7 @@ One component: ServiceAccount, Deployment and Service. Args (dict):
   configMaps list of {volume, name, mountPath}: ConfigMaps mounted read-only
   ports      extra container/service ports: list of {name, containerPort, servicePort}
   metrics    serve /metrics (scrape annotations)
+  console    the console's static server (CONSOLE_HOST/CONSOLE_PORT; no service settings)
   checksum   changes when the mounted configuration changes (rolls the pods)
 */}}
 {{- define "airlock.workload" -}}
@@ -145,6 +146,12 @@ spec:
               protocol: TCP
             {{- end }}
           env:
+            {{- if .console }}
+            - name: CONSOLE_HOST
+              value: 0.0.0.0
+            - name: CONSOLE_PORT
+              value: {{ $v.httpPort | quote }}
+            {{- else }}
             - name: HTTP_HOST
               value: 0.0.0.0
             - name: HTTP_PORT
@@ -155,6 +162,11 @@ spec:
               valueFrom:
                 fieldRef:
                   fieldPath: metadata.name
+            {{- with include "airlock.consoleOrigin" $root }}
+            - name: CONSOLE_ORIGINS
+              value: {{ . | quote }}
+            {{- end }}
+            {{- end }}
             {{- if and .kafka $root.Values.tracing.otlpEndpoint }}
             - name: OTEL_EXPORTER_OTLP_ENDPOINT
               value: {{ $root.Values.tracing.otlpEndpoint | quote }}
