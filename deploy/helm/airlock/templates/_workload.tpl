@@ -118,17 +118,16 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       {{- with $v.topologySpreadConstraints }}
+      {{- $constraints := list }}
+      {{- range . }}
+      {{- $c := deepCopy . }}
+      {{- if not $c.labelSelector }}
+      {{- $_ := set $c "labelSelector" (dict "matchLabels" (include "airlock.selectorLabels" $ctx | fromYaml)) }}
+      {{- end }}
+      {{- $constraints = append $constraints $c }}
+      {{- end }}
       topologySpreadConstraints:
-        {{- range . }}
-        - {{- toYaml (omit . "labelSelector") | nindent 10 }}
-          labelSelector:
-            {{- if .labelSelector }}
-            {{- toYaml .labelSelector | nindent 12 }}
-            {{- else }}
-            matchLabels:
-              {{- include "airlock.selectorLabels" $ctx | nindent 14 }}
-            {{- end }}
-        {{- end }}
+        {{- toYaml $constraints | nindent 8 }}
       {{- end }}
       containers:
         - name: {{ .component }}
