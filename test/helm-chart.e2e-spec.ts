@@ -344,7 +344,9 @@ describe.each([
       'SLACK_WEBHOOK_URL',
       'SMTP_URL',
       'OIDC_ALGORITHMS',
+      // Set from console.publicUrl and tracing.otlpEndpoint when those are given.
       'CONSOLE_ORIGINS',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
     ]);
     const schemas: Record<Service, { shape: Record<string, unknown> }> = {
       'ingress-proxy': IngressConfigSchema,
