@@ -27,6 +27,7 @@ if compgen -G "$RUN_DIR/*.pid" >/dev/null; then
   say "stopping the services scripts/up.sh started: they would answer the tests' Kafka requests too (run scripts/up.sh again afterwards)"
   stop_services
 fi
+"$ROOT/scripts/install-k8s-tools.sh" || status=1
 say "end-to-end tests (real Kafka, PostgreSQL, Redis)"
 npx jest --selectProjects e2e --runInBand --forceExit --ci --json --outputFile="$RESULTS/e2e.json" || status=1
 
