@@ -111,9 +111,9 @@ function ApprovalCard({
           {a.connection} ({a.protocol})
         </dd>
         <dt>Rule</dt>
-        <dd>
-          {a.ruleId ?? 'default'}: {a.reason}
-        </dd>
+        <dd>{a.ruleId ?? 'none (the default)'}</dd>
+        <dt>Reason</dt>
+        <dd>{a.reason}</dd>
         <dt>Approvers</dt>
         <dd>
           {a.required} of the groups {a.approverGroups.join(', ')}

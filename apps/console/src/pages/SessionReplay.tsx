@@ -57,11 +57,10 @@ function EventBody({ item }: { item: ReplayedEvent }) {
       {s.decision && (
         <Line label="Decision">
           {s.decision}
-          {s.ruleId ? ` by rule ${s.ruleId}` : ''}
-          {s.reason ? `: ${s.reason}` : ''}
+          {s.ruleId ? ` (rule ${s.ruleId})` : ''}
         </Line>
       )}
-      {!s.decision && s.reason && <Line label="Reason">{s.reason}</Line>}
+      {s.reason && <Line label="Reason">{s.reason}</Line>}
       {s.maskingRules && s.maskingRules.length > 0 && <Line label="Masking rules">{s.maskingRules.join(', ')}</Line>}
       {s.command && <Line label="Command">{s.command}</Line>}
       {s.rows !== undefined && (

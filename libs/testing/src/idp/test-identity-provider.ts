@@ -207,10 +207,15 @@ export class TestIdentityProvider extends TestTokenSigner {
     const subject = request.method === 'POST' ? (form.get('subject') ?? '').trim() : (form.get('login_hint') ?? '');
     const known = this.users[subject];
     if (request.method === 'GET' && known === undefined) {
-      return page(response, 200, loginPage(authorize, subject, this.users));
+      return page(response, 200, loginPage(authorize, subject, this.users), authorize.redirectUri);
     }
     if (subject === '' || subject.length > 256) {
-      return page(response, 400, loginPage(authorize, subject, this.users, 'Enter a subject (1 to 256 characters).'));
+      return page(
+        response,
+        400,
+        loginPage(authorize, subject, this.users, 'Enter a subject (1 to 256 characters).'),
+        authorize.redirectUri,
+      );
     }
     const groups =
       request.method === 'POST'
@@ -274,13 +279,15 @@ function preflight(response: ServerResponse): void {
   response.end();
 }
 
-function page(response: ServerResponse, status: number, body: string): void {
+/** A page of the provider; `redirectUri`: where its form's answer redirects (CSP form-action covers redirects too). */
+function page(response: ServerResponse, status: number, body: string, redirectUri?: string): void {
+  const formAction = redirectUri === undefined ? "'self'" : `'self' ${new URL(redirectUri).origin}`;
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test identity provider: sign in</title></head><body><main>${body}</main></body></html>`;
   response.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    'content-security-policy': `default-src 'none'; form-action ${formAction}; frame-ancestors 'none'`,
   });
   response.end(html);
 }
