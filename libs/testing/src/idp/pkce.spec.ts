@@ -150,6 +150,7 @@ describe('TestIdentityProvider: authorization code with PKCE', () => {
     expect(html).toContain('<label for="subject">');
     expect(html).toContain('&#60;someone&#62;');
     expect(html).not.toContain('<someone>');
+    expect(html).toContain('Sign in as admin-demo</button> (airlock-admins, approvers)');
 
     const posted = await fetch(`${idp.issuer}/authorize`, {
       method: 'POST',

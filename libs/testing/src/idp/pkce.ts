@@ -178,9 +178,14 @@ export function loginPage(
   const fields = Object.entries(hidden)
     .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
     .join('');
+  // One button per known test user: signs in as that user with its groups.
   const known = Object.entries(users)
     .map(
-      ([sub, groups]) => `<li><code>${escapeHtml(sub)}</code>: ${escapeHtml(groups.join(', ') || '(no groups)')}</li>`,
+      ([sub, groups]) =>
+        `<li><form method="post" action="/authorize">${fields}` +
+        `<input type="hidden" name="subject" value="${escapeHtml(sub)}">` +
+        `<input type="hidden" name="groups" value="${escapeHtml(groups.join(','))}">` +
+        `<button type="submit">Sign in as ${escapeHtml(sub)}</button> (${escapeHtml(groups.join(', ') || 'no groups')})</form></li>`,
     )
     .join('');
   return [
