@@ -110,6 +110,11 @@ test('signs in with the authorization code flow and PKCE, and says who is signed
   await expect(page.getByText('approvers, airlock-auditors')).toBeVisible();
   await expect(page.getByText(/decide approvals/)).toBeVisible();
   await expect(page.getByText(/search sessions, replay them/)).toBeVisible();
+  // Landmarks, and the page's heading takes the focus when a page opens.
+  await expect(page.getByRole('banner')).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+  await expect(page.getByRole('main')).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1 })).toBeFocused();
   await shot(page, 'home');
   // The token stays in this tab: a reload keeps the person signed in.
   await page.reload();
@@ -141,8 +146,12 @@ test('a held SQL write appears in the inbox, is approved there, completes, and s
   await shot(page, 'approvals-inbox');
   const sessionId = (await approval.getByRole('link', { name: /^[0-9a-f-]{36}$/ }).textContent())!;
 
-  await approval.getByLabel('Comment (optional)').fill('owner change checked');
-  await approval.getByRole('button', { name: 'Approve' }).click();
+  // With the keyboard only: the comment, then Tab to Approve and Enter.
+  await approval.getByLabel('Comment (optional)').focus();
+  await page.keyboard.type('owner change checked');
+  await page.keyboard.press('Tab');
+  await expect(approval.getByRole('button', { name: 'Approve' })).toBeFocused();
+  await page.keyboard.press('Enter');
   const outcome = await settled;
   expect(outcome).toEqual({ ok: true, rows: 1 });
   expect((await db.query<{ owner: string }>('SELECT owner FROM accounts WHERE id = 7'))[0].owner).toBe(owner);

@@ -1,7 +1,8 @@
 import type { ReactNode } from 'react';
 import type { PageProps } from '../App';
 import { Link } from '../router';
-import type { ReplayedEvent } from '../types';
+import { ApiError } from '../api';
+import type { ReplayedEvent, SessionSummary } from '../types';
 import { ErrorMessage, PageHeading, Time, usePolling } from '../ui';
 
 /** At most this many events are shown (pages of 500). */
@@ -123,6 +124,20 @@ export function SessionReplayPage({ api, sessionId }: PageProps & { sessionId: s
     null,
     [sessionId],
   );
+  // The session's summary (GET /audit/sessions/<id>), where the recorder offers it.
+  const summary = usePolling(
+    async () => {
+      try {
+        return await api.get<SessionSummary>('recorder', `/audit/sessions/${sessionId}`);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) return null;
+        throw err;
+      }
+    },
+    null,
+    [sessionId],
+  );
+  const s = summary.data;
   const items = events.data ?? [];
   const principal = items.find((i) => i.event.actor)?.event.actor;
   return (
@@ -140,6 +155,25 @@ export function SessionReplayPage({ api, sessionId }: PageProps & { sessionId: s
         <p>
           Principal: {principal.subject} ({principal.issuer})
         </p>
+      )}
+      {s && (
+        <dl className="facts" aria-label="Summary">
+          <dt>Connection</dt>
+          <dd>
+            {s.connection ?? '—'} ({s.protocol})
+          </dd>
+          <dt>From – to</dt>
+          <dd>
+            <Time at={s.startedAt} /> – <Time at={s.endedAt} />
+          </dd>
+          <dt>Operations</dt>
+          <dd>
+            {s.operations} ({s.decisions.allow} allowed, {s.decisions.deny} denied, {s.decisions.review} held
+            {s.decisions.approved !== undefined ? `, ${s.decisions.approved} approved` : ''})
+          </dd>
+          <dt>Masked values</dt>
+          <dd>{s.masked}</dd>
+        </dl>
       )}
       {!events.loading && items.length === 0 && !events.error && <p>No events recorded for this session.</p>}
       {items.length > 0 && (
