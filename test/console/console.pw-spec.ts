@@ -121,6 +121,12 @@ test('signs in with the authorization code flow and PKCE, and says who is signed
   await expect(page.getByTestId('subject')).toHaveText('approver-1');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  // A refused sign-in is said in words.
+  await page.goto(`${consoleUrl}/callback?error=access_denied&error_description=the+person+said+no`);
+  await expect(page.getByRole('alert')).toHaveText('the identity provider refused the sign-in: the person said no');
+  // So is a forged answer that no sign-in in this tab asked for.
+  await page.goto(`${consoleUrl}/callback?code=forged&state=forged`);
+  await expect(page.getByRole('alert')).toHaveText('no sign-in was started in this tab; sign in again');
 });
 
 test('a held SQL write appears in the inbox, is approved there, completes, and shows in the replay', async ({

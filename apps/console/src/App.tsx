@@ -1,16 +1,8 @@
 import { useEffect, useMemo, useState } from 'react';
 import { makeApi, type Api } from './api';
-import {
-  CALLBACK_PATH,
-  completeSignIn,
-  currentSession,
-  rolesOf,
-  signIn,
-  signOut,
-  type Roles,
-  type Session,
-} from './auth';
+import { CALLBACK_PATH, completeSignIn, currentSession, signIn, signOut } from './auth';
 import { loadConfig, type ConsoleConfig } from './config';
+import { rolesOf, type Roles, type Session } from './roles';
 import { Link, navigate, useLocation } from './router';
 import { ErrorMessage, PageHeading } from './ui';
 import { ApprovalsPage } from './pages/Approvals';

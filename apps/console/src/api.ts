@@ -1,5 +1,5 @@
 import type { ConsoleConfig } from './config';
-import type { Session } from './auth';
+import type { Session } from './roles';
 
 /** A refusal or failure, in words a person can act on. */
 export class ApiError extends Error {

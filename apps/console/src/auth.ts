@@ -1,14 +1,5 @@
 import type { ConsoleConfig } from './config';
-
-/** The signed-in person: their own access token, kept in this tab only (sessionStorage). */
-export interface Session {
-  accessToken: string;
-  issuer: string;
-  subject: string;
-  groups: string[];
-  /** Epoch seconds. */
-  expiresAt: number;
-}
+import type { Session } from './roles';
 
 const SESSION_KEY = 'airlock.console.session';
 const PENDING_KEY = 'airlock.console.pending-sign-in';
@@ -153,25 +144,4 @@ export function currentSession(now = Date.now()): Session | null {
 
 export function signOut(): void {
   sessionStorage.removeItem(SESSION_KEY);
-}
-
-export interface Roles {
-  vaultAdmin: boolean;
-  approvalAdmin: boolean;
-  approver: boolean;
-  auditor: boolean;
-}
-
-/** Roles as the services compute them: a group counts only under the issuer it is listed for. */
-export function rolesOf(session: Session, config: ConsoleConfig): Roles {
-  const holds = (byIssuer: Record<string, string[]>): boolean => {
-    const groups = byIssuer[session.issuer] ?? [];
-    return groups.includes('*') ? session.groups.length > 0 : session.groups.some((g) => groups.includes(g));
-  };
-  return {
-    vaultAdmin: holds(config.roles.vaultAdmin),
-    approvalAdmin: holds(config.roles.approvalAdmin),
-    approver: holds(config.roles.approver),
-    auditor: holds(config.roles.auditor),
-  };
 }

@@ -19,7 +19,7 @@ export interface ConsoleConfig {
 }
 
 export async function loadConfig(): Promise<ConsoleConfig> {
-  const response = await fetch('/config.json', { cache: 'no-store' });
+  const response = await fetch('/config.json'); // served with cache-control: no-store
   if (!response.ok) throw new Error(`the console's settings (/config.json) answered ${response.status}`);
   return (await response.json()) as ConsoleConfig;
 }
