@@ -71,13 +71,15 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** Signs in through the identity provider's form, as whoever the test says. */
-async function signIn(page: Page, subject: string, groups: string[]): Promise<void> {
+async function signIn(page: Page, subject: string, groups: string[], screenshots = false): Promise<void> {
   await page.goto(`${consoleUrl}/`);
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  if (screenshots) await shot(page, 'sign-in');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: /Sign in to the test identity provider/ })).toBeVisible();
   await page.getByLabel('Subject').fill(subject);
   await page.getByLabel('Groups (comma-separated)').fill(groups.join(','));
+  if (screenshots) await shot(page, 'sign-in-identity-provider');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByTestId('subject')).toHaveText(subject);
   await expect(page).toHaveURL(`${consoleUrl}/approvals`);
@@ -104,7 +106,7 @@ function card(page: Page, needle: string) {
 }
 
 test('signs in with the authorization code flow and PKCE, and says who is signed in', async ({ page }) => {
-  await signIn(page, 'approver-1', ['approvers', 'airlock-auditors']);
+  await signIn(page, 'approver-1', ['approvers', 'airlock-auditors'], true);
   await page.getByRole('link', { name: 'Airlock console' }).click();
   await expect(page.getByRole('heading', { name: 'Welcome, approver-1' })).toBeVisible();
   await expect(page.getByText('approvers, airlock-auditors')).toBeVisible();
@@ -193,6 +195,32 @@ test('a held SQL write appears in the inbox, is approved there, completes, and s
   await expect(timeline).toContainText('owner change checked');
   await expect(timeline).toContainText('UPDATE accounts SET owner');
   await shot(page, 'session-replay');
+});
+
+test('a held HTTP request shows up in the open inbox by itself, and a denial with a comment refuses it', async ({
+  page,
+}) => {
+  await signIn(page, 'approver-2', ['approvers']);
+  await expect(page.getByText(/No pending approvals|SQL on|HTTP on/).first()).toBeVisible();
+  const path = `/held/items/${tag}-http`;
+  const answer = sys.call(`/c/demo${path}`, { method: 'DELETE', token: await sys.token('agent-e2e', ['agents']) });
+
+  // No reload: the inbox polls.
+  const approval = card(page, `DELETE ${path}`);
+  await expect(approval).toBeVisible();
+  await expect(approval).toContainText('demo (http)');
+  await expect(approval).toContainText('review-held');
+  await approval.getByLabel('Comment (optional)').fill('not this one');
+  await approval.getByRole('button', { name: 'Deny' }).click();
+  const refused = await answer;
+  expect(refused.status).toBe(403);
+  expect(refused.text).toMatch(/was denied/);
+  await page.getByLabel('Show').selectOption('denied');
+  const denied = card(page, `DELETE ${path}`);
+  await expect(denied.getByTestId('approval-state')).toHaveText('denied');
+  await expect(denied).toContainText('Denied by approver-2');
+  await expect(denied).toContainText('not this one');
+  await shot(page, 'approvals-denied');
 });
 
 test('the requester cannot approve its own held statement, and is told so in words', async ({ page }) => {
