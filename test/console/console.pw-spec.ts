@@ -105,6 +105,26 @@ function card(page: Page, needle: string) {
   return page.locator('article.card').filter({ has: page.getByTestId('approval-detail').filter({ hasText: needle }) });
 }
 
+test("the services' admin APIs let the console's origin call them, and no other origin", async () => {
+  const preflight = (url: string, origin: string) =>
+    fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
+  for (const url of [
+    `${sys.approval.url}/approvals`,
+    `${sys.recorder.url}/audit/verify`,
+    `${sys.policy.url}/policy`,
+    `${sys.vault.url}/connections`,
+  ]) {
+    const allowed = await preflight(url, consoleUrl);
+    expect({ url, origin: allowed.headers.get('access-control-allow-origin') }).toEqual({ url, origin: consoleUrl });
+    expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    const other = await preflight(url, 'http://127.0.0.1:1');
+    expect({ url, origin: other.headers.get('access-control-allow-origin') }).toEqual({ url, origin: null });
+  }
+});
+
 test('signs in with the authorization code flow and PKCE, and says who is signed in', async ({ page }) => {
   await signIn(page, 'approver-1', ['approvers', 'airlock-auditors'], true);
   await page.getByRole('link', { name: 'Airlock console' }).click();
