@@ -149,6 +149,16 @@ test('signs in with the authorization code flow and PKCE, and says who is signed
   // So is a forged answer that no sign-in in this tab asked for.
   await page.goto(`${consoleUrl}/callback?code=forged&state=forged`);
   await expect(page.getByRole('alert')).toHaveText('no sign-in was started in this tab; sign in again');
+  // A token the services refuse (401) signs the person out, saying why.
+  await signIn(page, 'approver-1', ['approvers']);
+  await page.evaluate(
+    "(() => { const k = 'airlock.console.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.accessToken = 'not-a-token'; sessionStorage.setItem(k, JSON.stringify(s)); })()",
+  );
+  await page.reload();
+  await expect(page.getByRole('alert')).toHaveText(
+    'Your sign-in has expired or was refused by a service: sign in again.',
+  );
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
 });
 
 test('a held SQL write appears in the inbox, is approved there, completes, and shows in the replay', async ({

@@ -42,6 +42,7 @@ export function App() {
     if (!config || path !== CALLBACK_PATH) return;
     completeSignIn(config, query).then(
       ({ returnTo }) => {
+        setError(undefined);
         setSession(currentSession());
         navigate(returnTo);
       },
@@ -59,6 +60,7 @@ export function App() {
         ? makeApi(config, session, () => {
             signOut();
             setSession(null);
+            setError(new Error('Your sign-in has expired or was refused by a service: sign in again.'));
           })
         : undefined,
     [config, session],
