@@ -14,5 +14,4 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
   },
-  server: { host: '127.0.0.1', port: 8091 },
 });
