@@ -132,7 +132,9 @@ export async function completeSignIn(config: ConsoleConfig, params: URLSearchPar
     expiresAt: Number(claims.exp),
   };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  return { returnTo: pending.returnTo.startsWith('/') && !pending.returnTo.startsWith('//') ? pending.returnTo : '/' };
+  // Only a path of this console: never another origin ("//host", "/\\host").
+  const local = /^\/(?![/\\])/.test(pending.returnTo);
+  return { returnTo: local ? pending.returnTo : '/' };
 }
 
 export function currentSession(now = Date.now()): Session | null {
