@@ -8,6 +8,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // from /config.json at run time (apps/console/server/serve.ts writes it from its settings).
 export default defineConfig({
   root,
+  // Relative asset URLs: the server's <base href> places them, at the root or under a path.
+  base: './',
   plugins: [react()],
   build: {
     outDir: fileURLToPath(new URL('../../dist/apps/console/web', import.meta.url)),

@@ -12,7 +12,7 @@ describe('the console server', () => {
   beforeAll(async () => {
     const web = mkdtempSync(join(tmpdir(), 'airlock-console-'));
     mkdirSync(join(web, 'assets'));
-    writeFileSync(join(web, 'index.html'), '<!doctype html><title>console</title>');
+    writeFileSync(join(web, 'index.html'), '<!doctype html><html><head><title>console</title></head></html>');
     writeFileSync(join(web, 'assets', 'app-1234.js'), 'export {};');
     writeFileSync(join(tmpdir(), 'outside-console.txt'), 'outside');
     const settings = consoleSettings({
@@ -33,6 +33,7 @@ describe('the console server', () => {
     const r = await fetch(`${base}/config.json`);
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({
+      basePath: '/',
       issuer: 'http://127.0.0.1:18900',
       clientId: 'airlock-console',
       scope: 'openid groups',
@@ -55,7 +56,7 @@ describe('the console server', () => {
     for (const path of ['/', '/approvals', '/sessions/019abcde-0000-7000-8000-00000000000a', '/callback?code=x']) {
       const r = await fetch(`${base}${path}`);
       expect(r.status).toBe(200);
-      expect(await r.text()).toContain('<title>console</title>');
+      expect(await r.text()).toContain('<head><base href="/">');
       const csp = r.headers.get('content-security-policy') ?? '';
       expect(csp).toContain(
         "connect-src 'self' http://127.0.0.1:18900 http://127.0.0.1:8082 http://127.0.0.1:8083 http://127.0.0.1:8081 http://127.0.0.1:8084",
@@ -72,6 +73,32 @@ describe('the console server', () => {
     expect((await fetch(`${base}/assets/missing.js`)).status).toBe(404);
     expect((await fetch(`${base}/..%2foutside-console.txt`)).status).toBe(404);
     expect((await fetch(`${base}/%2e%2e/outside-console.txt`)).status).toBe(404);
+  });
+
+  it('serves the console under a base path, whether a proxy strips it or not', async () => {
+    const web = mkdtempSync(join(tmpdir(), 'airlock-console-base-'));
+    mkdirSync(join(web, 'assets'));
+    writeFileSync(join(web, 'index.html'), '<!doctype html><html><head><title>console</title></head></html>');
+    writeFileSync(join(web, 'assets', 'app-1234.js'), 'export {};');
+    const under = consoleServer(
+      consoleSettings({ CONSOLE_WEB_DIR: web, CONSOLE_OIDC_ISSUER: 'http://idp', CONSOLE_BASE_PATH: '/console/' }),
+    );
+    await new Promise<void>((resolve) => under.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(under.address() as AddressInfo).port}`;
+    try {
+      for (const path of ['/console/', '/console', '/console/approvals', '/approvals']) {
+        const r = await fetch(`${at}${path}`);
+        expect({ path, status: r.status }).toEqual({ path, status: 200 });
+        expect(await r.text()).toContain('<head><base href="/console/">');
+      }
+      expect((await fetch(`${at}/console/assets/app-1234.js`)).status).toBe(200);
+      expect(await (await fetch(`${at}/console/config.json`)).json()).toMatchObject({ basePath: '/console/' });
+    } finally {
+      await new Promise((resolve) => under.close(resolve));
+    }
+    expect(() => consoleSettings({ CONSOLE_OIDC_ISSUER: 'http://idp', CONSOLE_BASE_PATH: '/console' })).toThrow(
+      /CONSOLE_BASE_PATH/,
+    );
   });
 
   it('serves reads only', async () => {

@@ -7,7 +7,7 @@
  * person's own token, and never through this server.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { z } from 'zod';
@@ -30,6 +30,11 @@ const SettingsSchema = z.object({
   CONSOLE_HOST: z.string().default('127.0.0.1'),
   CONSOLE_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   CONSOLE_WEB_DIR: z.string().default(resolve(__dirname, '..', 'web')),
+  /** The path browsers reach the console under: `/` (its own host or port), or e.g. `/console/`. */
+  CONSOLE_BASE_PATH: z
+    .string()
+    .default('/')
+    .refine((p) => /^\/([A-Za-z0-9._~-]+\/)*$/.test(p), 'a path that starts and ends with /, e.g. /console/'),
   CONSOLE_OIDC_ISSUER: url,
   CONSOLE_OIDC_CLIENT_ID: z.string().min(1).default('airlock-console'),
   CONSOLE_OIDC_SCOPE: z.string().min(1).default('openid groups'),
@@ -58,6 +63,7 @@ export function consoleSettings(env: Record<string, string | undefined>): Consol
 /** What the browser reads at start: where to sign in and where the services are. */
 export function publicConfig(s: ConsoleSettings): Record<string, unknown> {
   return {
+    basePath: s.CONSOLE_BASE_PATH,
     issuer: s.CONSOLE_OIDC_ISSUER,
     clientId: s.CONSOLE_OIDC_CLIENT_ID,
     scope: s.CONSOLE_OIDC_SCOPE,
@@ -105,7 +111,7 @@ function securityHeaders(s: ConsoleSettings): Record<string, string> {
       "style-src 'self'",
       "script-src 'self'",
       "object-src 'none'",
-      "base-uri 'none'",
+      "base-uri 'self'",
       "form-action 'self'",
       "frame-ancestors 'none'",
     ].join('; '),
@@ -129,6 +135,22 @@ export function consoleServer(s: ConsoleSettings) {
       'cache-control': 'no-store',
     });
     res.end(body);
+  };
+
+  const base = s.CONSOLE_BASE_PATH;
+  /** The app's page, told where it lives: its relative asset URLs and its paths start there. */
+  const page = async (res: ServerResponse, head: boolean): Promise<boolean> => {
+    const html = await readFile(join(root, 'index.html'), 'utf8').catch(() => undefined);
+    if (html === undefined) return false;
+    const body = html.replace(/<head>/i, `<head><base href="${base}">`);
+    res.writeHead(200, {
+      ...headers,
+      'content-type': TYPES['.html'],
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    res.end(head ? undefined : body);
+    return true;
   };
 
   const file = async (res: ServerResponse, path: string, head: boolean, cache: string): Promise<boolean> => {
@@ -157,6 +179,8 @@ export function consoleServer(s: ConsoleSettings) {
     } catch {
       return send(res, 400, 'text/plain; charset=utf-8', 'bad path\n');
     }
+    // Under a base path, a proxy may pass the path on whole or strip the base: both are served.
+    if (base !== '/' && (path.startsWith(base) || `${path}/` === base)) path = `/${path.slice(base.length)}`;
     if (path === '/config.json') return send(res, 200, 'application/json', config);
     if (path === '/health') return send(res, 200, 'application/json', '{"status":"ok"}');
     const target = normalize(join(root, path));
@@ -167,12 +191,13 @@ export function consoleServer(s: ConsoleSettings) {
     const immutable = path.startsWith('/assets/');
     if (
       path !== '/' &&
+      path !== '/index.html' &&
       (await file(res, target, head, immutable ? 'public, max-age=31536000, immutable' : 'no-cache'))
     ) {
       return;
     }
     // A page of the console (/approvals, /sessions/<id>, /callback): the app itself decides what to show.
-    if (extname(path) === '' && (await file(res, join(root, 'index.html'), head, 'no-store'))) return;
+    if ((extname(path) === '' || path === '/index.html') && (await page(res, head))) return;
     return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
   };
 

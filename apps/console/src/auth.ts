@@ -1,4 +1,5 @@
 import type { ConsoleConfig } from './config';
+import { BASE } from './router';
 import type { Session } from './roles';
 
 const SESSION_KEY = 'airlock.console.session';
@@ -51,7 +52,7 @@ async function discover(issuer: string): Promise<Discovery> {
 }
 
 function redirectUri(): string {
-  return `${window.location.origin}${CALLBACK_PATH}`;
+  return `${window.location.origin}${BASE}${CALLBACK_PATH}`;
 }
 
 /** Leaves for the identity provider (authorization code with PKCE, S256). */

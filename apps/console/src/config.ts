@@ -19,7 +19,8 @@ export interface ConsoleConfig {
 }
 
 export async function loadConfig(): Promise<ConsoleConfig> {
-  const response = await fetch('/config.json'); // served with cache-control: no-store
+  // Relative to the page's base: the console may live under a path. Served with no-store.
+  const response = await fetch('config.json');
   if (!response.ok) throw new Error(`the console's settings (/config.json) answered ${response.status}`);
   return (await response.json()) as ConsoleConfig;
 }

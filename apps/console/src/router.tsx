@@ -2,8 +2,14 @@ import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 
 
 const listeners = new Set<() => void>();
 
+/**
+ * Where the console lives on its origin: '' at the root, '/console' under a path. The server
+ * says so with the page's <base href>; inside the app, paths are the console's own ('/approvals').
+ */
+export const BASE = new URL(document.baseURI).pathname.replace(/\/$/, '');
+
 export function navigate(to: string): void {
-  window.history.pushState(null, '', to);
+  window.history.pushState(null, '', `${BASE}${to}`);
   for (const l of listeners) l();
 }
 
@@ -19,7 +25,9 @@ export function useLocation(): { path: string; query: URLSearchParams } {
       window.removeEventListener('popstate', update);
     };
   }, []);
-  return { path: window.location.pathname, query: new URLSearchParams(window.location.search) };
+  const full = window.location.pathname;
+  const path = BASE !== '' && full.startsWith(BASE) ? full.slice(BASE.length) || '/' : full;
+  return { path, query: new URLSearchParams(window.location.search) };
 }
 
 /** An ordinary link that navigates inside the console without reloading it. */
@@ -29,5 +37,5 @@ export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: st
     event.preventDefault();
     navigate(props.href);
   };
-  return <a {...props} onClick={onClick} />;
+  return <a {...props} href={`${BASE}${props.href}`} onClick={onClick} />;
 }
