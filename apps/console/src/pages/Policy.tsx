@@ -147,7 +147,7 @@ function DryRun({ api, defaultIssuer }: Pick<PageProps, 'api'> & { defaultIssuer
         </p>
         <fieldset>
           <legend>Operation</legend>
-          <p>
+          <p className="choices">
             <input type="radio" id="d-kind-sql" name="kind" checked={kind === 'sql'} onChange={() => setKind('sql')} />
             <label htmlFor="d-kind-sql">SQL statement</label>{' '}
             <input
