@@ -30,6 +30,15 @@ export default [
     },
   },
   {
+    // The web console (a browser app, not an Nx project): its errors are shown on the page, not logged.
+    files: ['apps/console/src/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
     // Tests, benchmarks and tooling may use the test helpers; production code never does.
     files: [
       '**/*.spec.ts',

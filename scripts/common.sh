@@ -22,8 +22,8 @@ ensure_node_modules() {
 }
 
 build() {
-  say "building (tsc)"
-  (cd "$ROOT" && npm run -s build)
+  say "building (tsc, and the web console with vite)"
+  (cd "$ROOT" && npm run -s build && npm run -s build:console)
 }
 
 # Services started by up.sh, stopped by name from their pid files.

@@ -30,6 +30,8 @@ fi
 "$ROOT/scripts/install-k8s-tools.sh" || status=1
 say "end-to-end tests (real Kafka, PostgreSQL, Redis)"
 npx jest --selectProjects e2e --runInBand --forceExit --ci --json --outputFile="$RESULTS/e2e.json" || status=1
+say "console browser tests (Playwright in Debian's Chromium; the console was built with the rest)"
+"$ROOT/scripts/install-browser.sh" && npx playwright test || status=1
 
 node -e '
   const fs = require("fs");
@@ -39,6 +41,13 @@ node -e '
     if (!fs.existsSync(p)) { suitesFailed++; continue; }
     const r = JSON.parse(fs.readFileSync(p, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests; suitesFailed += r.numFailedTestSuites + r.numRuntimeErrorTestSuites;
+  }
+  // Playwright JSON report (playwright.config.ts): expected = passed, unexpected = failed.
+  const pw = process.argv[1] + "/console/results.json";
+  if (!fs.existsSync(pw)) suitesFailed++;
+  else {
+    const r = JSON.parse(fs.readFileSync(pw, "utf8"));
+    passed += r.stats.expected + r.stats.flaky; failed += r.stats.unexpected; suitesFailed += (r.errors || []).length;
   }
   if (suitesFailed && !failed) failed = suitesFailed;
   console.log(`tests: ${passed} passed, ${failed} failed`);

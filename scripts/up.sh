@@ -38,12 +38,18 @@ wait_healthy() { # name url [seconds]
   say "$name is up ($url)"
 }
 
-start idp node dist/libs/testing/src/idp/idp-main.js serve --port "$IDP_PORT" --key-file "$ROOT/.local/idp/key.json"
+# The console signs people in here (authorization code with PKCE); its page offers these users.
+start idp node dist/libs/testing/src/idp/idp-main.js serve --port "$IDP_PORT" --key-file "$ROOT/.local/idp/key.json" \
+  --user admin-demo=airlock-admins,airlock-auditors,approvers --user approver-demo=approvers \
+  --user auditor-demo=airlock-auditors
 start demo-upstream node dist/libs/testing/src/upstream/echo-upstream.js 18080
 wait_healthy idp "$IDP/jwks.json"
 wait_healthy demo-upstream "http://127.0.0.1:18080/"
 
 export LOG_LEVEL=${LOG_LEVEL:-info}
+# The web console's origin: browsers there may call the services' admin APIs.
+CONSOLE_PORT=8090
+export CONSOLE_ORIGINS="http://127.0.0.1:$CONSOLE_PORT"
 # Kafka: every service logs in as its own principal with the password infra/local/start.sh made.
 KAFKA_CREDENTIALS_DIR="${AIRLOCK_KAFKA_CREDENTIALS_DIR:-$ROOT/.local/kafka/credentials}"
 # Message signatures: one Ed25519 key per signing service (kept outside the database, made once)
@@ -127,6 +133,9 @@ wait_healthy policy http://127.0.0.1:8081/health
 wait_healthy credential-vault http://127.0.0.1:8084/health
 wait_healthy approval http://127.0.0.1:8082/health
 wait_healthy ingress-proxy http://127.0.0.1:8080/health
+# The web console (docs/console.md): the vite build and its settings; role settings come from above.
+CONSOLE_OIDC_ISSUER="$IDP" start console node dist/apps/console/server/serve.js
+wait_healthy console "http://127.0.0.1:$CONSOLE_PORT/health"
 
 TOKEN=$(node dist/libs/testing/src/idp/idp-main.js token --key-file "$ROOT/.local/idp/key.json" --issuer "$IDP" \
   --sub agent-demo --groups agents --aud airlock --ttl 43200)
@@ -172,6 +181,7 @@ Airlock is running.
   approval          http://127.0.0.1:8082
   recorder          http://127.0.0.1:8083
   credential-vault  http://127.0.0.1:8084
+  web console       http://127.0.0.1:$CONSOLE_PORT   (sign in as admin-demo, approver-demo or auditor-demo)
   identity provider $IDP      (test issuer; audience "airlock")
   demo upstream     http://127.0.0.1:18080  (connection "demo")
   Kafka $KAFKA_BROKERS · PostgreSQL 127.0.0.1:$AIRLOCK_PG_PORT · Redis 127.0.0.1:$AIRLOCK_REDIS_PORT

@@ -10,7 +10,9 @@ type Condition = 'service_started' | 'service_healthy' | 'service_completed_succ
 
 interface ComposeService {
   image?: string;
-  build?: string | { context?: string; target?: string; args?: Record<string, unknown> | string[] };
+  build?:
+    | string
+    | { context?: string; target?: string; dockerfile?: string; args?: Record<string, unknown> | string[] };
   command?: string | string[];
   environment?: Record<string, unknown> | string[];
   healthcheck?: { test?: string | string[]; disable?: boolean };
@@ -114,8 +116,10 @@ const INFRA = { kafka: 'apache/kafka:4.1.1', postgres: 'postgres:15', redis: 're
 const initScript = compose.configs?.['postgres-service-databases']?.content ?? '';
 
 describe('docker-compose.yml', () => {
-  it('names the five services, kafka-init and the infrastructure, nothing else', () => {
-    expect(Object.keys(compose.services).sort()).toEqual([...APP_NAMES, 'kafka-init', ...Object.keys(INFRA)].sort());
+  it('names the five services, kafka-init, the console and the infrastructure, nothing else', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      [...APP_NAMES, 'kafka-init', 'console', ...Object.keys(INFRA)].sort(),
+    );
   });
 
   describe.each(APP_NAMES)('%s', (name) => {
@@ -152,6 +156,24 @@ describe('docker-compose.yml', () => {
     it('waits for exactly its dependencies, each with the right condition', () => {
       expect(dependsOn(service)).toEqual(spec.dependsOn);
     });
+  });
+
+  it("serves the console from its own image on loopback, and lets every service's admin API answer its origin", () => {
+    const app = compose.services.console;
+    expect(app.build).toEqual({ context: '.', dockerfile: 'apps/console/Dockerfile' });
+    expect(existsSync(join(ROOT, 'apps/console/Dockerfile'))).toBe(true);
+    expect(app.ports).toEqual(['127.0.0.1:8090:8090']);
+    expect(healthcheckOf('console')).toContain("'http://127.0.0.1:8090/health'");
+    const env = environmentOf(app);
+    for (const key of ['CONSOLE_OIDC_ISSUER', 'CONSOLE_APPROVAL_URL', 'CONSOLE_RECORDER_URL', 'AUDITOR_GROUPS']) {
+      expect({ key, value: withDefaults(env[key] ?? '') }).toEqual({ key, value: expect.stringMatching(/\S/) });
+    }
+    for (const name of ['approval', 'recorder', 'policy', 'credential-vault']) {
+      expect({ name, origins: withDefaults(environmentOf(compose.services[name]).CONSOLE_ORIGINS ?? '') }).toEqual({
+        name,
+        origins: 'http://127.0.0.1:8090',
+      });
+    }
   });
 
   it('runs kafka-init once, from its own target, after Kafka is healthy', () => {
@@ -390,9 +412,9 @@ describe('the secret scanner used above', () => {
 });
 
 describe('Dockerfile', () => {
-  it('has a target for every service built by compose', () => {
+  it('has a target for every service built by compose (the console has a Dockerfile of its own)', () => {
     const targets = Object.values(compose.services).flatMap((s) =>
-      typeof s.build === 'object' ? [s.build.target] : [],
+      typeof s.build === 'object' && s.build.dockerfile === undefined ? [s.build.target] : [],
     );
     const stages = dockerfile.stages.map((s) => s.name);
     expect(targets).toHaveLength(APP_NAMES.length + 1);

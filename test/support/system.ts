@@ -26,6 +26,8 @@ export interface SystemOptions {
   ingressEnv?: Record<string, string>;
   /** More settings for the approval service (e.g. SLACK_WEBHOOK_URL, SMTP_URL, EMAIL_TO). */
   approvalEnv?: Record<string, string>;
+  /** Settings for every service (e.g. CONSOLE_ORIGINS for the web console's browser tests). */
+  serviceEnv?: Record<string, string>;
 }
 
 /**
@@ -68,7 +70,7 @@ export class TestSystem {
       this.connectionsFile,
       `connections:\n  demo:\n    protocol: http\n    upstream: ${this.upstream.url}\n  down:\n    protocol: http\n    upstream: http://127.0.0.1:9\n`,
     );
-    const common = { KAFKA_BROKERS: infra.KAFKA_BROKERS, KAFKA_GROUP_PREFIX: this.groupPrefix };
+    const common = { KAFKA_BROKERS: infra.KAFKA_BROKERS, KAFKA_GROUP_PREFIX: this.groupPrefix, ...opts.serviceEnv };
     const [pPolicy, pRecorder, pIngress, pVault, pApproval] = await Promise.all([
       freePort(),
       freePort(),

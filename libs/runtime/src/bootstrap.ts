@@ -18,6 +18,8 @@ export interface ServiceBootstrap {
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
   /** False leaves request bodies unparsed (the proxy streams them through). */
   bodyParser?: boolean;
+  /** Browser origins (the web console) allowed to call the HTTP API with a bearer token. */
+  corsOrigins?: readonly string[];
 }
 
 /** Starts one service: its HTTP app (admin API, health) and its Kafka microservice. */
@@ -32,6 +34,15 @@ export async function startService(b: ServiceBootstrap): Promise<NestFastifyAppl
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  if (b.corsOrigins && b.corsOrigins.length > 0) {
+    // Exact origins only, no credentials (cookies): the console sends its token in a header.
+    app.enableCors({
+      origin: [...b.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type'],
+      maxAge: 600,
+    });
+  }
   if (b.configure) await b.configure(app);
   if (b.microservice) {
     app.connectMicroservice<MicroserviceOptions>(b.microservice, { inheritAppConfig: true });
@@ -137,6 +148,7 @@ export function serviceMain<C extends BaseConfig>(
       module: module(config),
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
+      corsOrigins: config.CONSOLE_ORIGINS,
       microservice: kafkaServerOptions({
         ...kafkaConnection(config),
         clientId: `airlock-${name}`,

@@ -113,3 +113,22 @@ describe('signing settings', () => {
     ).toEqual([expect.stringMatching(/^TRUSTED_KEYS_FILE: .*trusts no key of approval/)]);
   });
 });
+
+describe('CONSOLE_ORIGINS', () => {
+  const base = { HTTP_PORT: '8082' };
+
+  it('is empty unless set, and takes a comma-separated list of origins', () => {
+    expect(loadConfig(BaseConfigSchema, base).CONSOLE_ORIGINS).toEqual([]);
+    expect(
+      loadConfig(BaseConfigSchema, { ...base, CONSOLE_ORIGINS: 'http://127.0.0.1:8090, https://console.example.com' })
+        .CONSOLE_ORIGINS,
+    ).toEqual(['http://127.0.0.1:8090', 'https://console.example.com']);
+  });
+
+  it.each(['*', 'http://127.0.0.1:8090/', 'http://127.0.0.1:8090/app', 'ftp://host', 'console.example.com'])(
+    'refuses %s, naming the setting',
+    (origin) => {
+      expect(() => loadConfig(BaseConfigSchema, { ...base, CONSOLE_ORIGINS: origin })).toThrow(/CONSOLE_ORIGINS/);
+    },
+  );
+});

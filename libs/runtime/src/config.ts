@@ -152,6 +152,23 @@ export const BaseConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]*$/)
     .default('airlock'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Origins of the web console (docs/console.md), comma-separated, e.g. `http://127.0.0.1:8090`:
+   * browsers there may call this service's admin API. None by default.
+   */
+  CONSOLE_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (origins) => origins.every(isOrigin),
+      'each origin is scheme://host[:port] (http or https), without a path, e.g. http://127.0.0.1:8090',
+    ),
 });
 export type BaseConfig = z.infer<typeof BaseConfigSchema>;
 
@@ -172,4 +189,13 @@ export function jsonSetting<S extends z.ZodType>(schema: S) {
     }
     return r.data;
   });
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
 }

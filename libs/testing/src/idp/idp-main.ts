@@ -13,6 +13,7 @@ import { TestTokenSigner } from './test-token-signer';
 
 const USAGE = `usage:
   idp-main serve [--port 18900] [--host 127.0.0.1] [--key-file <path>] [--ec]
+                 [--user subject=group1,group2 ...] [--token-ttl 3600]
   idp-main token --key-file <path> --issuer <url> --sub <subject>
                  [--groups a,b ...] [--aud airlock ...] [--ttl 3600] [--alg RS256|ES256]
 `;
@@ -38,6 +39,8 @@ async function serve(args: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       'key-file': { type: 'string' },
       ec: { type: 'boolean', default: false },
+      user: { type: 'string', multiple: true, default: [] },
+      'token-ttl': { type: 'string', default: '3600' },
     },
     strict: true,
   });
@@ -46,6 +49,8 @@ async function serve(args: string[]): Promise<number> {
     host: values.host,
     keyFile: values['key-file'],
     ecKey: values.ec,
+    users: usersOf(values.user),
+    tokenTtlSeconds: integer('--token-ttl', values['token-ttl'], 60, 366 * 24 * 3600),
   });
   process.stdout.write(
     `${JSON.stringify({ issuer: provider.issuer, jwksUri: provider.jwksUri, kid: provider.kid })}\n`,
@@ -111,6 +116,18 @@ function integer(name: string, value: string, min: number, max: number): number 
     throw new UsageError(`${name} must be an integer between ${min} and ${max}`);
   }
   return parsed;
+}
+
+/** `--user alice=dba,sre --user bob=` → { alice: [dba, sre], bob: [] }: the sign-in page's known users. */
+function usersOf(values: string[]): Record<string, string[]> {
+  const users: Record<string, string[]> = {};
+  for (const value of values) {
+    const at = value.indexOf('=');
+    const subject = at < 0 ? value : value.slice(0, at);
+    if (subject === '') throw new UsageError('--user takes subject=group1,group2');
+    users[subject] = at < 0 ? [] : splitList([value.slice(at + 1)]);
+  }
+  return users;
 }
 
 /** `--groups a,b --groups c` → [a, b, c]. */
