@@ -152,6 +152,11 @@ export const BaseConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]*$/)
     .default('airlock'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Base URL of an OTLP/HTTP collector (spans go to `<url>/v1/traces`, JSON). Unset, no span is
+   * made anywhere (docs/observability.md).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
 });
 export type BaseConfig = z.infer<typeof BaseConfigSchema>;
 
