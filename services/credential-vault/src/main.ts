@@ -12,6 +12,7 @@ runMain('credential-vault', async () => {
     module: AppModule.forConfig(config, keys),
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     // Initialise (migrations, then the key check) before joining Kafka: a vault whose keys do not
     // match the store stops here, without ever joining the lease consumer group.
     configure: async (app) => void (await app.init()),
