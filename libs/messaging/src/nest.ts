@@ -17,7 +17,6 @@ import {
 } from '@airlock/contracts';
 import {
   SpanKind,
-  boundCounter,
   contextFromHeaders,
   counter,
   endSpan,
@@ -74,14 +73,11 @@ export function kafkaServerOptions(settings: KafkaServerSettings): MicroserviceO
 
 const HANDLED_LABELS = ['topic', 'outcome'] as const;
 /** Requests answered by this service, by topic and outcome (ok, rejected, error). */
-const handled = boundCounter(
-  counter({
-    name: 'airlock_kafka_requests_handled_total',
-    help: 'Kafka requests this service answered, by request topic and outcome (ok; rejected: bad contract, signature or deadline; error).',
-    labelNames: HANDLED_LABELS,
-  }),
-  HANDLED_LABELS,
-);
+const handled = counter({
+  name: 'airlock_kafka_requests_handled_total',
+  help: 'Kafka requests this service answered, by request topic and outcome (ok; rejected: bad contract, signature or deadline; error).',
+  labelNames: HANDLED_LABELS,
+});
 
 function deadlineOf(ctx: KafkaContext | undefined): number | undefined {
   const raw = ctx?.getMessage().headers?.[NestKafkaHeaders.Deadline];
@@ -136,7 +132,7 @@ async function answer<T extends RequestTopic>(
     request = parseContract(topic, RequestReplyContracts[topic].request, asObject(payload)) as RequestOf<T>;
   } catch (err) {
     logger.error({ topic, err: (err as Error).message }, 'rejected a request that does not match its contract');
-    handled.get(topic, 'rejected').inc();
+    handled.labels(topic, 'rejected').inc();
     throw new RpcException({ status: 'error', message: (err as Error).message });
   }
   // Checked on the message as it came (unknown fields included), once it is known to be well-formed.
@@ -148,14 +144,14 @@ async function answer<T extends RequestTopic>(
         'refused a request whose signature does not verify',
       );
       security.onRejected?.(rejected);
-      handled.get(topic, 'rejected').inc();
+      handled.labels(topic, 'rejected').inc();
       throw new RpcException({ status: 'error', message: 'request refused: its signature does not verify' });
     }
   }
   const deadline = deadlineOf(ctx);
   if (deadline !== undefined && Date.now() > deadline) {
     logger.warn({ topic }, 'skipped a request whose caller has given up');
-    handled.get(topic, 'rejected').inc();
+    handled.labels(topic, 'rejected').inc();
     throw new RpcException({ status: 'error', message: 'deadline passed before the request was handled' });
   }
   let checked: ReplyOf<T>;
@@ -163,10 +159,10 @@ async function answer<T extends RequestTopic>(
     const reply = await fn(request);
     checked = parseContract(`${topic}.reply`, RequestReplyContracts[topic].reply, reply) as ReplyOf<T>;
   } catch (err) {
-    handled.get(topic, 'error').inc();
+    handled.labels(topic, 'error').inc();
     throw err;
   }
-  handled.get(topic, 'ok').inc();
+  handled.labels(topic, 'ok').inc();
   if (!security.signer) return checked;
   return security.signer.sign({ topic: replyTopicOf(topic), correlationId }, checked) as ReplyOf<T>;
 }

@@ -12,8 +12,6 @@ import {
 } from '@airlock/contracts';
 import {
   SpanKind,
-  boundCounter,
-  boundHistogram,
   counter,
   endSpan,
   histogram,
@@ -43,28 +41,22 @@ interface Pending {
 
 const REQUEST_LABELS = ['topic', 'outcome'] as const;
 /** Request/reply latency seen by the caller, by topic and outcome (ok, timeout, error). */
-const requestSeconds = boundHistogram(
-  histogram({
-    name: 'airlock_kafka_request_duration_seconds',
-    help: 'Kafka request/reply calls from request to answer, by request topic and outcome (ok, timeout, error).',
-    labelNames: REQUEST_LABELS,
-  }),
-  REQUEST_LABELS,
-);
-const requestTimeouts = boundCounter(
-  counter({
-    name: 'airlock_kafka_request_timeouts_total',
-    help: 'Kafka request/reply calls that got no answer within their deadline, by request topic.',
-    labelNames: ['topic'],
-  }),
-  ['topic'],
-);
+const requestSeconds = histogram({
+  name: 'airlock_kafka_request_duration_seconds',
+  help: 'Kafka request/reply calls from request to answer, by request topic and outcome (ok, timeout, error).',
+  labelNames: REQUEST_LABELS,
+});
+const requestTimeouts = counter({
+  name: 'airlock_kafka_request_timeouts_total',
+  help: 'Kafka request/reply calls that got no answer within their deadline, by request topic.',
+  labelNames: ['topic'],
+});
 
 type Outcome = 'ok' | 'timeout' | 'error';
 
 function observe(p: Pending, outcome: Outcome, err?: unknown): void {
-  requestSeconds.get(p.topic, outcome).observe((performance.now() - p.since) / 1000);
-  if (outcome === 'timeout') requestTimeouts.get(p.topic).inc();
+  requestSeconds.labels(p.topic, outcome).observe((performance.now() - p.since) / 1000);
+  if (outcome === 'timeout') requestTimeouts.labels(p.topic).inc();
   if (p.span) endSpan(p.span, outcome === 'ok' ? undefined : err);
 }
 

@@ -1,13 +1,10 @@
-import { boundCounter, counter, histogram } from '@airlock/observability';
+import { counter, histogram } from '@airlock/observability';
 
-const transitions = boundCounter(
-  counter({
-    name: 'airlock_approval_transitions_total',
-    help: 'Approvals entering a state (pending, approved, denied, expired, cancelled, used), counted when the move is audited.',
-    labelNames: ['state'],
-  }),
-  ['state'],
-);
+const transitions = counter({
+  name: 'airlock_approval_transitions_total',
+  help: 'Approvals entering a state (pending, approved, denied, expired, cancelled, used), counted when the move is audited.',
+  labelNames: ['state'],
+});
 
 const decisionSeconds = histogram({
   name: 'airlock_approval_decision_seconds',
@@ -17,19 +14,16 @@ const decisionSeconds = histogram({
 });
 
 const NOTIFICATION_LABELS = ['channel', 'outcome'] as const;
-const notifications = boundCounter(
-  counter({
-    name: 'airlock_approval_notifications_total',
-    help:
-      'Notification attempts by channel (slack, email) and outcome (delivered; skipped: delivered before or the ' +
-      'approval no longer pending; rate_limited; retry: failed, tried again; failed: given up).',
-    labelNames: NOTIFICATION_LABELS,
-  }),
-  NOTIFICATION_LABELS,
-);
+const notifications = counter({
+  name: 'airlock_approval_notifications_total',
+  help:
+    'Notification attempts by channel (slack, email) and outcome (delivered; skipped: delivered before or the ' +
+    'approval no longer pending; rate_limited; retry: failed, tried again; failed: given up).',
+  labelNames: NOTIFICATION_LABELS,
+});
 
 export function countTransition(state: string): void {
-  transitions.get(state).inc();
+  transitions.labels(state).inc();
 }
 
 export function observeDecision(state: string, createdAt: Date, decidedAt: Date): void {
@@ -39,5 +33,5 @@ export function observeDecision(state: string, createdAt: Date, decidedAt: Date)
 export type NotificationOutcome = 'delivered' | 'skipped' | 'rate_limited' | 'retry' | 'failed';
 
 export function countNotification(channel: string, outcome: NotificationOutcome): void {
-  notifications.get(channel, outcome).inc();
+  notifications.labels(channel, outcome).inc();
 }

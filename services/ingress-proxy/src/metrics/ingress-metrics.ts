@@ -1,84 +1,63 @@
 import type { AuditEventDraft } from '@airlock/contracts';
-import { boundCounter, boundHistogram, counter, gauge, histogram } from '@airlock/observability';
+import { counter, gauge, histogram } from '@airlock/observability';
 
 /*
  * The ingress's series. Every operation, whatever its protocol, ends in exactly one outcome
  * event (operation.completed, .denied, .failed; statement.completed, .failed) built in
  * operation/operation-audit.ts: they are counted from those events as they are handed to the
- * audit publisher, so no adapter counts anything by itself. Children are bound once per label
- * set; counting an operation is a few map reads and additions.
+ * audit publisher, so no adapter counts anything by itself. Counting an operation is a few map
+ * reads and additions (see libs/observability's series).
  */
 
 const OPERATION_LABELS = ['protocol', 'connection', 'decision', 'outcome'] as const;
-const operations = boundCounter(
-  counter({
-    name: 'airlock_ingress_operations_total',
-    help:
-      'Operations by protocol (http, postgres, mcp), connection, decision (allow, deny, review, none: refused ' +
-      'before policy decided, or failed after a decision not carried by the outcome) and outcome (completed, denied, failed).',
-    labelNames: OPERATION_LABELS,
-  }),
-  OPERATION_LABELS,
-);
+const operations = counter({
+  name: 'airlock_ingress_operations_total',
+  help:
+    'Operations by protocol (http, postgres, mcp), connection, decision (allow, deny, review, none: refused ' +
+    'before policy decided, or failed after a decision not carried by the outcome) and outcome (completed, denied, failed).',
+  labelNames: OPERATION_LABELS,
+});
 
 const FAILURE_LABELS = ['protocol', 'stage'] as const;
-const failures = boundCounter(
-  counter({
-    name: 'airlock_ingress_operation_failures_total',
-    help: 'Operations that failed, by protocol and stage (routing, policy, upstream, masking, audit, vault, approval, internal).',
-    labelNames: FAILURE_LABELS,
-  }),
-  FAILURE_LABELS,
-);
+const failures = counter({
+  name: 'airlock_ingress_operation_failures_total',
+  help: 'Operations that failed, by protocol and stage (routing, policy, upstream, masking, audit, vault, approval, internal).',
+  labelNames: FAILURE_LABELS,
+});
 
 const LATENCY_LABELS = ['protocol', 'connection'] as const;
-const total = boundHistogram(
-  histogram({
-    name: 'airlock_ingress_operation_duration_seconds',
-    help: 'Completed operations, from the request reaching the gateway to the last byte sent to the agent.',
-    labelNames: LATENCY_LABELS,
-  }),
-  LATENCY_LABELS,
-);
-const upstream = boundHistogram(
-  histogram({
-    name: 'airlock_ingress_upstream_duration_seconds',
-    help: 'Completed HTTP operations: time until the upstream answered.',
-    labelNames: LATENCY_LABELS,
-  }),
-  LATENCY_LABELS,
-);
-const added = boundHistogram(
-  histogram({
-    name: 'airlock_ingress_gateway_duration_seconds',
-    help: 'Completed HTTP operations: the time the gateway added (whole operation less the upstream time).',
-    labelNames: LATENCY_LABELS,
-  }),
-  LATENCY_LABELS,
-);
+const total = histogram({
+  name: 'airlock_ingress_operation_duration_seconds',
+  help: 'Completed operations, from the request reaching the gateway to the last byte sent to the agent.',
+  labelNames: LATENCY_LABELS,
+});
+const upstream = histogram({
+  name: 'airlock_ingress_upstream_duration_seconds',
+  help: 'Completed HTTP operations: time until the upstream answered.',
+  labelNames: LATENCY_LABELS,
+});
+const added = histogram({
+  name: 'airlock_ingress_gateway_duration_seconds',
+  help: 'Completed HTTP operations: the time the gateway added (whole operation less the upstream time).',
+  labelNames: LATENCY_LABELS,
+});
 
-const masked = boundCounter(
-  counter({
-    name: 'airlock_ingress_masked_values_total',
-    help: 'Values masked in responses, by masking rule (counts only).',
-    labelNames: ['rule'],
-  }),
-  ['rule'],
-);
+const masked = counter({
+  name: 'airlock_ingress_masked_values_total',
+  help: 'Values masked in responses, by masking rule (counts only).',
+  labelNames: ['rule'],
+});
 
 const DECISION_LABELS = ['effect', 'cache'] as const;
-const decisions = boundCounter(
-  counter({
-    name: 'airlock_ingress_decisions_total',
-    help: 'Policy decisions the ingress acted on, by effect (allow, deny, review) and whether its cache answered (hit, miss).',
-    labelNames: DECISION_LABELS,
-  }),
-  DECISION_LABELS,
-);
+const decisions = counter({
+  name: 'airlock_ingress_decisions_total',
+  help: 'Policy decisions the ingress acted on, by effect (allow, deny, review) and whether its cache answered (hit, miss).',
+  labelNames: DECISION_LABELS,
+});
 
 /** A decision taken from the ingress's cache (hit) or asked of the policy service (miss). */
 export function countDecision(effect: string, cached: boolean): void {
-  decisions.get(effect, cached ? 'hit' : 'miss').inc();
+  decisions.labels(effect, cached ? 'hit' : 'miss').inc();
 }
 
 const sessions = gauge({
@@ -86,16 +65,10 @@ const sessions = gauge({
   help: 'PostgreSQL sessions open through the gateway (wire protocol and MCP tool sessions), by connection.',
   labelNames: ['connection'],
 });
-const sessionGauges = new Map<string, ReturnType<typeof sessions.labels>>();
 
 /** A PostgreSQL session on `connection` opened (+1) or closed (-1). */
 function countPgSession(connection: string, delta: 1 | -1): void {
-  let g = sessionGauges.get(connection);
-  if (g === undefined) {
-    g = sessions.labels(connection);
-    sessionGauges.set(connection, g);
-  }
-  g.inc(delta);
+  sessions.labels(connection).inc(delta);
 }
 
 export const auditUnacknowledged = gauge({
@@ -105,7 +78,7 @@ export const auditUnacknowledged = gauge({
 
 function countMasked(counts: Record<string, number> | undefined): void {
   if (counts === undefined) return;
-  for (const rule in counts) masked.get(rule).inc(counts[rule]);
+  for (const rule in counts) masked.labels(rule).inc(counts[rule]);
 }
 
 /**
@@ -118,27 +91,27 @@ export function countOutcomes(drafts: AuditEventDraft[]): void {
     switch (d.type) {
       case 'operation.completed': {
         const { data } = d;
-        operations.get(d.protocol, connection, data.decision?.decision ?? 'allow', 'completed').inc();
-        total.get(d.protocol, connection).observe(data.durationMs / 1000);
-        upstream.get(d.protocol, connection).observe(data.upstreamMs / 1000);
-        added.get(d.protocol, connection).observe(Math.max(0, data.durationMs - data.upstreamMs) / 1000);
+        operations.labels(d.protocol, connection, data.decision?.decision ?? 'allow', 'completed').inc();
+        total.labels(d.protocol, connection).observe(data.durationMs / 1000);
+        upstream.labels(d.protocol, connection).observe(data.upstreamMs / 1000);
+        added.labels(d.protocol, connection).observe(Math.max(0, data.durationMs - data.upstreamMs) / 1000);
         countMasked(data.masked);
         break;
       }
       case 'statement.completed': {
         const { data } = d;
-        operations.get(d.protocol, connection, data.decision?.decision ?? 'allow', 'completed').inc();
-        total.get(d.protocol, connection).observe(data.durationMs / 1000);
+        operations.labels(d.protocol, connection, data.decision?.decision ?? 'allow', 'completed').inc();
+        total.labels(d.protocol, connection).observe(data.durationMs / 1000);
         countMasked(data.masked);
         break;
       }
       case 'operation.denied':
-        operations.get(d.protocol, connection, d.data.approvalId ? 'review' : 'deny', 'denied').inc();
+        operations.labels(d.protocol, connection, d.data.approvalId ? 'review' : 'deny', 'denied').inc();
         break;
       case 'operation.failed':
       case 'statement.failed':
-        operations.get(d.protocol, connection, d.data.decision?.decision ?? 'none', 'failed').inc();
-        failures.get(d.protocol, d.data.stage).inc();
+        operations.labels(d.protocol, connection, d.data.decision?.decision ?? 'none', 'failed').inc();
+        failures.labels(d.protocol, d.data.stage).inc();
         break;
       case 'session.started':
         countPgSession(connection, 1);

@@ -1,15 +1,12 @@
 import type { PolicyDecision } from '@airlock/contracts';
-import { boundCounter, counter, histogram } from '@airlock/observability';
+import { counter, histogram } from '@airlock/observability';
 
 const DECISION_LABELS = ['effect', 'rule'] as const;
-const decisions = boundCounter(
-  counter({
-    name: 'airlock_policy_decisions_total',
-    help: 'Decisions the policy service made, by effect (allow, deny, review) and rule id (default when no rule decided).',
-    labelNames: DECISION_LABELS,
-  }),
-  DECISION_LABELS,
-);
+const decisions = counter({
+  name: 'airlock_policy_decisions_total',
+  help: 'Decisions the policy service made, by effect (allow, deny, review) and rule id (default when no rule decided).',
+  labelNames: DECISION_LABELS,
+});
 
 const evaluation = histogram({
   name: 'airlock_policy_evaluation_duration_seconds',
@@ -21,6 +18,6 @@ export function measuredDecision(evaluate: () => PolicyDecision): PolicyDecision
   const started = performance.now();
   const decision = evaluate();
   evaluation.observe((performance.now() - started) / 1000);
-  decisions.get(decision.decision, decision.ruleId ?? 'default').inc();
+  decisions.labels(decision.decision, decision.ruleId ?? 'default').inc();
   return decision;
 }
