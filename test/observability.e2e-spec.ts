@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { PgUpstreamDatabase, localPgServerCertFile, waitFor, type StoredAuditEvent } from '@airlock/testing';
+import { PgUpstreamDatabase, SlackSink, localPgServerCertFile, waitFor, type StoredAuditEvent } from '@airlock/testing';
 import { OtlpReceiver, labelValues, sampleValue, scrape } from './support/observability';
 import { TestSystem } from './support/system';
 
@@ -15,6 +15,7 @@ type Json = Record<string, unknown>;
 describe('observability', () => {
   const sys = new TestSystem();
   const otlp = { receiver: undefined as unknown as OtlpReceiver };
+  let slack: SlackSink;
   const tag = randomBytes(5).toString('hex');
   let db: PgUpstreamDatabase;
   let agent: string;
@@ -86,6 +87,7 @@ describe('observability', () => {
 
   beforeAll(async () => {
     otlp.receiver = await OtlpReceiver.start();
+    slack = await SlackSink.start();
     await sys.start({
       postgres: true,
       pgUpstreamCaFile: localPgServerCertFile(),
@@ -93,6 +95,7 @@ describe('observability', () => {
       // The first approval request of a fresh approval service on a busy machine may take longer
       // than the default 2 s; this test is about what is counted, not about that deadline.
       ingressEnv: { APPROVAL_TIMEOUT_MS: '5000' },
+      approvalEnv: { SLACK_WEBHOOK_URL: slack.url, NOTIFY_BACKOFF_MS: '300', NOTIFY_ATTEMPTS: '5' },
     });
     db = await PgUpstreamDatabase.create('airlock_obs');
     await db.query(`
@@ -115,6 +118,7 @@ describe('observability', () => {
     await sys.stop();
     await db?.drop();
     await otlp.receiver?.stop();
+    await slack?.stop();
   }, 60000);
 
   it('serves /livez and /readyz on every service, apart from each other', async () => {
@@ -155,7 +159,9 @@ describe('observability', () => {
     expect(sampleValue(sessionsWhileOpen, 'airlock_ingress_pg_sessions_open', { connection: 'pgdb' })).toBe(1);
     await c.end();
 
-    // An approval: a held request approved by an approver.
+    // An approval: a held request, its Slack notification refused once then delivered, approved
+    // by an approver.
+    slack.answer({ status: 500 });
     const path = `/held/items/${tag}`;
     const answer = sys.call(`/c/demo${path}`, { method: 'DELETE', token: agent });
     const pending = await waitFor('the pending approval', async () => {
@@ -163,6 +169,9 @@ describe('observability', () => {
       const list = (Array.isArray(r.body) ? r.body : (r.body.approvals ?? r.body.items)) as Json[];
       return list.find((a) => String(a.detail).includes(path));
     });
+    await waitFor('the Slack notification, delivered on its second attempt', () =>
+      slack.attempts.some((a) => a.status === 200 && a.text.includes(path)),
+    );
     const decided = await sys.approvalApi(`/approvals/${String(pending.id)}/approve`, {
       method: 'POST',
       token: approver,
@@ -269,6 +278,10 @@ describe('observability', () => {
     expect(moved('approval', 'airlock_approval_transitions_total', { state: 'pending' })).toBe(1);
     expect(moved('approval', 'airlock_approval_transitions_total', { state: 'approved' })).toBe(1);
     expect(moved('approval', 'airlock_approval_decision_seconds_count', { state: 'approved' })).toBe(1);
+    expect(moved('approval', 'airlock_approval_notifications_total', { channel: 'slack', outcome: 'retry' })).toBe(1);
+    expect(moved('approval', 'airlock_approval_notifications_total', { channel: 'slack', outcome: 'delivered' })).toBe(
+      1,
+    );
     expect(
       moved('approval', 'airlock_kafka_requests_handled_total', { topic: 'airlock.approval.request', outcome: 'ok' }),
     ).toBeGreaterThanOrEqual(1);
