@@ -15,10 +15,10 @@ import {
   counter,
   endSpan,
   histogram,
+  injectTraceHeaders,
   startSpan,
   tracingEnabled,
   withSpan,
-  injectTraceHeaders,
   type Span,
 } from '@airlock/observability';
 import { MessagingError } from './errors';
