@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     let windows = 0;
     for (const r of recorders) {
       const text = await (await fetch(`${r.url}/metrics`)).text();
-      windows += Number(/^airlock_recorder_batches_total (\d+)$/m.exec(text)?.[1] ?? 0);
+      windows += Number(/^airlock_recorder_batches_total(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? 0);
     }
     const perEvent = (k: 'recorder' | 'postgres' | 'broker'): string =>
       (((cpuLast[k] - cpuFirst[k]) * 1000) / Math.max(1, total - firstN)).toFixed(1);

@@ -26,7 +26,7 @@ export interface SystemOptions {
   ingressEnv?: Record<string, string>;
   /** More settings for the approval service (e.g. SLACK_WEBHOOK_URL, SMTP_URL, EMAIL_TO). */
   approvalEnv?: Record<string, string>;
-  /** Settings for every service (e.g. CONSOLE_ORIGINS for the web console's browser tests). */
+  /** Settings for every service (e.g. CONSOLE_ORIGINS for the web console, OTEL_EXPORTER_OTLP_ENDPOINT). */
   serviceEnv?: Record<string, string>;
 }
 
@@ -56,6 +56,9 @@ export class TestSystem {
   connectionsFile = join(this.workDir, 'connections.yaml');
   /** The ingress's PostgreSQL port, when started with `postgres: true`. */
   pgPort = 0;
+  /** More instances of a service beside the first (startReplica), stopped with the system. */
+  readonly replicas: ServiceProcess[] = [];
+  private readonly envOf = new Map<'ingress-proxy' | 'recorder', Record<string, string>>();
 
   async start(opts: SystemOptions = {}): Promise<this> {
     const infra = infraEnv();
@@ -89,7 +92,7 @@ export class TestSystem {
     };
     // Roles are the first issuer's only: a partner token with the same group names grants nothing.
     const roles = (groups: string[]) => JSON.stringify({ [this.idp.issuer]: groups });
-    this.recorder = new ServiceProcess('recorder', pRecorder, {
+    this.envOf.set('recorder', {
       ...common,
       ...identity,
       ...this.db.recorderEnv(this.workDir),
@@ -97,6 +100,7 @@ export class TestSystem {
       AUDIT_START_FROM: 'latest',
       AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
     });
+    this.recorder = new ServiceProcess('recorder', pRecorder, this.envOf.get('recorder')!);
     this.vault = new ServiceProcess('credential-vault', pVault, {
       ...common,
       ...identity,
@@ -128,14 +132,14 @@ export class TestSystem {
         ...(opts.pgUpstreamCaFile ? { PG_UPSTREAM_CA_FILE: opts.pgUpstreamCaFile } : {}),
       };
     }
-    this.ingress = new ServiceProcess('ingress-proxy', pIngress, {
+    this.envOf.set('ingress-proxy', {
       ...common,
       ...identity,
-      ...pg,
       CONNECTIONS_FILE: this.connectionsFile,
       POLICY_TIMEOUT_MS: String(opts.policyTimeoutMs ?? 1500),
       ...opts.ingressEnv,
     });
+    this.ingress = new ServiceProcess('ingress-proxy', pIngress, { ...this.envOf.get('ingress-proxy')!, ...pg });
     // The recorder runs the migrations; start it first so the others share a ready database.
     await this.recorder.start();
     await Promise.all([this.policy.start(), this.vault.start(), this.approval.start()]);
@@ -208,9 +212,30 @@ export class TestSystem {
     if (set.status !== 200) throw new Error(`setting the secret of ${name}: ${set.status} ${set.text}`);
   }
 
+  /**
+   * Starts one more instance of the ingress (HTTP only) or of the recorder, with the settings of
+   * the first, on a port of its own: the scale-out tests run two of each on the same Kafka.
+   */
+  async startReplica(name: 'ingress-proxy' | 'recorder'): Promise<ServiceProcess> {
+    const env = this.envOf.get(name);
+    if (!env) throw new Error('start the system first');
+    const p = new ServiceProcess(name, await freePort(), env);
+    this.replicas.push(p);
+    return p.start();
+  }
+
   async stop(): Promise<void> {
-    await Promise.allSettled([this.ingress?.stop(), this.policy?.stop(), this.vault?.stop(), this.approval?.stop()]);
-    await this.recorder?.stop();
+    await Promise.allSettled([
+      this.ingress?.stop(),
+      this.policy?.stop(),
+      this.vault?.stop(),
+      this.approval?.stop(),
+      ...this.replicas.filter((r) => r.name !== 'recorder').map((r) => r.stop()),
+    ]);
+    await Promise.allSettled([
+      this.recorder?.stop(),
+      ...this.replicas.filter((r) => r.name === 'recorder').map((r) => r.stop()),
+    ]);
     await Promise.allSettled([this.idp?.stop(), this.partnerIdp?.stop(), this.upstream?.stop()]);
     await this.db?.drop();
   }

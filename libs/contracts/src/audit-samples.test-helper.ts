@@ -71,6 +71,14 @@ export function sampleAuditDrafts(): AuditEventDraft[] {
     {
       ...session,
       ...ingress,
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      type: 'operation.completed',
+      data: { status: 200, durationMs: 2, upstreamMs: 1, bytesOut: 10 },
+    },
+    {
+      ...session,
+      ...ingress,
       type: 'operation.denied',
       data: { reason: 'no-secrets: the secrets API is off limits', ruleId: 'no-secrets', policyVersion: 'e2e@3f2a' },
     },

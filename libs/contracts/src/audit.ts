@@ -70,6 +70,20 @@ const envelope = {
     'With protocol mcp: the MCP tool whose call the event belongs to. Absent for every other protocol.',
   ),
   source: z.string().min(1).describe('The service that emitted the event, e.g. ingress-proxy or credential-vault.'),
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'expected a W3C trace id (32 lowercase hex digits)')
+    .optional()
+    .describe(
+      'Present when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT): the W3C trace id of the operation, the same in ' +
+        'every service it touched, to find its spans in the tracing backend. The Kafka message carries it in its ' +
+        'traceparent header too.',
+    ),
+  spanId: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/, 'expected a W3C span id (16 lowercase hex digits)')
+    .optional()
+    .describe('With traceId: the span of the emitting service the event was made in.'),
 };
 
 /** The discriminator: it selects the shape of `data`. */

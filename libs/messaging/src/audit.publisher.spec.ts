@@ -49,6 +49,21 @@ const draft = (n: number): AuditEventDraft => ({
 });
 
 describe('AuditPublisher', () => {
+  it('carries the trace an event names in its traceparent header, and none for an event without one', async () => {
+    const { producer, sends } = recordingProducer();
+    const p = new AuditPublisher(producer, { timeoutMs: 1000 });
+    const traced = { ...draft(1), traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    await p.emit(traced, draft(2));
+    const [withTrace, without] = sends[0].messages;
+    expect(withTrace.headers).toEqual({
+      'airlock-event-type': 'session.ended',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    });
+    expect(JSON.parse(String(withTrace.value))).toMatchObject({ traceId: traced.traceId, spanId: traced.spanId });
+    expect(without.headers).toEqual({ 'airlock-event-type': 'session.ended' });
+    expect(JSON.parse(String(without.value))).not.toHaveProperty('traceId');
+  });
+
   it('sends urgent events at once, one produce request per turn', async () => {
     const { producer, sends } = recordingProducer();
     const p = new AuditPublisher(producer, { timeoutMs: 1000, lingerMs: 50 });

@@ -10,7 +10,33 @@ import {
   type AuditEvent,
   type AuditEventDraft,
 } from '@airlock/contracts';
+import {
+  TRACEPARENT,
+  activeTraceIds,
+  counter,
+  gauge,
+  histogram,
+  traceparentOf,
+  tracingEnabled,
+} from '@airlock/observability';
 import { MessagingError } from './errors';
+
+const publishSeconds = histogram({
+  name: 'airlock_audit_publish_duration_seconds',
+  help: 'Produce requests of audit events, from sending to the broker acknowledgement.',
+});
+const published = counter({
+  name: 'airlock_audit_events_published_total',
+  help: 'Audit events the broker acknowledged.',
+});
+const refused = counter({
+  name: 'airlock_audit_publish_refusals_total',
+  help: 'Audit events not acknowledged in time or refused by the broker (their caller fails closed).',
+});
+const backlog = gauge({
+  name: 'airlock_audit_backlog_events',
+  help: 'Audit events queued in the publisher or in flight to the broker.',
+});
 
 interface Queued {
   events: AuditEvent[];
@@ -91,8 +117,11 @@ export class AuditPublisher {
    */
   build(draft: AuditEventDraft): AuditEvent {
     const now = this.clock();
+    // An event made while a span is active names it, unless its producer named one itself.
+    const ids = tracingEnabled() && draft.traceId === undefined ? activeTraceIds() : undefined;
     const event: unknown = {
       ...storableJson(draft),
+      ...ids,
       id: uuidv7(now),
       schemaVersion: AUDIT_SCHEMA_VERSION,
       time: new Date(now).toISOString(),
@@ -126,6 +155,7 @@ export class AuditPublisher {
       const due = opts.urgent ? now : now + (this.options.lingerMs ?? 0);
       this.queue.push({ events, since: now, due, resolve, reject });
       this.queued += events.length;
+      backlog.inc(events.length);
       if (due < this.nextDue) this.nextDue = due;
       this.arm();
     });
@@ -200,22 +230,38 @@ export class AuditPublisher {
       const err = new MessagingError('broker', 'audit events could not be published', {
         cause: new Error(`no broker acknowledgement within ${this.options.timeoutMs} ms`),
       });
-      for (const q of queued) if (left(q) < 1) q.reject(err);
+      for (const q of queued) {
+        if (left(q) >= 1) continue;
+        refused.inc(q.events.length);
+        backlog.dec(q.events.length);
+        q.reject(err);
+      }
     }
     if (batch.length === 0) return;
     const remaining = left(batch[0]);
     const timeout = Math.floor(remaining);
+    let count = 0;
     const messages = batch.flatMap((q) =>
-      q.events.map((e) => ({
-        key: e.sessionId,
-        value: JSON.stringify(e),
-        headers: { 'airlock-event-type': e.type },
-      })),
+      q.events.map((e) => {
+        count++;
+        // The trace an event belongs to travels in its headers too, for consumers that trace.
+        const headers: Record<string, string> =
+          e.traceId !== undefined && e.spanId !== undefined
+            ? { 'airlock-event-type': e.type, [TRACEPARENT]: traceparentOf(e.traceId, e.spanId) }
+            : { 'airlock-event-type': e.type };
+        return { key: e.sessionId, value: JSON.stringify(e), headers };
+      }),
     );
+    const started = performance.now();
     try {
       await withDeadline(this.producer.send({ topic: Topics.Audit, acks: -1, timeout, messages }), timeout);
+      publishSeconds.observe((performance.now() - started) / 1000);
+      published.inc(count);
+      backlog.dec(count);
       for (const q of batch) q.resolve();
     } catch (cause) {
+      refused.inc(count);
+      backlog.dec(count);
       const err = new MessagingError('broker', 'audit events could not be published', { cause });
       for (const q of batch) q.reject(err);
     }

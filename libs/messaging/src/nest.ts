@@ -15,6 +15,15 @@ import {
   type RequestOf,
   type RequestTopic,
 } from '@airlock/contracts';
+import {
+  SpanKind,
+  contextFromHeaders,
+  counter,
+  endSpan,
+  startSpan,
+  tracingEnabled,
+  withSpan,
+} from '@airlock/observability';
 import { kafkaLogCreator, type KafkaSettings } from './kafka';
 import { NestKafkaHeaders } from './headers';
 import { checkSignature, type MessageSecurity } from './message-trust';
@@ -62,6 +71,14 @@ export function kafkaServerOptions(settings: KafkaServerSettings): MicroserviceO
   };
 }
 
+const HANDLED_LABELS = ['topic', 'outcome'] as const;
+/** Requests answered by this service, by topic and outcome (ok, rejected, error). */
+const handled = counter({
+  name: 'airlock_kafka_requests_handled_total',
+  help: 'Kafka requests this service answered, by request topic and outcome (ok; rejected: bad contract, signature or deadline; error).',
+  labelNames: HANDLED_LABELS,
+});
+
 function deadlineOf(ctx: KafkaContext | undefined): number | undefined {
   const raw = ctx?.getMessage().headers?.[NestKafkaHeaders.Deadline];
   if (raw === undefined || raw === null) return undefined;
@@ -87,12 +104,35 @@ export async function answerRequest<T extends RequestTopic>(
   fn: (request: RequestOf<T>) => Promise<ReplyOf<T>> | ReplyOf<T>,
   security: MessageSecurity = {},
 ): Promise<ReplyOf<T>> {
+  if (!tracingEnabled()) return answer(topic, payload, ctx, logger, fn, security);
+  // The caller's span (traceparent header) is the parent: the answer is one step of its trace.
+  const span = startSpan(`${topic} handle`, SpanKind.SERVER, contextFromHeaders(ctx?.getMessage().headers));
+  span.setAttribute('messaging.destination.name', topic);
+  try {
+    const reply = await withSpan(span, () => answer(topic, payload, ctx, logger, fn, security));
+    endSpan(span);
+    return reply;
+  } catch (err) {
+    endSpan(span, err);
+    throw err;
+  }
+}
+
+async function answer<T extends RequestTopic>(
+  topic: T,
+  payload: unknown,
+  ctx: KafkaContext | undefined,
+  logger: Logger,
+  fn: (request: RequestOf<T>) => Promise<ReplyOf<T>> | ReplyOf<T>,
+  security: MessageSecurity,
+): Promise<ReplyOf<T>> {
   const correlationId = correlationIdOf(ctx);
   let request: RequestOf<T>;
   try {
     request = parseContract(topic, RequestReplyContracts[topic].request, asObject(payload)) as RequestOf<T>;
   } catch (err) {
     logger.error({ topic, err: (err as Error).message }, 'rejected a request that does not match its contract');
+    handled.labels(topic, 'rejected').inc();
     throw new RpcException({ status: 'error', message: (err as Error).message });
   }
   // Checked on the message as it came (unknown fields included), once it is known to be well-formed.
@@ -104,16 +144,25 @@ export async function answerRequest<T extends RequestTopic>(
         'refused a request whose signature does not verify',
       );
       security.onRejected?.(rejected);
+      handled.labels(topic, 'rejected').inc();
       throw new RpcException({ status: 'error', message: 'request refused: its signature does not verify' });
     }
   }
   const deadline = deadlineOf(ctx);
   if (deadline !== undefined && Date.now() > deadline) {
     logger.warn({ topic }, 'skipped a request whose caller has given up');
+    handled.labels(topic, 'rejected').inc();
     throw new RpcException({ status: 'error', message: 'deadline passed before the request was handled' });
   }
-  const reply = await fn(request);
-  const checked = parseContract(`${topic}.reply`, RequestReplyContracts[topic].reply, reply) as ReplyOf<T>;
+  let checked: ReplyOf<T>;
+  try {
+    const reply = await fn(request);
+    checked = parseContract(`${topic}.reply`, RequestReplyContracts[topic].reply, reply) as ReplyOf<T>;
+  } catch (err) {
+    handled.labels(topic, 'error').inc();
+    throw err;
+  }
+  handled.labels(topic, 'ok').inc();
   if (!security.signer) return checked;
   return security.signer.sign({ topic: replyTopicOf(topic), correlationId }, checked) as ReplyOf<T>;
 }

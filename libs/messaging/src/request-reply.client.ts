@@ -10,6 +10,17 @@ import {
   type RequestOf,
   type RequestTopic,
 } from '@airlock/contracts';
+import {
+  SpanKind,
+  counter,
+  endSpan,
+  histogram,
+  injectTraceHeaders,
+  startSpan,
+  tracingEnabled,
+  withSpan,
+  type Span,
+} from '@airlock/observability';
 import { MessagingError } from './errors';
 import { NestKafkaHeaders } from './headers';
 import { checkSignature, type MessageSecurity } from './message-trust';
@@ -22,6 +33,31 @@ interface Pending {
   resolve(value: unknown): void;
   reject(err: MessagingError): void;
   timer: NodeJS.Timeout;
+  /** performance.now() when the request was made. */
+  since: number;
+  /** The request's span, when tracing is on. */
+  span: Span | undefined;
+}
+
+const REQUEST_LABELS = ['topic', 'outcome'] as const;
+/** Request/reply latency seen by the caller, by topic and outcome (ok, timeout, error). */
+const requestSeconds = histogram({
+  name: 'airlock_kafka_request_duration_seconds',
+  help: 'Kafka request/reply calls from request to answer, by request topic and outcome (ok, timeout, error).',
+  labelNames: REQUEST_LABELS,
+});
+const requestTimeouts = counter({
+  name: 'airlock_kafka_request_timeouts_total',
+  help: 'Kafka request/reply calls that got no answer within their deadline, by request topic.',
+  labelNames: ['topic'],
+});
+
+type Outcome = 'ok' | 'timeout' | 'error';
+
+function observe(p: Pending, outcome: Outcome, err?: unknown): void {
+  requestSeconds.labels(p.topic, outcome).observe((performance.now() - p.since) / 1000);
+  if (outcome === 'timeout') requestTimeouts.labels(p.topic).inc();
+  if (p.span) endSpan(p.span, outcome === 'ok' ? undefined : err);
 }
 
 export interface RequestReplyClientOptions {
@@ -152,10 +188,27 @@ export class RequestReplyClient {
     const parsed = parseContract(topic, RequestReplyContracts[topic].request, payload) as Record<string, unknown>;
     const signer = this.options.security?.signer;
     const body = signer ? signer.sign({ topic, correlationId }, parsed) : parsed;
+    const headers: Record<string, string> = {
+      [NestKafkaHeaders.CorrelationId]: correlationId,
+      [NestKafkaHeaders.ReplyTopic]: replyTopicOf(topic),
+      [NestKafkaHeaders.ReplyPartition]: String(this.replyPartition),
+      [NestKafkaHeaders.Deadline]: String(Date.now() + deadlineMs),
+    };
+    // With tracing on, the request is a span of the caller's trace and the answering service's
+    // span is its child (W3C traceparent header); off, nothing is made.
+    let span: Span | undefined;
+    if (tracingEnabled()) {
+      span = startSpan(`${topic} request`, SpanKind.CLIENT);
+      span.setAttribute('messaging.destination.name', topic);
+      withSpan(span, () => injectTraceHeaders(headers));
+    }
     const result = new Promise<ReplyOf<T>>((resolve, reject) => {
       const timer = setTimeout(() => {
+        const p = this.pending.get(correlationId);
         this.pending.delete(correlationId);
-        reject(new MessagingError('timeout', `no answer on ${topic} within ${deadlineMs} ms`));
+        const err = new MessagingError('timeout', `no answer on ${topic} within ${deadlineMs} ms`);
+        if (p) observe(p, 'timeout', err);
+        reject(err);
       }, deadlineMs);
       this.pending.set(correlationId, {
         topic,
@@ -164,6 +217,8 @@ export class RequestReplyClient {
         resolve: resolve as (v: unknown) => void,
         reject,
         timer,
+        since: performance.now(),
+        span,
       });
     });
     // The answer or the deadline may settle the call while the request is still being produced,
@@ -179,12 +234,7 @@ export class RequestReplyClient {
           {
             key,
             value: JSON.stringify(body),
-            headers: {
-              [NestKafkaHeaders.CorrelationId]: correlationId,
-              [NestKafkaHeaders.ReplyTopic]: replyTopicOf(topic),
-              [NestKafkaHeaders.ReplyPartition]: String(this.replyPartition),
-              [NestKafkaHeaders.Deadline]: String(Date.now() + deadlineMs),
-            },
+            headers,
           },
         ],
       });
@@ -225,17 +275,24 @@ export class RequestReplyClient {
     this.pending.delete(correlationId);
     clearTimeout(p.timer);
     if (errorHeader !== undefined && errorHeader !== null) {
-      p.reject(
-        new MessagingError('remote', `${p.topic} answered with an error: ${describeRemoteError(String(errorHeader))}`),
+      const err = new MessagingError(
+        'remote',
+        `${p.topic} answered with an error: ${describeRemoteError(String(errorHeader))}`,
       );
+      observe(p, 'error', err);
+      p.reject(err);
       return;
     }
     try {
       if (unreadable !== undefined) throw new ContractViolation(replyTopic, unreadable);
-      p.resolve(parseContract(replyTopic, RequestReplyContracts[p.topic].reply, message));
+      const reply = parseContract(replyTopic, RequestReplyContracts[p.topic].reply, message);
+      observe(p, 'ok');
+      p.resolve(reply);
     } catch (err) {
       const reason = err instanceof ContractViolation ? err.message : String(err);
-      p.reject(new MessagingError('contract', `bad reply on ${replyTopic}: ${reason}`, { cause: err }));
+      const failure = new MessagingError('contract', `bad reply on ${replyTopic}: ${reason}`, { cause: err });
+      observe(p, 'error', failure);
+      p.reject(failure);
     }
   }
 
@@ -244,6 +301,7 @@ export class RequestReplyClient {
     if (!p) return;
     this.pending.delete(correlationId);
     clearTimeout(p.timer);
+    observe(p, 'error', err);
     p.reject(err);
   }
 

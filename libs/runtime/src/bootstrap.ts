@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger } from 'nestjs-pino';
 import { kafkaServerOptions } from '@airlock/messaging';
+import { startProcessMetrics, startTracing } from '@airlock/observability';
 import { ConfigError, kafkaConnection, type BaseConfig } from './config';
 
 export interface ServiceBootstrap {
@@ -20,10 +21,15 @@ export interface ServiceBootstrap {
   bodyParser?: boolean;
   /** Browser origins (the web console) allowed to call the HTTP API with a bearer token. */
   corsOrigins?: readonly string[];
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go; unset, tracing is off. */
+  otlpEndpoint?: string;
 }
 
 /** Starts one service: its HTTP app (admin API, health) and its Kafka microservice. */
 export async function startService(b: ServiceBootstrap): Promise<NestFastifyApplication> {
+  // Before anything connects: the series and the tracer are there for the first request.
+  startProcessMetrics(b.name);
+  startTracing(b.name, b.otlpEndpoint);
   const adapter = new FastifyAdapter({ bodyLimit: 10 * 1024 * 1024, keepAliveTimeout: 65000 });
   const app = await NestFactory.create<NestFastifyApplication>(b.module as never, adapter, {
     bufferLogs: true,
@@ -149,6 +155,7 @@ export function serviceMain<C extends BaseConfig>(
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       corsOrigins: config.CONSOLE_ORIGINS,
+      otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
       microservice: kafkaServerOptions({
         ...kafkaConnection(config),
         clientId: `airlock-${name}`,

@@ -169,6 +169,11 @@ export const BaseConfigSchema = z.object({
       (origins) => origins.every(isOrigin),
       'each origin is scheme://host[:port] (http or https), without a path, e.g. http://127.0.0.1:8090',
     ),
+  /**
+   * Base URL of an OTLP/HTTP collector (spans go to `<url>/v1/traces`, JSON). Unset, no span is
+   * made anywhere (docs/observability.md).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
 });
 export type BaseConfig = z.infer<typeof BaseConfigSchema>;
 

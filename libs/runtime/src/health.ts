@@ -24,17 +24,25 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
 }
 
 /**
- * `GET /health`: 200 when every check passes, 503 with the failing checks otherwise. A service
- * declares it among its controllers and provides HEALTH_CHECKS and SERVICE_NAME.
+ * Probes. `GET /readyz` (and `GET /health`, its older name): 200 when every check (Kafka, the
+ * database, Redis, as the service has them) passes, 503 with the failing checks otherwise: take
+ * the instance out of rotation. `GET /livez`: 200 whenever the process answers HTTP at all: a
+ * dependency that is down makes an instance unready, never a restart. A service declares it
+ * among its controllers and provides HEALTH_CHECKS and SERVICE_NAME.
  */
-@Controller('health')
+@Controller()
 export class HealthController {
   constructor(
     @Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[],
     @Inject(SERVICE_NAME) private readonly service: string,
   ) {}
 
-  @Get()
+  @Get('livez')
+  live(): { service: string; status: 'ok' } {
+    return { service: this.service, status: 'ok' };
+  }
+
+  @Get(['readyz', 'health'])
   async health(): Promise<HealthReport> {
     const report: HealthReport = { service: this.service, status: 'ok', checks: {} };
     await Promise.all(

@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
+import { MetricsController } from '@airlock/observability';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { ApprovalExceptionFilter } from './approval-exception.filter';
 import { ApprovalModule } from './approval/approval.module';
@@ -27,7 +28,7 @@ export class AppModule {
         PublishingModule,
         ApprovalModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: APPROVAL_CONFIG, useValue: config },
         { provide: CLOCK, useValue: (() => Date.now()) satisfies Clock },

@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
+import { MetricsController } from '@airlock/observability';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { CLOCK, type Clock } from './clock';
 import { VAULT_CONFIG, type VaultConfig, type VaultStoreConfig } from './config';
@@ -45,7 +46,7 @@ export class AppModule {
         RegistryModule,
         LeaseModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         ...coreProviders(config, keys, 'airlock-credential-vault'),
         { provide: APP_FILTER, useClass: VaultExceptionFilter },

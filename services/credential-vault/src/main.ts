@@ -13,6 +13,7 @@ runMain('credential-vault', async () => {
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     corsOrigins: config.CONSOLE_ORIGINS,
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     // Initialise (migrations, then the key check) before joining Kafka: a vault whose keys do not
     // match the store stops here, without ever joining the lease consumer group.
     configure: async (app) => void (await app.init()),

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, KafkaProducer, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
+import { MetricsController } from '@airlock/observability';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { ApprovalEventsHandler } from './approval-client/approval-events.handler';
 import { ApprovalClient } from './approval-client/approval.client';
@@ -33,7 +34,13 @@ export class AppModule {
         PostgresAdapterModule,
         McpAdapterModule,
       ],
-      controllers: [HealthController, PolicyEventsHandler, VaultEventsHandler, ApprovalEventsHandler],
+      controllers: [
+        HealthController,
+        MetricsController,
+        PolicyEventsHandler,
+        VaultEventsHandler,
+        ApprovalEventsHandler,
+      ],
       providers: [
         { provide: INGRESS_CONFIG, useValue: config },
         {

@@ -25,6 +25,7 @@ async function startIngress(config: IngressConfig, worker: number): Promise<void
     module: AppModule.forConfig({ ...config, INSTANCE_ID: instance }),
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     bodyParser: false,
     configure: (app) => {
       // The data path is served from the server's request event: no Fastify or Nest on the way.

@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
+import { MetricsController } from '@airlock/observability';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, loggerModule } from '@airlock/runtime';
 import { kafkaHealthCheck } from '@airlock/messaging';
 import { POLICY_CONFIG, type PolicyConfig } from './config';
@@ -13,7 +14,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [loggerModule('policy', config.LOG_LEVEL), PolicyModule],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: POLICY_CONFIG, useValue: config },
         kafkaProvider,

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
 import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
+import { MetricsController } from '@airlock/observability';
 import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
 import { AuditConsumer } from './audit/audit.consumer';
 import { AuditModule } from './audit/audit.module';
@@ -31,7 +32,7 @@ export class AppModule {
         PublishingModule,
         ReplayModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: RECORDER_CONFIG, useValue: config },
         {

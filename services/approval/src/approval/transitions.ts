@@ -7,6 +7,7 @@ import {
   type Principal,
 } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
+import { countTransition, observeDecision } from '../approval-metrics';
 import { CLOCK, type Clock } from '../clock';
 import { UnavailableError } from '../errors';
 import { ApprovalAudit, AUDIT_SOURCE } from '../publishing/approval-audit.service';
@@ -89,6 +90,7 @@ export class Transitions {
       }
       throw err;
     }
+    countTransition(change.to);
   }
 
   /**
@@ -97,6 +99,8 @@ export class Transitions {
    */
   async announce(stored: StoredApproval, ending?: Ending): Promise<void> {
     const decision = decisionOf(stored, ending);
+    if (stored.approval.decidedAt)
+      observeDecision(decision.state, stored.approval.createdAt, stored.approval.decidedAt);
     try {
       await this.decisions.decided(decision);
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { JobContracts, type AuditEventDraft, type NotificationJob } from '@airlock/contracts';
+import { countNotification } from '../approval-metrics';
 import type { Clock } from '../clock';
 import { AUDIT_SOURCE, type ApprovalAudit } from '../publishing/approval-audit.service';
 import { channelOfJob, type Channel } from './channels';
@@ -91,6 +92,7 @@ export class NotificationProcessor {
           if (notice) await this.publish(notice, channel, 'delivered', prior.attempts);
         }
         this.logger.log(ctx, 'notification already delivered; not sent again');
+        countNotification(channel, 'skipped');
         return 'already-delivered';
       }
 
@@ -98,6 +100,7 @@ export class NotificationProcessor {
       if (!notice) throw new UnrecoverableError('there is no such approval');
       if (notice.state !== 'pending') {
         this.logger.log({ ...ctx, state: notice.state }, 'approval no longer pending; nothing to notify');
+        countNotification(channel, 'skipped');
         return 'not-pending';
       }
 
@@ -108,11 +111,13 @@ export class NotificationProcessor {
         case 'delivered':
           await this.delivered(notice, channel, attempt);
           this.logger.log(ctx, 'notification delivered');
+          countNotification(channel, 'delivered');
           return 'delivered';
         case 'rate-limited':
           if (job.attemptsStarted - job.attemptsMade <= MAX_RATE_LIMITED_RUNS) {
             this.logger.warn({ ...ctx, waitMs: outcome.waitMs, reason: outcome.reason }, 'rate limited; waiting');
             await limiter.rateLimit(outcome.waitMs);
+            countNotification(channel, 'rate_limited');
             throw Worker.RateLimitError();
           }
           throw new RetryableFailure(`${outcome.reason} (rate limited ${MAX_RATE_LIMITED_RUNS} times in a row)`);
@@ -127,8 +132,10 @@ export class NotificationProcessor {
       const reason = ours ? reasonText(err.message) : foreignReason(err);
       if (!ours) this.logger.error({ ...ctx, err: errorMessage(err) }, 'notification job failed unexpectedly');
       if (err instanceof UnrecoverableError || last) {
+        countNotification(channel, 'failed');
         await this.givenUp(ctx, notice, reason);
       } else {
+        countNotification(channel, 'retry');
         this.logger.warn({ ...ctx, reason }, 'notification attempt failed; will retry');
       }
       // BullMQ keeps the message of what is thrown in Redis: a foreign error's may hold data.

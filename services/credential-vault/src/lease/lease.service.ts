@@ -10,6 +10,7 @@ import { SecretCipher, SecretUnreadableError } from '../keys/secret-cipher';
 import { AUDIT_SOURCE, VaultAudit } from '../publishing/vault-audit.service';
 import { RegistryRepository } from '../registry/registry.repository';
 import type { SecretEntity } from '../registry/secret.entity';
+import { leasesIssued } from '../vault-metrics';
 
 /** When a lease issued at `issuedAtMs` stops being valid. */
 export function leaseExpiry(issuedAtMs: number, ttlSeconds: number): Date {
@@ -86,7 +87,7 @@ export class LeaseService {
         }
         throw err;
       });
-
+    leasesIssued.labels(name).inc();
     return { ...binding, sealed };
   }
 

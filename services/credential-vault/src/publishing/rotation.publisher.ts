@@ -3,6 +3,7 @@ import { Topics, VaultRotatedSchema, parseContract, type VaultRotated } from '@a
 import { KafkaProducer, MessagingError } from '@airlock/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { VAULT_CONFIG, type VaultStoreConfig } from '../config';
+import { rotations } from '../vault-metrics';
 
 /** Tells every ingress, on `airlock.vault.rotated`, to drop its cached lease of a connection. */
 @Injectable()
@@ -38,6 +39,7 @@ export class RotationPublisher {
     } finally {
       clearTimeout(timer);
     }
+    rotations.labels(connection).inc();
     return event;
   }
 }

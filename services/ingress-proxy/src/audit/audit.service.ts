@@ -3,6 +3,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { AuditEvent, AuditEventDraft } from '@airlock/contracts';
 import { AuditPublisher, KAFKA } from '@airlock/messaging';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
+import { auditUnacknowledged, countOutcomes } from '../metrics/ingress-metrics';
 
 /** The ingress's audit trail on `airlock.audit`. */
 @Injectable()
@@ -49,6 +50,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
 
   /** Resolves once the broker has the events; rejects otherwise (the caller fails closed). */
   emit(...drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
+    countOutcomes(drafts);
     return this.publisher.emit(...drafts).then((events) => {
       this.failing = false;
       return events;
@@ -60,7 +62,9 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
    * background, a failure is logged, and shutdown waits for them.
    */
   emitAfter(...drafts: AuditEventDraft[]): void {
+    countOutcomes(drafts);
     this.unacknowledged += drafts.length;
+    auditUnacknowledged.inc(drafts.length);
     const p = this.publisher.emitLingering(...drafts).then(
       () => {
         this.failing = false;
@@ -76,6 +80,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     this.inFlight.add(p);
     void p.finally(() => {
       this.unacknowledged -= drafts.length;
+      auditUnacknowledged.dec(drafts.length);
       this.inFlight.delete(p);
     });
   }

@@ -11,6 +11,7 @@ import {
   type Principal,
 } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
+import { tracingEnabled } from '@airlock/observability';
 import type { CredentialNeedles } from '@airlock/masking';
 import { httpApprovalDetail } from '../approval-client/approval-detail';
 import { httpOperationFingerprint } from '../approval-client/operation-fingerprint';
@@ -36,6 +37,7 @@ import {
   type Operation,
 } from '../operation/pipeline';
 import { Refusal } from '../operation/refusal';
+import { traceOperation, type TraceIds } from '../operation/operation-trace';
 import { BodyTooLargeError, HeldBudget, readBodyWithin } from './held-body';
 import { canonicalOperation, type CanonicalRequest } from './canonical-operation';
 import { httpRefusal } from './http-answers';
@@ -117,14 +119,20 @@ export class HttpGateway {
   async handle(op: IncomingOperation, sessionId: string): Promise<Handled> {
     const requestId = uuidv7();
     try {
-      return await this.intercept(op, sessionId, requestId);
+      if (!tracingEnabled()) return await this.intercept(op, sessionId, requestId, undefined);
+      return await traceOperation('airlock.http operation', (ids) => this.intercept(op, sessionId, requestId, ids));
     } catch (err) {
       if (err instanceof GatewayError) err.requestId = requestId;
       throw err;
     }
   }
 
-  private async intercept(op: IncomingOperation, sessionId: string, requestId: string): Promise<Handled> {
+  private async intercept(
+    op: IncomingOperation,
+    sessionId: string,
+    requestId: string,
+    trace: TraceIds | undefined,
+  ): Promise<Handled> {
     const started = performance.now();
     const parts = splitGatewayUrl(op.url);
     const env: Envelope = {
@@ -135,6 +143,7 @@ export class HttpGateway {
       protocol: op.tool ? 'mcp' : 'http',
       ...(op.tool ? { tool: op.tool } : {}),
       source: 'ingress-proxy',
+      ...trace,
     };
     if (!parts) {
       throw await this.refuse(env, [], 'routing', new GatewayError(404, 'not_found', 'use /c/<connection>/<path>'));

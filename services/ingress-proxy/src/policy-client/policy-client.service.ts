@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Topics, type PolicyDecision, type PolicyEvaluateRequest, type PostgresOperation } from '@airlock/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
+import { countDecision } from '../metrics/ingress-metrics';
 import { IngressRpc } from '../rpc/ingress-rpc';
 import { DecisionCache } from './decision-cache';
 
@@ -25,14 +26,19 @@ export class PolicyClient {
   /** A decision for this request from the cache alone, or undefined. */
   cached(req: PolicyEvaluateRequest): { decision: PolicyDecision } | undefined {
     const hit = this.cache.get(decisionKey(req));
-    return hit ? { decision: { ...hit, requestId: req.requestId } } : undefined;
+    if (!hit) return undefined;
+    countDecision(hit.decision, true);
+    return { decision: { ...hit, requestId: req.requestId } };
   }
 
   /** Throws MessagingError when policy does not answer in time: the caller must refuse. */
   async evaluate(req: PolicyEvaluateRequest): Promise<EvaluatedDecision> {
     const key = decisionKey(req);
     const hit = this.cache.get(key);
-    if (hit) return { decision: { ...hit, requestId: req.requestId }, cached: true };
+    if (hit) {
+      countDecision(hit.decision, true);
+      return { decision: { ...hit, requestId: req.requestId }, cached: true };
+    }
     const generation = this.cache.generation;
     const decision = await this.client.request(
       Topics.PolicyEvaluate,
@@ -43,6 +49,7 @@ export class PolicyClient {
     if (decision.requestId !== req.requestId) {
       throw new Error('policy answered a different request');
     }
+    countDecision(decision.decision, false);
     // A decision that looked at bind parameter values or header values holds for those values only.
     if (!decision.dependsOnParams && !decision.dependsOnHeaders) this.cache.set(key, decision, generation);
     return { decision, cached: false };

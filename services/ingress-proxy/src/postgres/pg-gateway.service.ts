@@ -14,6 +14,7 @@ import {
 } from '@airlock/contracts';
 import { TOKEN_VERIFIER, TokenRejectedError, type TokenVerifier } from '@airlock/identity';
 import { MessagingError } from '@airlock/messaging';
+import { tracingEnabled } from '@airlock/observability';
 import { broadcastToWorkers, isWorkerBroadcast } from '@airlock/runtime';
 import {
   MessageReader,
@@ -43,6 +44,7 @@ import {
   type Envelope,
 } from '../operation/operation-audit';
 import { OperationPipeline } from '../operation/pipeline';
+import { traceOperation } from '../operation/operation-trace';
 import {
   HandshakeDeadline,
   MAX_STARTUP_PACKET_BYTES,
@@ -177,9 +179,11 @@ export class PgGatewayService implements OnApplicationBootstrap, OnApplicationSh
     }
     this.handshakes++;
     const conn = { socket };
-    this.handshake(conn)
-      .catch((err: unknown) => this.refuseHandshake(conn.socket, err))
-      .finally(() => this.handshakes--);
+    // With tracing on, a session's start-up (connect decision, lease, upstream) is a trace of its own.
+    const started = tracingEnabled()
+      ? Promise.resolve(traceOperation('airlock.postgres connect', () => this.handshake(conn)))
+      : this.handshake(conn);
+    started.catch((err: unknown) => this.refuseHandshake(conn.socket, err)).finally(() => this.handshakes--);
   }
 
   private async handshake(conn: { socket: Socket }): Promise<void> {

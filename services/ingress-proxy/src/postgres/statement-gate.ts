@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { uuidv7, type ApprovalReply, type AuditEventDraft, type PostgresOperation } from '@airlock/contracts';
+import { tracingEnabled } from '@airlock/observability';
 import { encodeNoticeResponse } from '@airlock/pg-wire';
 import type { Classification, SearchPath } from '@airlock/sql';
 import { sqlApprovalDetail } from '../approval-client/approval-detail';
@@ -13,6 +14,7 @@ import {
 } from '../operation/operation-audit';
 import type { Admitted, Decided, Operation, OperationPipeline } from '../operation/pipeline';
 import { Refusal } from '../operation/refusal';
+import { traceOperation, type TraceIds } from '../operation/operation-trace';
 import { maskedUseRefusal, planText, type RelationLookup, type TextMaskPlan } from './masking-plan';
 import { PgGatewayError, SqlState, pgRefusal } from './pg-errors';
 import {
@@ -114,8 +116,19 @@ export class StatementGate {
     via: 'simple' | 'extended',
     params: Array<string | null> | undefined,
   ): Verdict | Promise<Verdict> {
+    if (!tracingEnabled()) return this.judgeIn(undefined, c, sql, via, params);
+    return traceOperation('airlock.postgres statement', (ids) => this.judgeIn(ids, c, sql, via, params));
+  }
+
+  private judgeIn(
+    trace: TraceIds | undefined,
+    c: Classification,
+    sql: string,
+    via: 'simple' | 'extended',
+    params: Array<string | null> | undefined,
+  ): Verdict | Promise<Verdict> {
     const { principal, ...base } = this.env;
-    const env: Envelope = { ...base, requestId: uuidv7() };
+    const env: Envelope = { ...base, requestId: uuidv7(), ...trace };
     const connection = this.env.connection;
     const op = (paths: SearchPath[]): Asked['op'] => {
       const operation = statementOperation(c, via, params, qualifiedStatements(c, paths));

@@ -3,6 +3,7 @@ import { Ctx, MessagePattern, Payload, type KafkaContext } from '@nestjs/microse
 import { Topics, type PolicyDecision } from '@airlock/contracts';
 import { answerRequest, type MessageSecurity } from '@airlock/messaging';
 import { POLICY_CONFIG, type PolicyConfig } from '../config';
+import { measuredDecision } from './policy-metrics';
 import { PolicyService } from './policy.service';
 
 @Controller()
@@ -25,7 +26,7 @@ export class PolicyHandler {
       payload,
       ctx,
       this.logger,
-      (req) => this.policy.evaluate(req),
+      (req) => measuredDecision(() => this.policy.evaluate(req)),
       this.security,
     );
   }

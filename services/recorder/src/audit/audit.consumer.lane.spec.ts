@@ -178,7 +178,7 @@ describe('the audit consumer moves past a message only once it is stored or dead
     await h.store(many(0), 1);
     await h.store(many(0), 2);
     expect(await h.settled()).toBe(true);
-    expect(h.metrics.text()).toContain('airlock_recorder_batches_total 1\n');
+    expect(await h.metrics.text()).toContain('airlock_recorder_batches_total 1\n');
     expect(h.transactions.sort()).toEqual([[1], [2]]);
     expect(h.commits).toEqual(['1:1000', '1000']);
   });

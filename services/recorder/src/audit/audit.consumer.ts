@@ -4,6 +4,7 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { ContractViolation, Topics, acceptAuditMessage } from '@airlock/contracts';
 import { KAFKA } from '@airlock/messaging';
+import { SpanKind, contextFromIds, startSpan, tracingEnabled } from '@airlock/observability';
 import { RECORDER_CONFIG, type RecorderConfig } from '../config';
 import { checkWriterRights } from '../store/store-setup';
 import { AuditRepository, type AppendResult, type ReceivedAuditEvent } from './audit.repository';
@@ -45,6 +46,8 @@ interface PartitionRun {
 class Window {
   readonly runs = new Map<number, PartitionRun>();
   messages = 0;
+  /** When its first messages arrived (epoch ms): where the spans of its events start. */
+  readonly opened = Date.now();
   private settle!: () => void;
   /** Resolves once the window is stored, or abandoned after a failure. */
   readonly settled = new Promise<void>((r) => (this.settle = r));
@@ -354,6 +357,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
         runs.flatMap((r) => r.items.flatMap((i) => (i.kind === 'event' ? [i.event.event.id] : []))),
         runs.map((r) => ({ partition: r.partition, next: (BigInt(r.last) + 1n).toString() })),
       );
+      if (tracingEnabled()) traceStored(window);
       this.logger.debug({ partitions: runs.length, messages: window.messages }, 'audit window stored');
     } catch (err) {
       this.logger.error(
@@ -460,4 +464,22 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
 export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
   const { event, raw, canonical } = acceptAuditMessage(value);
   return { event, raw, canonical, offset, bytes: value };
+}
+
+/**
+ * With tracing on, each stored event that names its trace gets a span there (a child of the span
+ * that made it), from its window's arrival to its commit: the recorder's step of the operation.
+ */
+function traceStored(window: Window): void {
+  for (const run of window.runs.values()) {
+    for (const item of run.items) {
+      if (item.kind !== 'event') continue;
+      const { traceId, spanId, type } = item.event.event;
+      if (traceId === undefined || spanId === undefined) continue;
+      const span = startSpan('airlock.audit store', SpanKind.CONSUMER, contextFromIds(traceId, spanId), window.opened);
+      span.setAttribute('airlock.audit.type', type);
+      span.setAttribute('messaging.kafka.partition', run.partition);
+      span.end();
+    }
+  }
 }

@@ -1,8 +1,11 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { AuditConsumer } from './audit.consumer';
 import { RecorderMetrics } from './recorder-metrics';
 
-/** Ingest counters (no event content): what operators and tests watch for lag and redelivery. */
+/**
+ * Ingest counters (no event content): what operators and tests watch for lag and redelivery. The
+ * Prometheus series are on GET /metrics with every other series of the process.
+ */
 @Controller()
 export class AuditController {
   constructor(
@@ -19,11 +22,5 @@ export class AuditController {
   @Get('audit/latency')
   latency(): ReturnType<RecorderMetrics['latencyRecord']> {
     return this.metrics.latencyRecord();
-  }
-
-  @Get('metrics')
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  prometheus(): string {
-    return this.metrics.text();
   }
 }

@@ -2,7 +2,7 @@ import { uuidv7At } from '@airlock/testing';
 import { RecorderMetrics } from './recorder-metrics';
 
 describe('the recorder metrics', () => {
-  it('counts what windows stored, their sizes, lag and the latency from the time in each id', () => {
+  it('counts what windows stored, their sizes, lag and the latency from the time in each id', async () => {
     const m = new RecorderMetrics();
     const now = Date.parse('2026-03-01T12:00:00.000Z');
     m.clock = () => now;
@@ -13,7 +13,7 @@ describe('the recorder metrics', () => {
       [uuidv7At(now - 7), uuidv7At(now - 300)],
       [{ partition: 3, next: '100' }],
     );
-    const text = m.text();
+    const text = await m.text();
     expect(text).toContain('airlock_recorder_events_stored_total 2\n');
     expect(text).toContain('airlock_recorder_events_deadlettered_total 1\n');
     expect(text).toContain('airlock_recorder_batches_total 1\n');
@@ -25,12 +25,12 @@ describe('the recorder metrics', () => {
     expect(m.latencyRecord()).toEqual({ ms: { 7: 1, 300: 1 }, beyond: 0, limitMs: 60_000 });
   });
 
-  it('counts latencies past the exact record apart', () => {
+  it('counts latencies past the exact record apart', async () => {
     const m = new RecorderMetrics();
     const now = Date.parse('2026-03-01T12:00:00.000Z');
     m.clock = () => now;
     m.windowStored(1, [{ stored: 1, deadLettered: 0, redelivered: 0, duplicates: 0 }], [uuidv7At(now - 90_000)], []);
     expect(m.latencyRecord()).toEqual({ ms: {}, beyond: 1, limitMs: 60_000 });
-    expect(m.text()).toContain('airlock_recorder_event_latency_seconds_bucket{le="60"} 0\n');
+    expect(await m.text()).toContain('airlock_recorder_event_latency_seconds_bucket{le="60"} 0\n');
   });
 });
