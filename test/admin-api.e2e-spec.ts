@@ -56,6 +56,21 @@ describe('admin APIs for the console and the CLI', () => {
 
   const post = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(body) });
 
+  it('describes every admin API in OpenAPI 3.1, without a token', async () => {
+    const docs: Array<[string, string[]]> = [
+      [`${sys.policy.url}/policy/openapi.json`, ['/policy/document', '/policy/validate', '/policy/dry-run']],
+      [`${sys.vault.url}/connections/openapi.json`, ['/connections', '/connections/{name}/secret']],
+      [`${sys.approval.url}/approvals/openapi.json`, ['/approvals', '/approvals/{id}/approve']],
+      [`${sys.recorder.url}/audit/openapi.json`, ['/audit/sessions', '/audit/sessions/{sessionId}']],
+    ];
+    for (const [url, paths] of docs) {
+      const r = await call(url, null);
+      expect(r.status).toBe(200);
+      expect(r.body.openapi).toBe('3.1.0');
+      expect(Object.keys(r.body.paths as Json)).toEqual(expect.arrayContaining(paths));
+    }
+  });
+
   describe('policy service', () => {
     const dryRun = (token: string | null, body: unknown) => call(`${sys.policy.url}/policy/dry-run`, token, post(body));
 

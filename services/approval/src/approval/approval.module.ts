@@ -6,13 +6,14 @@ import { ApprovalHandler } from './approval.handler';
 import { ApprovalService } from './approval.service';
 import { ApprovalsController } from './approvals.controller';
 import { ApproverService } from './approver.service';
+import { ApprovalOpenApiController } from './openapi';
 import { ExpiryQueue, ExpiryWorker } from './expiry';
 import { Transitions } from './transitions';
 
 /** The approval workflow: requests and cancels over Kafka, decisions over HTTP, expiry on time. */
 @Module({
   imports: [StoreModule, NotificationsModule, PublishingModule],
-  controllers: [ApprovalHandler, ApprovalsController],
+  controllers: [ApprovalHandler, ApprovalOpenApiController, ApprovalsController],
   providers: [ApprovalService, ApproverService, Transitions, ExpiryQueue, ExpiryWorker],
 })
 export class ApprovalModule {}

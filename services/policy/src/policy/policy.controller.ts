@@ -16,6 +16,7 @@ import {
   type DryRunView,
   type ValidateView,
 } from './dto/admin.dto';
+import { openApiDocument } from './openapi';
 import { PolicyAdminGuard } from './policy-admin.guard';
 import { PolicyDocumentError, type PolicyDocument } from './policy-document';
 import { PolicyService } from './policy.service';
@@ -34,6 +35,12 @@ export class PolicyController {
   @Get()
   current(): PolicySummary {
     return this.policy.summary;
+  }
+
+  /** This API's description; public, like any API description. */
+  @Get('openapi.json')
+  openApi(): Record<string, unknown> {
+    return openApiDocument();
   }
 
   @Get('document')
