@@ -6,7 +6,7 @@ import { CliError, ExitCode } from '../errors';
 import { fields, json } from '../render';
 
 /** Who a token names and until when, read from its claims (the services verify it, not the CLI). */
-function describe(token: string): { subject: string | null; issuer: string | null; expiresAt: string | null } {
+function claimsOf(token: string): { subject: string | null; issuer: string | null; expiresAt: string | null } {
   try {
     const c = decodeJwt(token);
     return {
@@ -31,7 +31,7 @@ export function registerLogin(program: Command, io: CliIo): void {
         raw = await io.readStdin();
       }
       const token = checkTokenShape(raw);
-      const who = describe(token);
+      const who = claimsOf(token);
       if (who.expiresAt !== null && Date.parse(who.expiresAt) <= Date.now()) {
         throw new CliError(`this token expired at ${who.expiresAt}: get a new one`, ExitCode.Auth);
       }
@@ -64,7 +64,7 @@ export function registerLogin(program: Command, io: CliIo): void {
     .description('show whom the stored token names (its claims, not verified here)')
     .action((_opts: unknown, cmd: Command) => {
       const settings = resolveSettings(cmd.optsWithGlobals(), io.env);
-      const who = describe(loadToken(settings));
+      const who = claimsOf(loadToken(settings));
       io.out(
         settings.json
           ? json(who)
