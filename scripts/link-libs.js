@@ -14,3 +14,7 @@ for (const lib of fs.readdirSync(path.join(root, 'libs'))) {
   const rel = path.relative(dir, entry).split(path.sep).join('/');
   fs.writeFileSync(path.join(dir, 'index.js'), `module.exports = require('${rel}');\n`);
 }
+
+// The `airlock` command (package.json "bin") is run directly by npx: it must be executable.
+const cli = path.join(dist, 'libs', 'cli', 'src', 'main.js');
+if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);

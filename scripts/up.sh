@@ -77,11 +77,12 @@ as_service() { # name: the Kafka credential and signing settings of one service,
   [ -f "$KEYS_DIR/$1.pem" ] && printf '%s\n' "SIGNING_KEY_FILE=$KEYS_DIR/$1.pem" "TRUSTED_KEYS_FILE=$TRUSTED_KEYS"
   return 0
 }
-HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" \
-  start policy env $(as_service policy) node dist/services/policy/src/main.js
 OIDC_ISSUERS="[{\"issuer\":\"$IDP\",\"jwksUri\":\"$IDP/jwks.json\"}]"
 export OIDC_ISSUERS OIDC_AUDIENCE=airlock
 # Roles are per issuer: a group name counts only in a token of the issuer it is listed under.
+export POLICY_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
+HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" \
+  start policy env $(as_service policy) node dist/services/policy/src/main.js
 export VAULT_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
 export APPROVAL_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
 export APPROVAL_APPROVER_GROUPS="{\"$IDP\":[\"*\"]}"

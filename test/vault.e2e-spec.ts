@@ -404,6 +404,7 @@ describe('credential vault, end to end', () => {
       agentCredentialHeaders: ['authorization', 'x-api-key'],
       secretVersion: null,
       secretSetAt: null,
+      secretSetBy: null,
       createdAt: expect.any(String),
       createdBy: { issuer: idp.issuer, subject: adminSubject },
     });

@@ -81,8 +81,6 @@ export class TestSystem {
       freePort(),
       freePort(),
     ]);
-    this.policy = new ServiceProcess('policy', pPolicy, { ...common, POLICY_FILE: this.policyFile });
-    // A fresh store: start at the end of the audit stream rather than replay every earlier run.
     const identity = {
       OIDC_ISSUERS: JSON.stringify([
         { issuer: this.idp.issuer, jwksUri: this.idp.jwksUri },
@@ -92,6 +90,13 @@ export class TestSystem {
     };
     // Roles are the first issuer's only: a partner token with the same group names grants nothing.
     const roles = (groups: string[]) => JSON.stringify({ [this.idp.issuer]: groups });
+    this.policy = new ServiceProcess('policy', pPolicy, {
+      ...common,
+      ...identity,
+      POLICY_FILE: this.policyFile,
+      POLICY_ADMIN_GROUPS: roles(['airlock-admins']),
+    });
+    // A fresh store: start at the end of the audit stream rather than replay every earlier run.
     this.envOf.set('recorder', {
       ...common,
       ...identity,

@@ -111,6 +111,24 @@ describe('the tamper-evident audit store', () => {
     await db?.drop();
   });
 
+  it('keeps one summary per session that adds up exactly the events stored', async () => {
+    const events = await db.query<{ session_id: string; n: string; first_at: Date; last_at: Date }>(
+      'SELECT session_id, count(*) AS n, min(time) AS first_at, max(time) AS last_at FROM audit_event GROUP BY session_id ORDER BY 1',
+    );
+    const summaries = await db.query<{
+      session_id: string;
+      events: string;
+      first_at: Date;
+      last_at: Date;
+      masked: string;
+    }>('SELECT session_id, events, first_at, last_at, masked FROM audit_session ORDER BY 1');
+    expect(summaries.map((s) => [s.session_id, Number(s.events), s.first_at.getTime(), s.last_at.getTime()])).toEqual(
+      events.map((e) => [e.session_id, Number(e.n), e.first_at.getTime(), e.last_at.getTime()]),
+    );
+    // Every synthetic event is an operation.completed that masked one value.
+    for (const s of summaries) expect(s.masked).toBe(s.events);
+  });
+
   it("refuses UPDATE, DELETE and TRUNCATE to the recorder's own role", async () => {
     const c = new Client({ connectionString: db.recorderUrl });
     await c.connect();
@@ -267,6 +285,8 @@ describe('the tamper-evident audit store', () => {
     const dropped = run.out.dropped as { name: string; events: number }[];
     expect(dropped.reduce((n, d) => n + d.events, 0)).toBe(before);
     expect(await db.query('SELECT 1 FROM audit_event')).toHaveLength(0);
+    // The summaries of sessions with nothing left to replay went with them.
+    expect(await db.query('SELECT 1 FROM audit_session')).toHaveLength(0);
     const checkpoints = await db.query<{ chain: number; seq: string }>(
       `SELECT chain, seq FROM audit_checkpoint WHERE kind = 'retention'`,
     );

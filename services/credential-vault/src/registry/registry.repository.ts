@@ -10,6 +10,8 @@ export interface ConnectionSummary {
   connection: ConnectionEntity;
   secretVersion: number | null;
   secretSetAt: Date | null;
+  /** Who stored the current secret version: who rotated it last. */
+  secretSetBy: StoredActor | null;
 }
 
 /** A connection with its current secret, encrypted as stored: what a lease is made from. */
@@ -28,14 +30,15 @@ interface SummaryRow {
   created_by: StoredActor;
   secret_version: number | null;
   secret_set_at: Date | null;
+  secret_set_by: StoredActor | null;
 }
 
 const SUMMARY_SQL = `
   SELECT c.name, c.protocol, c.upstream, c.credential_kind, c.agent_credential_headers, c.created_at, c.created_by,
-         s.version AS secret_version, s.created_at AS secret_set_at
+         s.version AS secret_version, s.created_at AS secret_set_at, s.created_by AS secret_set_by
     FROM vault_connection c
     LEFT JOIN LATERAL (
-      SELECT version, created_at FROM vault_secret WHERE connection = c.name ORDER BY version DESC LIMIT 1
+      SELECT version, created_at, created_by FROM vault_secret WHERE connection = c.name ORDER BY version DESC LIMIT 1
     ) s ON true`;
 
 /** The registry's store: connections and the versions of their secrets. */
@@ -135,5 +138,6 @@ function toSummary(r: SummaryRow): ConnectionSummary {
     }),
     secretVersion: r.secret_version,
     secretSetAt: r.secret_set_at,
+    secretSetBy: r.secret_set_by,
   };
 }

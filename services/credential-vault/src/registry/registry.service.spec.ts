@@ -100,6 +100,7 @@ describe('the registry', () => {
       agentCredentialHeaders: ['authorization'],
       secretVersion: null,
       secretSetAt: null,
+      secretSetBy: null,
       createdAt: new Date(NOW).toISOString(),
       createdBy: { issuer: admin.issuer, subject: admin.subject },
     });

@@ -58,7 +58,7 @@ export class RegistryService {
       .catch(auditUnavailable);
     if (!created) throw new ConflictError(`connection "${input.name}" already exists`);
     this.logger.log({ connection: connection.name, by: connection.createdBy }, 'connection created');
-    return toView({ connection, secretVersion: null, secretSetAt: null });
+    return toView({ connection, secretVersion: null, secretSetAt: null, secretSetBy: null });
   }
 
   async list(): Promise<ConnectionView[]> {
@@ -141,6 +141,7 @@ function toView(s: ConnectionSummary): ConnectionView {
     agentCredentialHeaders: c.agentCredentialHeaders,
     secretVersion: s.secretVersion,
     secretSetAt: s.secretSetAt?.toISOString() ?? null,
+    secretSetBy: s.secretSetBy,
     createdAt: c.createdAt.toISOString(),
     createdBy: c.createdBy,
   };

@@ -180,18 +180,35 @@ export interface PolicyDocument {
 
 export class PolicyDocumentError extends Error {}
 
-/** Parses and validates a YAML policy document; any problem is an error, never a partial policy. */
-export function parsePolicyDocument(text: string): PolicyDocument {
+/** Every problem of a policy document's text, one sentence each, or the document. */
+export type PolicyDocumentCheck =
+  | { ok: true; document: PolicyDocument }
+  | { ok: false; errors: string[]; message: string };
+
+/** Parses and validates a YAML policy document without throwing: what `validate` and loading share. */
+export function checkPolicyDocument(text: string): PolicyDocumentCheck {
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new PolicyDocumentError(`policy is not valid YAML: ${(err as Error).message}`);
+    const message = `policy is not valid YAML: ${(err as Error).message}`;
+    return { ok: false, errors: [message], message };
   }
   const r = PolicyDocumentSchema.safeParse(raw);
   if (!r.success) {
-    throw new PolicyDocumentError(`policy is invalid: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
+    const errors = r.error.issues.map((i) => {
+      const at = i.path.map(String).join('.');
+      return at ? `${at}: ${i.message}` : i.message;
+    });
+    return { ok: false, errors, message: `policy is invalid: ${z.prettifyError(r.error).replace(/\n/g, '; ')}` };
   }
   const version = r.data.version ?? `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
-  return { id: r.data.id, version, rules: r.data.rules };
+  return { ok: true, document: { id: r.data.id, version, rules: r.data.rules } };
+}
+
+/** Parses and validates a YAML policy document; any problem is an error, never a partial policy. */
+export function parsePolicyDocument(text: string): PolicyDocument {
+  const checked = checkPolicyDocument(text);
+  if (!checked.ok) throw new PolicyDocumentError(checked.message);
+  return checked.document;
 }

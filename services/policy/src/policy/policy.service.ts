@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { PolicyDecision, PolicyEvaluateRequest } from '@airlock/contracts';
+import { uuidv7, type PolicyDecision, type PolicyEvaluateRequest } from '@airlock/contracts';
 import { PolicyEvaluator } from './evaluator';
-import { PolicyDocumentError, parsePolicyDocument } from './policy-document';
+import { PolicyDocumentError, checkPolicyDocument, parsePolicyDocument, type PolicyDocument } from './policy-document';
+import { dryRunOperation } from './dry-run';
+import type { DryRunBody, DryRunView, ValidateView } from './dto/admin.dto';
 import { POLICY_CONFIG, type PolicyConfig } from '../config';
 import { PolicyChangePublisher } from './policy-change.publisher';
 
@@ -34,6 +36,43 @@ export class PolicyService {
 
   evaluate(req: PolicyEvaluateRequest): PolicyDecision {
     return this.evaluator.evaluate(req);
+  }
+
+  /** The policy in force, rules as parsed (defaults filled in). */
+  get document(): PolicyDocument {
+    return this.evaluator.document;
+  }
+
+  /** Checks a policy document's text; nothing is applied. */
+  validate(text: string): ValidateView {
+    const checked = checkPolicyDocument(text);
+    if (!checked.ok) return { valid: false, errors: checked.errors };
+    const d = checked.document;
+    return { valid: true, id: d.id, version: d.version, rules: d.rules.length };
+  }
+
+  /** What the policy in force decides for this principal and operation: the live evaluation, nothing sent anywhere. */
+  dryRun(body: DryRunBody): DryRunView {
+    const operation = dryRunOperation(body);
+    const evaluator = this.evaluator;
+    const d = evaluator.evaluate({
+      requestId: uuidv7(),
+      sessionId: uuidv7(),
+      principal: body.principal,
+      connection: body.connection,
+      protocol: operation.kind === 'postgres' ? 'postgres' : 'http',
+      operation,
+    });
+    return {
+      policy: { id: evaluator.document.id, version: evaluator.document.version },
+      decision: d.decision,
+      reason: d.reason,
+      ruleId: d.ruleId ?? null,
+      masking: d.masking,
+      approval: d.approval ?? null,
+      operation,
+      principal: body.principal,
+    };
   }
 
   /**

@@ -9,6 +9,7 @@ import type { AuditEvent } from '@airlock/contracts';
 import { GENESIS_HASH, linkHash } from '../integrity/chain';
 import { partitionDayOf } from '../integrity/partition-day';
 import { COPY_COLUMNS, CopyText } from './copy-rows';
+import { SessionTally, UPSERT_SESSIONS_SQL, upsertParams } from '../summaries/session-tally';
 
 export interface ReceivedAuditEvent {
   /** The event as checked against its contract. */
@@ -165,11 +166,14 @@ export class AuditRepository {
       appends.map((a) => a.chain),
     );
     const text = new CopyText();
-    const linked = appends.map((a) => this.link(a, heads.get(a.chain)!, skip, text));
+    const tally = new SessionTally();
+    const linked = appends.map((a) => this.link(a, heads.get(a.chain)!, skip, text, tally));
     const chunks = text.chunks();
     const deadLetters = linked.flatMap((l) => l.deadLetters.map((d) => ({ chain: l.chain, row: d })));
     if (deadLetters.length > 0) await this.recordDeadLetters(qr, deadLetters);
     if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
+    // The sessions' summaries move with their events: one statement for the whole batch.
+    if (tally.size > 0) await qr.query(UPSERT_SESSIONS_SQL, upsertParams(tally.deltas()));
     const moved = linked.flatMap((l) => (l.head ? [{ chain: l.chain, ...l.head }] : []));
     if (moved.length > 0) {
       await qr.query(
@@ -188,7 +192,7 @@ export class AuditRepository {
   }
 
   /** Links one chain's batch after its head, adding its rows to the COPY text. */
-  private link(a: ChainAppend, head: HeadRow, skip: Set<string>, text: CopyText): LinkedChain {
+  private link(a: ChainAppend, head: HeadRow, skip: Set<string>, text: CopyText, tally: SessionTally): LinkedChain {
     const after = BigInt(head.kafka_offset);
     const seen = new Set<string>(skip);
     const fresh: ReceivedAuditEvent[] = [];
@@ -223,6 +227,7 @@ export class AuditRepository {
         { event: e.event, raw: e.raw, chain: a.chain, seq: seq.toString(), prevHash: prev, hash, offset: e.offset },
         e.bytes,
       );
+      tally.add(e.event);
       prev = hash;
     }
     return {

@@ -76,7 +76,7 @@ describe('the OpenAPI document of the audit API', () => {
       schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
     });
     expect(params('/audit/sessions').find((p) => p.name === 'decision')?.schema).toMatchObject({
-      enum: ['allow', 'deny', 'review'],
+      enum: ['allow', 'deny', 'review', 'approved'],
     });
     expect(params('/audit/sessions/{sessionId}/events')[0]).toMatchObject({
       name: 'sessionId',
@@ -100,7 +100,7 @@ describe('the OpenAPI document of the audit API', () => {
       endedAt: '2026-11-25T10:59:59.500Z',
       events: 6,
       operations: 2,
-      decisions: { allow: 1, deny: 1, review: 0 },
+      decisions: { allow: 1, deny: 1, review: 0, approved: 0 },
       masked: 3,
     };
     expect(page({ items: [session], nextCursor: null })).toBe(true);

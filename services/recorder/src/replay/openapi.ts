@@ -95,9 +95,21 @@ export function openApiDocument(): Json {
       '/audit/sessions': {
         get: {
           operationId: 'listSessions',
-          summary: 'Sessions with events in a time range, newest first, filtered',
+          summary: 'Sessions that started in a time range, newest first, filtered (read from per-session summaries)',
           parameters: queryParameters(SessionsQuerySchema),
           responses: { '200': json('A page of sessions.', 'SessionPage'), ...refusals },
+        },
+      },
+      '/audit/sessions/{sessionId}': {
+        get: {
+          operationId: 'session',
+          summary: "One session's summary",
+          parameters: [parameter('sessionId', 'path', SessionIdSchema, true)],
+          responses: {
+            '200': json("The session's summary.", 'SessionSummary'),
+            ...refusals,
+            '404': json('No such session is stored.', 'ErrorBody'),
+          },
         },
       },
       '/audit/sessions/{sessionId}/events': {

@@ -8,7 +8,7 @@ import {
   SessionsQuerySchema,
   parseInput,
 } from './dto/replay-query.dto';
-import type { EventPage, SessionPage } from './dto/replay-views.dto';
+import type { EventPage, SessionPage, SessionSummary } from './dto/replay-views.dto';
 import { ReplayService } from './replay.service';
 
 export const NDJSON = 'application/x-ndjson';
@@ -23,6 +23,12 @@ export class ReplayController {
   @Header('cache-control', 'no-store')
   sessions(@Query() query: unknown): Promise<SessionPage> {
     return this.replay.sessions(parseInput(SessionsQuerySchema, query));
+  }
+
+  @Get('sessions/:sessionId')
+  @Header('cache-control', 'no-store')
+  session(@Param('sessionId') sessionId: string): Promise<SessionSummary> {
+    return this.replay.session(parseInput(SessionIdSchema, sessionId, 'sessionId'));
   }
 
   @Get('sessions/:sessionId/events')

@@ -50,7 +50,7 @@ describe('the replay repository', () => {
     expect(calls[2].params).toEqual([range.from, range.to, -1, '0', 1000]);
   });
 
-  it('turns a range of time into a range of ids, so only its partitions are read', async () => {
+  it('reads sessions from their summaries by start time, and exports by a range of ids (only its partitions)', async () => {
     const { repo, calls } = repository(async () => []);
     await repo.sessions({
       range,
@@ -64,9 +64,11 @@ describe('the replay repository', () => {
       limit: 2,
     });
     await repo.exportPage(range, { chain: -1, seq: '0' }, 1000);
-    for (const c of calls) {
-      expect(c.sql).toContain('id >= audit_uuid_floor($1::timestamptz) AND id < audit_uuid_floor($2::timestamptz)');
-    }
+    expect(calls[0].sql).toContain('FROM audit_session');
+    expect(calls[0].sql).toContain('first_at >= $1::timestamptz AND first_at < $2::timestamptz');
+    expect(calls[1].sql).toContain(
+      'id >= audit_uuid_floor($1::timestamptz) AND id < audit_uuid_floor($2::timestamptz)',
+    );
   });
 
   it('answers 503 when the store does not answer, and lets a refused statement through as a fault', async () => {

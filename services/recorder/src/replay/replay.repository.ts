@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { AuditProtocol, Decision } from '@airlock/contracts';
+
+/** What a session search may ask for: a policy decision, or an approval granted. */
+export type SessionDecision = Decision | 'approved';
 import { UnavailableError } from '../errors';
 import type { TimeRange } from './time-range';
 
@@ -11,7 +14,7 @@ export interface SessionFilter {
   issuer: string | null;
   connection: string | null;
   protocol: AuditProtocol | null;
-  decision: Decision | null;
+  decision: SessionDecision | null;
   hasMasking: boolean | null;
   /** The sort key of the last session of the previous page. */
   after: { startedAt: string; sessionId: string } | null;
@@ -20,7 +23,7 @@ export interface SessionFilter {
 
 export interface SessionRow {
   session_id: string;
-  /** min(time) in UTC to the microsecond: the sort key, exactly. */
+  /** first_at in UTC to the microsecond: the sort key, exactly. */
   started_key: string;
   started_at: Date;
   ended_at: Date;
@@ -33,6 +36,7 @@ export interface SessionRow {
   allowed: string;
   denied: string;
   reviewed: string;
+  approved: string;
   masked: string;
 }
 
@@ -65,45 +69,32 @@ export interface ChainPosition {
  * text per query, whatever the caller asks.
  */
 
+/*
+ * Sessions are read from their summaries (audit_session), which the recorder keeps in the
+ * transaction that stores their events: a listing reads at most `limit` rows of an index on the
+ * start time (or on principal or connection and the start time), whatever the size of the store.
+ */
+const SESSION_COLUMNS = `
+  session_id,
+  to_char(first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_key,
+  first_at AS started_at, last_at AS ended_at, issuer, subject, connection, protocol,
+  events, operations, allowed, denied, reviewed, approved, masked`;
+
 const SESSIONS = `
-  WITH e AS (
-    SELECT session_id, time, seq, request_id, actor_issuer, actor_subject, connection, protocol,
-           CASE WHEN type = 'operation.decided' THEN event #>> '{data,decision}'
-                WHEN type IN ('statement.completed', 'statement.failed', 'operation.completed', 'operation.failed')
-                  THEN event #>> '{data,decision,decision}'
-           END AS decision,
-           CASE WHEN type IN ('operation.completed', 'statement.completed') AND json_typeof(event #> '{data,masked}') = 'object'
-                THEN (SELECT coalesce(sum(m.value::text::numeric), 0)
-                        FROM json_each(event #> '{data,masked}') AS m
-                       WHERE json_typeof(m.value) = 'number')
-           END AS masked
-      FROM audit_event
-     WHERE id >= audit_uuid_floor($1::timestamptz) AND id < audit_uuid_floor($2::timestamptz)
-  )
-  SELECT session_id,
-         to_char(min(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_key,
-         min(time) AS started_at,
-         max(time) AS ended_at,
-         (array_agg(actor_issuer ORDER BY seq) FILTER (WHERE actor_subject IS NOT NULL))[1] AS issuer,
-         (array_agg(actor_subject ORDER BY seq) FILTER (WHERE actor_subject IS NOT NULL))[1] AS subject,
-         (array_agg(connection ORDER BY seq) FILTER (WHERE connection IS NOT NULL))[1] AS connection,
-         (array_agg(protocol ORDER BY seq))[1] AS protocol,
-         count(*) AS events,
-         count(DISTINCT request_id) AS operations,
-         count(*) FILTER (WHERE decision = 'allow') AS allowed,
-         count(*) FILTER (WHERE decision = 'deny') AS denied,
-         count(*) FILTER (WHERE decision = 'review') AS reviewed,
-         coalesce(sum(masked), 0) AS masked
-    FROM e
-   GROUP BY session_id
-  HAVING ($3::text IS NULL OR bool_or(actor_subject = $3::text AND ($4::text IS NULL OR actor_issuer = $4::text)))
-     AND ($5::text IS NULL OR bool_or(connection = $5::text))
-     AND ($6::text IS NULL OR bool_or(protocol = $6::text))
-     AND ($7::text IS NULL OR bool_or(decision = $7::text))
-     AND ($8::boolean IS NULL OR (coalesce(sum(masked), 0) > 0) = $8::boolean)
-     AND ($9::timestamptz IS NULL OR (min(time), session_id) < ($9::timestamptz, $10::uuid))
-   ORDER BY min(time) DESC, session_id DESC
+  SELECT ${SESSION_COLUMNS}
+    FROM audit_session
+   WHERE first_at >= $1::timestamptz AND first_at < $2::timestamptz
+     AND ($3::text IS NULL OR (subject = $3::text AND ($4::text IS NULL OR issuer = $4::text)))
+     AND ($5::text IS NULL OR connection = $5::text)
+     AND ($6::text IS NULL OR protocol = $6::text)
+     AND ($7::text IS NULL OR CASE $7::text WHEN 'allow' THEN allowed > 0 WHEN 'deny' THEN denied > 0
+                                            WHEN 'review' THEN reviewed > 0 WHEN 'approved' THEN approved > 0 END)
+     AND ($8::boolean IS NULL OR (masked > 0) = $8::boolean)
+     AND ($9::timestamptz IS NULL OR (first_at, session_id) < ($9::timestamptz, $10::uuid))
+   ORDER BY first_at DESC, session_id DESC
    LIMIT $11`;
+
+const SESSION = `SELECT ${SESSION_COLUMNS} FROM audit_session WHERE session_id = $1::uuid`;
 
 const SESSION_EVENTS = `
   SELECT chain, seq, prev_hash, hash, event
@@ -127,7 +118,7 @@ const EXPORT_PAGE = `
 export class ReplayRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Sessions with an event in the range that pass every filter, newest first. */
+  /** Sessions that started in the range and pass every filter, newest first. */
   sessions(f: SessionFilter): Promise<SessionRow[]> {
     return this.query<SessionRow>(SESSIONS, [
       f.range.from,
@@ -142,6 +133,11 @@ export class ReplayRepository {
       f.after?.sessionId ?? null,
       f.limit,
     ]);
+  }
+
+  async session(sessionId: string): Promise<SessionRow | null> {
+    const [row] = await this.query<SessionRow>(SESSION, [sessionId]);
+    return row ?? null;
   }
 
   /** A session's events in recorded order, after `after` (exclusive) when given. */

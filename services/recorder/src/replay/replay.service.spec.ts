@@ -30,6 +30,7 @@ function sessionRow(n: number): SessionRow {
     allowed: '1',
     denied: '1',
     reviewed: '0',
+    approved: '0',
     masked: '3',
   };
 }
@@ -113,7 +114,7 @@ describe('the replay service', () => {
             endedAt: '2026-11-25T10:59:59.500Z',
             events: 6,
             operations: 2,
-            decisions: { allow: 1, deny: 1, review: 0 },
+            decisions: { allow: 1, deny: 1, review: 0, approved: 0 },
             masked: 3,
           },
         ],

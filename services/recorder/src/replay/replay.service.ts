@@ -55,6 +55,12 @@ export class ReplayService {
     return { items: page.map(sessionView), nextCursor };
   }
 
+  async session(sessionId: string): Promise<SessionSummary> {
+    const row = await this.repository.session(sessionId);
+    if (!row) throw new NotFoundError(`no session ${sessionId} is stored`);
+    return sessionView(row);
+  }
+
   async events(sessionId: string, q: SessionEventsQuery): Promise<EventPage> {
     const after = q.cursor === undefined ? null : decodeCursor(EventCursorSchema, q.cursor);
     const rows = await this.repository.sessionEvents(
@@ -127,7 +133,12 @@ function sessionView(r: SessionRow): SessionSummary {
     endedAt: r.ended_at.toISOString(),
     events: Number(r.events),
     operations: Number(r.operations),
-    decisions: { allow: Number(r.allowed), deny: Number(r.denied), review: Number(r.reviewed) },
+    decisions: {
+      allow: Number(r.allowed),
+      deny: Number(r.denied),
+      review: Number(r.reviewed),
+      approved: Number(r.approved),
+    },
     masked: Number(r.masked),
   };
 }

@@ -1,3 +1,4 @@
+import { dayRuns } from './retention.runner';
 import {
   dayOfPartition,
   droppedThrough,
@@ -171,5 +172,16 @@ describe('retention plan', () => {
     it('gives nothing for nothing dropped', () => {
       expect(droppedThrough([]).size).toBe(0);
     });
+  });
+});
+
+describe('runs of dropped days', () => {
+  it('groups consecutive days, whatever their order', () => {
+    expect(dayRuns(['2026-12-03', '2026-12-01', '2026-12-02', '2026-12-05', '2026-12-31', '2027-01-01'])).toEqual([
+      ['2026-12-01', '2026-12-03'],
+      ['2026-12-05', '2026-12-05'],
+      ['2026-12-31', '2027-01-01'],
+    ]);
+    expect(dayRuns([])).toEqual([]);
   });
 });

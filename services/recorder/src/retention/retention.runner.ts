@@ -84,10 +84,31 @@ export async function runRetention(
       checkpoints++;
     }
     for (const p of drop) await tx.query(`DROP TABLE public.${quoteIdent(p.name)}`);
+    // A session whose events were all in the dropped days has nothing left to replay: its summary goes too.
+    for (const [first, last] of dayRuns(drop.map((p) => p.day))) {
+      await tx.query(
+        `DELETE FROM audit_session
+          WHERE first_at >= ($1::date)::timestamp AT TIME ZONE 'UTC'
+            AND last_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'`,
+        [first, last],
+      );
+    }
   });
   return {
     dropped: drop.map((p) => ({ name: p.name, day: p.day, events: p.spans.reduce((n, s) => n + s.events, 0) })),
     held,
     checkpoints,
   };
+}
+
+/** Runs of consecutive UTC days (YYYY-MM-DD), each as its first and last day. */
+export function dayRuns(days: string[]): Array<[string, string]> {
+  const sorted = [...new Set(days)].sort();
+  const runs: Array<[string, string]> = [];
+  for (const d of sorted) {
+    const last = runs.at(-1);
+    if (last && Date.parse(`${d}T00:00:00Z`) - Date.parse(`${last[1]}T00:00:00Z`) === 86_400_000) last[1] = d;
+    else runs.push([d, d]);
+  }
+  return runs;
 }

@@ -27,7 +27,7 @@ export async function prepareStore(owner: DataSource, writerRole: string): Promi
     await tx.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
     await tx.query(`REVOKE ALL ON audit_event, audit_checkpoint, audit_deadletter FROM ${role}`);
     await tx.query(`GRANT SELECT, INSERT ON audit_event, audit_checkpoint, audit_deadletter TO ${role}`);
-    await tx.query(`GRANT SELECT, INSERT, UPDATE ON audit_chain_head TO ${role}`);
+    await tx.query(`GRANT SELECT, INSERT, UPDATE ON audit_chain_head, audit_session TO ${role}`);
     await tx.query(`GRANT EXECUTE ON FUNCTION audit_ensure_partition(date) TO ${role}`);
   });
 }
@@ -49,7 +49,8 @@ interface Rights {
 export async function checkWriterRights(writer: DataSource): Promise<void> {
   const [migrated]: { present: boolean }[] = await writer.query(
     `SELECT to_regclass('public.audit_event') IS NOT NULL AND to_regclass('public.audit_chain_head') IS NOT NULL
-       AND to_regclass('public.audit_deadletter') IS NOT NULL AS present`,
+       AND to_regclass('public.audit_deadletter') IS NOT NULL AND to_regclass('public.audit_session') IS NOT NULL
+       AS present`,
   );
   if (!migrated.present) {
     throw new StoreSetupError(
@@ -69,7 +70,9 @@ export async function checkWriterRights(writer: DataSource): Promise<void> {
              AND has_table_privilege('audit_checkpoint', 'SELECT') AND has_table_privilege('audit_deadletter', 'INSERT')
              AND has_table_privilege('audit_deadletter', 'SELECT') AS can_append,
            has_table_privilege('audit_chain_head', 'SELECT') AND has_table_privilege('audit_chain_head', 'INSERT')
-             AND has_table_privilege('audit_chain_head', 'UPDATE') AS can_move_heads,
+             AND has_table_privilege('audit_chain_head', 'UPDATE') AND has_table_privilege('audit_session', 'SELECT')
+             AND has_table_privilege('audit_session', 'INSERT') AND has_table_privilege('audit_session', 'UPDATE')
+             AS can_move_heads,
            has_function_privilege('audit_ensure_partition(date)', 'EXECUTE') AS can_partition
       FROM pg_roles r, pg_class c
      WHERE r.rolname = current_user AND c.oid = 'public.audit_event'::regclass`);

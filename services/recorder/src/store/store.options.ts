@@ -2,6 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { CreateAuditEvent1764057600000 } from '../migrations/1764057600000-create-audit-event';
 import { ChainedPartitionedAudit1764072000000 } from '../migrations/1764072000000-chained-partitioned-audit';
 import { AuditDeadLetter1765000000000 } from '../migrations/1765000000000-audit-deadletter';
+import { AuditSessionSummary1796600000000 } from '../migrations/1796600000000-audit-session-summary';
 import type { RecorderStoreConfig } from '../config';
 import { StoreSetupError } from './store-setup';
 
@@ -9,6 +10,7 @@ export const RECORDER_MIGRATIONS = [
   CreateAuditEvent1764057600000,
   ChainedPartitionedAudit1764072000000,
   AuditDeadLetter1765000000000,
+  AuditSessionSummary1796600000000,
 ];
 
 /** The recorder's everyday connection, as its INSERT-and-SELECT role. Never migrates. */

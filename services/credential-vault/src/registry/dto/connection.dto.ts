@@ -92,7 +92,10 @@ export interface ConnectionView {
   agentCredentialHeaders: string[];
   /** The current secret's version; null until a secret is set. */
   secretVersion: number | null;
+  /** When the current secret version was stored: the last rotation (or the first secret). */
   secretSetAt: string | null;
+  /** Who stored it. */
+  secretSetBy: StoredActor | null;
   createdAt: string;
   createdBy: StoredActor;
 }

@@ -24,18 +24,29 @@ export const SessionsQuerySchema = z
       .min(1)
       .max(1024)
       .optional()
-      .describe('Only sessions with an event of this principal: the subject (sub) of its token.'),
+      .describe(
+        "Only sessions of this principal (the session's first authenticated actor): the subject (sub) of its token.",
+      ),
     issuer: z
       .string()
       .min(1)
       .max(2048)
       .optional()
       .describe('With `principal`: only that subject of this token issuer (iss).'),
-    connection: ConnectionNameSchema.optional().describe('Only sessions with an event on this connection.'),
-    protocol: AuditProtocolSchema.optional().describe('Only sessions with an event of this protocol.'),
-    from,
-    to,
-    decision: DecisionSchema.optional().describe('Only sessions where policy decided so at least once.'),
+    connection: ConnectionNameSchema.optional().describe(
+      "Only sessions on this connection (the first one the session's events name).",
+    ),
+    protocol: AuditProtocolSchema.optional().describe('Only sessions of this protocol.'),
+    from: from.describe(
+      'Only sessions that started at or after this time (RFC 3339). Defaults to 24 hours before `to`; at most 31 days before it.',
+    ),
+    to: to.describe('Only sessions that started before this time (RFC 3339). Defaults to now.'),
+    decision: z
+      .enum([...DecisionSchema.options, 'approved'])
+      .optional()
+      .describe(
+        'allow, deny, review: only sessions where policy decided so at least once (review: an operation was held); approved: only sessions where an approval was granted.',
+      ),
     hasMasking: z
       .enum(['true', 'false'])
       .transform((v) => v === 'true')

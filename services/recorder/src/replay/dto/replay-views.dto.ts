@@ -17,18 +17,20 @@ export const SessionSummarySchema = z
       .describe("The session's principal: the actor of its first authenticated event; null when it has none."),
     connection: z.string().nullable().describe('The connection of its first event that names one.'),
     protocol: AuditProtocolSchema.describe('The protocol of its first event.'),
-    startedAt: z.string().describe('Time of its first event in the range (RFC 3339).'),
-    endedAt: z.string().describe('Time of its last event in the range (RFC 3339).'),
-    events: count.describe('Events of the session in the range.'),
-    operations: count.describe('Distinct request ids among them: the operations the session asked for.'),
+    startedAt: z.string().describe('Time of its first event (RFC 3339).'),
+    endedAt: z.string().describe('Time of its last event so far (RFC 3339).'),
+    events: count.describe('Events of the session stored so far.'),
+    operations: count.describe(
+      'Operations the session asked for: its operation.intercepted events, and the outcome events that audit an operation on their own.',
+    ),
     decisions: z
-      .object({ allow: count, deny: count, review: count })
+      .object({ allow: count, deny: count, review: count, approved: count })
       .describe(
-        'How often policy decided each way (operation.decided events, and the decisions statement events carry).',
+        'How often policy decided each way (operation.decided events, and the decisions outcome events carry; review: held for approval), and how many approvals were granted (approval.changed to approved).',
       ),
     masked: count.describe('Values masked in its responses, all masking rules together.'),
   })
-  .describe('One session, from its events in the requested time range.');
+  .describe('One session, as summarised by the recorder while it stores its events.');
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 
 export const SessionPageSchema = z
