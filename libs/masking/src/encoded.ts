@@ -5,9 +5,10 @@
  * whole encoded value is masked, under the rule of what was found inside.
  *
  * The prefilter decides when to look: the base64 forms of the detectors' anchors (in each of the
- * three alignments a string can take in base64) and the percent escapes of `:`, `=`, `@` and `"`
- * are anchors of their own, so a text without any of them costs nothing more.
+ * three alignments a string can take in base64) and a few URL-encoded forms (`%3A%2F%2F`,
+ * `password%3D`, ...) are anchors of their own, so a text without any of them costs nothing more.
  */
+import { anchorCost } from './anchors';
 import type { Detector } from './detectors';
 import type { MaskingEngine, Span } from './masker';
 
@@ -20,7 +21,24 @@ const BASE64_RUN_MIN = 16;
 /** The share of printable ASCII a decoded value needs to be taken for text. */
 const PRINTABLE_SHARE = 0.9;
 
-const URL_ESCAPES = ['%3A', '%3D', '%40', '%22'];
+/**
+ * Fragments made only of common letter pairs and trigrams (`OVE5`) would slow the filter on every
+ * text and send ordinary words to the decoder: they are left out, at the price of that one
+ * alignment of that one spelling.
+ */
+const FRAGMENT_COST_MAX = 50;
+
+/** URL-encoded forms worth decoding: a connection string, JSON, a secret-naming parameter, a PEM block. */
+const URL_ESCAPES = [
+  '%3A%2F%2F',
+  '%7B%22',
+  'password%3D',
+  'token%3D',
+  'secret%3D',
+  'key%3D',
+  '-----BEGIN%20',
+  '-----BEGIN+',
+];
 
 const BASE64_CHAR = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') BASE64_CHAR[c.charCodeAt(0)] = 1;
@@ -48,10 +66,10 @@ export function base64Fragments(text: string): string[] {
   return [...out];
 }
 
-/** The spellings an anchor is encoded in: as written, and for a lower-case word also upper case and capitalised. */
+/** The spellings an anchor is encoded in: as written, and for a lower-case word (a key name) also upper case. */
 function spellings(text: string): string[] {
   if (!/^[a-z_-]+$/.test(text)) return [text];
-  return [text, text.toUpperCase(), text[0].toUpperCase() + text.slice(1)];
+  return [text, text.toUpperCase()];
 }
 
 /** Anchors of the encoded-value scan for a set of detectors. */
@@ -60,7 +78,9 @@ export function encodedAnchors(detectors: readonly Detector[]): string[] {
   for (const d of detectors) {
     for (const anchor of d.encoded ?? d.anchors) {
       if (anchor.length < 3) continue;
-      for (const spelling of spellings(anchor)) for (const f of base64Fragments(spelling)) out.add(f);
+      for (const spelling of spellings(anchor)) {
+        for (const f of base64Fragments(spelling)) if (anchorCost(f) <= FRAGMENT_COST_MAX) out.add(f);
+      }
     }
   }
   return [...out];

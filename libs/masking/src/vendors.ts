@@ -45,12 +45,6 @@ function contextual(
   });
 }
 
-/** Discord user ids in base64 begin with these trigrams (ids that start with 1, 2 or 3: every id since 2017). */
-const DISCORD_ID_TRIGRAMS: string[] = [];
-for (const second of ['T', 'j', 'z']) {
-  for (const third of 'AEIMQUYcgk') DISCORD_ID_TRIGRAMS.push(`M${second}${third}`);
-}
-
 export const VENDOR_DETECTORS: readonly Detector[] = [
   // --- package registries ---------------------------------------------------------------------
   prefixed('npm-token', ['npm_'], /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])/g, 42, (m) =>
@@ -70,9 +64,15 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
     /(?<![A-Za-z0-9_])dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,64}(?![A-Za-z0-9_-])/g,
     75,
   ),
-  prefixed('crates-io-token', ['cio'], /(?<![A-Za-z0-9])cio[A-Za-z0-9]{32}(?![A-Za-z0-9])/g, 37, (m) =>
-    looksRandom(m[0].slice(3)),
-  ),
+  patternDetector({
+    id: 'crates-io-token',
+    // `cio` begins too many words to be an anchor: crates.io tokens are found next to Cargo's names.
+    anchors: ['cargo_registry', 'crates.io', 'crates-io', 'cargo_token'],
+    keyed: true,
+    reach: contextLead(['cargo_registry']) + 37,
+    lead: contextLead(['cargo_registry']),
+    patterns: [{ re: /(?<![A-Za-z0-9])cio[A-Za-z0-9]{32}(?![A-Za-z0-9])/g, accept: (m) => looksRandom(m[0].slice(3)) }],
+  }),
   prefixed(
     'jfrog-token',
     ['AKCp', 'cmVmdGtu'],
@@ -98,9 +98,12 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
   // --- chat and bots --------------------------------------------------------------------------
   patternDetector({
     id: 'discord-bot-token',
-    anchors: [...DISCORD_ID_TRIGRAMS, 'discord'],
-    encoded: ['discord'],
-    reach: 1 + 28 + 1 + 6 + 1 + 40 + 1,
+    // The token's first part is a user id in base64 with nothing literal about it, and its first
+    // characters (`MT`, `OD`, ...) begin too many words: bot tokens are found next to Discord's name.
+    anchors: ['discord'],
+    keyed: true,
+    reach: contextLead(['discord']) + 1 + 28 + 1 + 6 + 1 + 40 + 1,
+    lead: contextLead(['discord']),
     patterns: [
       {
         re: /(?<![A-Za-z0-9_.-])([MNO][A-Za-z0-9_-]{22,27})\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}(?![A-Za-z0-9_.-])/g,
@@ -148,8 +151,12 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
   prefixed('mailgun-key', ['key-'], /(?<![A-Za-z0-9_-])key-[0-9a-f]{32}(?![A-Za-z0-9_-])/g, 38, (m) =>
     looksRandom(m[0].slice(4)),
   ),
-  prefixed('mailchimp-key', ['-us'], /(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![A-Za-z0-9])/g, 38, (m) =>
-    looksRandom(m[0].slice(0, 32)),
+  prefixed(
+    'mailchimp-key',
+    ['-us1', '-us2', '-us3', '-us4', '-us5', '-us6', '-us7', '-us8', '-us9'],
+    /(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![A-Za-z0-9])/g,
+    38,
+    (m) => looksRandom(m[0].slice(0, 32)),
   ),
   prefixed(
     'brevo-key',
@@ -161,9 +168,10 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
   patternDetector({
     id: 'twilio-key',
     keyed: true,
-    anchors: [...[...'0123456789abcdef'].flatMap((h) => [`AC${h}`, `SK${h}`]), 'twilio'],
-    encoded: ['twilio'],
-    reach: 1 + 34 + 1 + contextLead(['twilio']) + 33,
+    // Bare SIDs (`AC`/`SK` and 32 hex digits) are identifiers rather than secrets and `AC`/`SK`
+    // begin too many words to be anchors: Twilio credentials are found next to Twilio's name.
+    anchors: ['twilio'],
+    reach: contextLead(['twilio']) + 35,
     lead: contextLead(['twilio']),
     patterns: [
       { re: /(?<![A-Za-z0-9])(?:AC|SK)[0-9a-f]{32}(?![A-Za-z0-9])/g, accept: (m) => looksRandom(m[0].slice(2)) },
@@ -199,15 +207,21 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
     '[0-9a-fA-F]{40}|[0-9a-fA-F]{32}',
     40,
   ),
-  prefixed(
-    'newrelic-key',
-    ['NRAK-', 'NRJS-', 'NRII-', 'NRAL', 'NRRA-'],
-    /(?<![A-Za-z0-9_-])(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9_-]{32}|NRRA-[a-f0-9]{42}|[a-f0-9]{36}NRAL)(?![A-Za-z0-9_-])/g,
-    49,
-  ),
+  patternDetector({
+    id: 'newrelic-key',
+    // License keys end in `NRAL`, a common letter pair: they count next to New Relic's name.
+    anchors: ['NRAK-', 'NRJS-', 'NRII-', 'NRRA-', 'new_relic', 'newrelic', 'nr_license'],
+    keyed: true,
+    reach: 49,
+    patterns: [
+      {
+        re: /(?<![A-Za-z0-9_-])(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9_-]{32}|NRRA-[a-f0-9]{42}|[a-f0-9]{36}NRAL)(?![A-Za-z0-9_-])/g,
+      },
+    ],
+  }),
   patternDetector({
     id: 'sentry-dsn',
-    anchors: ['sentry', '.ingest.'],
+    anchors: ['sentry.', 'ingest.'],
     reach: 3 + 65 + 1 + 128 + 8,
     lead: 3,
     patterns: [
@@ -260,8 +274,8 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
   ),
   prefixed(
     'onepassword-token',
-    ['ops_eyJ', 'A3-'],
-    /(?<![A-Za-z0-9_-])(?:ops_eyJ[A-Za-z0-9+/=_-]{100,2048}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})(?![A-Za-z0-9+/=_-])/g,
+    ['ops_eyJ'],
+    /(?<![A-Za-z0-9_-])ops_eyJ[A-Za-z0-9+/=_-]{100,2048}(?![A-Za-z0-9+/=_-])/g,
     1 + 7 + 2048 + 1,
   ),
   prefixed(
@@ -281,12 +295,13 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
   contextual('heroku-key', ['heroku'], UUID, 36, [
     { re: /(?<![A-Za-z0-9_-])HRKU-AA[A-Za-z0-9_-]{58}(?![A-Za-z0-9_-])/g },
   ]),
-  contextual('linode-token', ['linode'], '[0-9a-fA-F]{64}', 64),
+  contextual('linode-token', ['linode_'], '[0-9a-fA-F]{64}', 64),
   contextual('hetzner-token', ['hcloud', 'hetzner'], '[A-Za-z0-9]{64}', 64),
   patternDetector({
     id: 'cloudflare-key',
     keyed: true,
-    anchors: ['v1.0-', 'cloudflare', 'cf_api', 'x-auth-key'],
+    // Origin CA keys (`v1.0-...`) count only near Cloudflare's name: `v1.0-` alone is a version.
+    anchors: ['cloudflare', 'cf_api', 'x-auth-key'],
     encoded: ['cloudflare'],
     reach: 1 + 5 + 24 + 1 + 146 + 1 + contextLead(['cloudflare']),
     lead: contextLead(['cloudflare']),
@@ -335,7 +350,9 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
   // --- cloud and AI providers ------------------------------------------------------------------
   prefixed(
     'google-oauth-token',
-    ['GOCSPX-', 'ya29.', '1//0'],
+    // `ya29.` access tokens are matched once another anchor is there; alone they are bearer
+    // tokens and `access_token` values, which other rules mask (`29.` is everywhere in numbers).
+    ['GOCSPX-', '1//0'],
     /(?<![A-Za-z0-9_-])(?:GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{30,2048}|1\/\/0[A-Za-z0-9_-]{40,512})(?![A-Za-z0-9_-])/g,
     1 + 5 + 2048 + 1,
   ),
@@ -373,12 +390,15 @@ export const VENDOR_DETECTORS: readonly Detector[] = [
   prefixed('perplexity-key', ['pplx-'], /(?<![A-Za-z0-9_-])pplx-[A-Za-z0-9]{48}(?![A-Za-z0-9_-])/g, 55),
   prefixed('xai-key', ['xai-'], /(?<![A-Za-z0-9_-])xai-[A-Za-z0-9]{80}(?![A-Za-z0-9_-])/g, 86),
   contextual('cohere-key', ['cohere', 'co_api_key'], '[A-Za-z0-9]{40}', 40),
-  contextual('mistral-key', ['mistral'], '[A-Za-z0-9]{32}', 32),
+  // `mistral` and `linode` are made of common letter pairs: only the names configurations use count.
+  contextual('mistral-key', ['mistral_', 'mistral-'], '[A-Za-z0-9]{32}', 32),
 
   // --- HTTP credentials -------------------------------------------------------------------------
   patternDetector({
     id: 'basic-auth',
-    anchors: ['Basic'],
+    // `Basic` alone is a word; the header's name is the anchor.
+    anchors: ['authorization'],
+    keyed: true,
     encoded: [],
     reach: 1 + 5 + 16 + 2048 + 2 + 1,
     lead: 1 + 5 + 16,

@@ -18,6 +18,8 @@ export interface Format {
   /** How a person would call it in a sentence or a log line. */
   label: string;
   make(rng: Rng): string;
+  /** Found only under the names configurations give it, not by the service's name in a sentence. */
+  configOnly?: boolean;
 }
 
 function uuid(rng: Rng): string {
@@ -59,7 +61,7 @@ export const FORMATS: readonly Format[] = [
   { kind: 'aws-session-token', rule: 'aws-session-token', envName: 'AWS_SESSION_TOKEN', label: 'AWS session token', make: (r) => `IQoJb3JpZ2luX2Vj${r.chars(BASE64, 300)}` },
   { kind: 'gcp-api-key', rule: 'google-api-key', envName: 'GOOGLE_API_KEY', label: 'Google API key', make: (r) => `AIza${r.chars(BASE64URL, 35)}` },
   { kind: 'gcp-oauth-client-secret', rule: 'google-oauth-token', envName: 'GOOGLE_CLIENT_SECRET', label: 'Google OAuth client secret', make: (r) => `GOCSPX-${mixed(r, BASE64URL, 28)}` },
-  { kind: 'gcp-oauth-access-token', rule: 'google-oauth-token', envName: 'GOOGLE_ACCESS_TOKEN', label: 'Google access token', make: (r) => `ya29.${mixed(r, BASE64URL, 150)}` },
+  { kind: 'gcp-oauth-access-token', rule: 'secret-assignment', envName: 'GOOGLE_ACCESS_TOKEN', label: 'Google access token', make: (r) => `ya29.${mixed(r, BASE64URL, 150)}` },
   { kind: 'azure-storage-connection-string', rule: 'azure-storage-key', envName: 'AZURE_STORAGE_CONNECTION_STRING', label: 'Azure storage connection string', make: (r) => `DefaultEndpointsProtocol=https;AccountName=acct${r.chars(LOWER, 6)};AccountKey=${r.chars(BASE64, 86)}==;EndpointSuffix=core.windows.net` },
   { kind: 'azure-service-bus-key', rule: 'azure-storage-key', envName: 'SERVICEBUS_CONNECTION', label: 'Service Bus connection string', make: (r) => `Endpoint=sb://ns${r.chars(LOWER, 6)}.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${r.chars(BASE64, 43)}=` },
   { kind: 'azure-sas-url', rule: 'azure-sas-token', envName: 'AZURE_BLOB_SAS_URL', label: 'Azure SAS URL', make: (r) => `https://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01T00:00:00Z&sig=${encodeURIComponent(r.chars(BASE64, 43) + '=')}` },
@@ -116,7 +118,7 @@ export const FORMATS: readonly Format[] = [
   { kind: 'infisical-service-token', rule: 'infisical-token', envName: 'INFISICAL_TOKEN', label: 'Infisical service token', make: (r) => `st.${uuid(r)}.${r.chars(HEX, 32)}.${r.chars(HEX, 32)}` },
   { kind: 'digitalocean-pat', rule: 'digitalocean-token', envName: 'DIGITALOCEAN_TOKEN', label: 'DigitalOcean token', make: (r) => `dop_v1_${r.chars(HEX, 64)}` },
   { kind: 'heroku-api-key', rule: 'heroku-key', envName: 'HEROKU_API_KEY', label: 'Heroku API key', make: (r) => `HRKU-AA${mixed(r, BASE64URL, 58)}` },
-  { kind: 'linode-token', rule: 'linode-token', envName: 'LINODE_TOKEN', label: 'Linode token', make: (r) => `${r.chars(HEX, 62)}a1` },
+  { kind: 'linode-token', rule: 'linode-token', envName: 'LINODE_TOKEN', label: 'Linode token', make: (r) => `${r.chars(HEX, 62)}a1`, configOnly: true },
   { kind: 'hetzner-token', rule: 'hetzner-token', envName: 'HCLOUD_TOKEN', label: 'Hetzner Cloud token', make: (r) => mixed(r, ALNUM, 64) },
   { kind: 'cloudflare-api-token', rule: 'cloudflare-key', envName: 'CLOUDFLARE_API_TOKEN', label: 'Cloudflare API token', make: (r) => mixed(r, BASE64URL, 40) },
   { kind: 'fastly-token', rule: 'fastly-token', envName: 'FASTLY_API_TOKEN', label: 'Fastly API token', make: (r) => mixed(r, BASE64URL, 32) },
@@ -138,7 +140,7 @@ export const FORMATS: readonly Format[] = [
   { kind: 'postman-key', rule: 'postman-key', envName: 'POSTMAN_API_KEY', label: 'Postman API key', make: (r) => `PMAK-${r.chars(HEX, 24)}-${r.chars(HEX, 34)}` },
   { kind: 'perplexity-key', rule: 'perplexity-key', envName: 'PERPLEXITY_API_KEY', label: 'Perplexity API key', make: (r) => `pplx-${mixed(r, ALNUM, 48)}` },
   { kind: 'xai-key', rule: 'xai-key', envName: 'XAI_API_KEY', label: 'xAI API key', make: (r) => `xai-${mixed(r, ALNUM, 80)}` },
-  { kind: 'mistral-key', rule: 'mistral-key', envName: 'MISTRAL_API_KEY', label: 'Mistral API key', make: (r) => mixed(r, ALNUM, 32) },
+  { kind: 'mistral-key', rule: 'mistral-key', envName: 'MISTRAL_API_KEY', label: 'Mistral API key', make: (r) => mixed(r, ALNUM, 32), configOnly: true },
   { kind: 'age-secret-key', rule: 'age-secret-key', envName: 'SOPS_AGE_KEY', label: 'age secret key', make: (r) => `AGE-SECRET-KEY-1${r.chars(BECH32, 58)}` },
   { kind: 'rsa-private-key', rule: 'private-key', envName: 'TLS_KEY', label: 'private key', make: (r) => pemKey(r, 'RSA PRIVATE KEY') },
   { kind: 'openssh-private-key', rule: 'private-key', envName: 'SSH_PRIVATE_KEY', label: 'SSH key', make: (r) => pemKey(r, 'OPENSSH PRIVATE KEY') },

@@ -84,7 +84,7 @@ function lookAlikes(r: Rng): Partial<Record<DetectorId, string[]>> {
     'dynatrace-token': ['dt0c01.SHORT.SHORT', `dt0c01.${r.chars(ALNUM, 24)}`, 'dt0c01'],
     'vault-token': ['hvs.short', `hvs.${'a'.repeat(30)}`, 'VAULT_ADDR=https://vault.internal:8200'],
     'doppler-token': ['dp.st.short', `dp.pt.${r.chars(ALNUM, 20)}`, 'doppler run -- npm start'],
-    'onepassword-token': ['ops_eyJ', 'A3-ABC-DEF', `ops_${r.chars(ALNUM, 50)}`],
+    'onepassword-token': ['ops_eyJ', `ops_${r.chars(ALNUM, 50)}`, 'OP_CONNECT_HOST=http://localhost:8080'],
     'infisical-token': ['st.short', 'first. last. best.', `st.${r.chars(HEX, 36)}.${r.chars(HEX, 32)}`],
     'digitalocean-token': [`dop_v1_${r.chars(HEX, 63)}`, 'dop_v1_', `doo_v2_${r.chars(HEX, 64)}`],
     'heroku-key': ['HEROKU_APP_NAME=my-app', 'HRKU-short', `heroku release v${r.int(100)}`],
@@ -94,7 +94,7 @@ function lookAlikes(r: Rng): Partial<Record<DetectorId, string[]>> {
       `LINODE_TOKEN=${'0'.repeat(64)}`,
     ],
     'hetzner-token': ['HCLOUD_LOCATION=fsn1', `hetzner server cx${r.int(50)}`, 'HCLOUD_TOKEN=<your-token>'],
-    'cloudflare-key': ['CLOUDFLARE_ZONE=example.com', `v1.0-${r.chars(HEX, 24)}`, 'cloudflare api token: <token>'],
+    'cloudflare-key': ['CLOUDFLARE_ZONE=example.com', 'cloudflare api token: <token>', `v1.0-${r.chars(HEX, 24)}`],
     'fastly-token': ['FASTLY_SERVICE=www', 'fastly purge all', `FASTLY_API_TOKEN=${'x'.repeat(32)}`],
     'netlify-token': ['NETLIFY_SITE_ID=my-site', 'nfp_short', `netlify deploy --prod`],
     'vercel-token': ['VERCEL_ORG=acme', 'vercel --prod', `VERCEL_TOKEN=${'a'.repeat(24)}`],
@@ -137,8 +137,12 @@ export function formatVectors(seed = 11): Partial<Record<DetectorId, Vectors>> {
     entry.tp.push(
       { text: `${format.envName}=${v}`, secrets: [core] },
       { text: `{"${format.envName.toLowerCase()}": "${jsonInner(v)}"}`, secrets: [jsonInner(core)] },
-      { text: `Here is the ${format.label}: ${v} (rotate it after the demo).`, secrets: [core] },
     );
+    if (format.configOnly !== true) {
+      entry.tp.push({ text: `Here is the ${format.label}: ${v} (rotate it after the demo).`, secrets: [core] });
+    } else {
+      entry.tp.push({ text: `settings:\n  ${format.envName.toLowerCase()}: '${v}'\n`, secrets: [core] });
+    }
   }
   for (const [id, fp] of Object.entries(lookAlikes(r)) as Array<[DetectorId, string[]]>) {
     (out[id] ??= { tp: [], fp: [] }).fp.push(...fp);
