@@ -214,7 +214,13 @@ const awsSecretAccessKey: Detector = {
         let q = p + 1;
         while (q < n && isBase64Char(text.charCodeAt(q))) q++;
         const startsFree = !isBase64Char(text.charCodeAt(p - 1));
-        if (startsFree && q - p === 40 && text.charCodeAt(q) !== 0x3d && looksRandom40(text, p)) {
+        if (
+          startsFree &&
+          q - p === 40 &&
+          text.charCodeAt(q) !== 0x3d &&
+          looksRandom40(text, p) &&
+          !text.startsWith('EXAMPLEKEY', q - 10)
+        ) {
           out(p, q);
           AWS_KEYWORD.lastIndex = q;
           break;
@@ -537,6 +543,7 @@ const ALL: readonly Detector[] = [
     id: 'stripe-key',
     anchors: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
     re: /(?<![A-Za-z0-9_])(?:[rs]k_(?:live|test)_[A-Za-z0-9]{10,247}|whsec_[A-Za-z0-9+/=]{24,128})(?![A-Za-z0-9_])/g,
+    accept: (m) => entropy(m[0].slice(8)) > 3,
     reach: 1 + 8 + 247 + 1,
   }),
   regexDetector({

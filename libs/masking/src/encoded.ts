@@ -26,7 +26,7 @@ const PRINTABLE_SHARE = 0.9;
  * text and send ordinary words to the decoder: they are left out, at the price of that one
  * alignment of that one spelling.
  */
-const FRAGMENT_COST_MAX = 50;
+const FRAGMENT_COST_MAX = 200;
 
 /** URL-encoded forms worth decoding: a connection string, JSON, a secret-naming parameter, a PEM block. */
 const URL_ESCAPES = [
@@ -137,10 +137,11 @@ export function unwrap(text: string): string {
 }
 
 /**
- * Whether a whole value is wrapped base64 (a file from the GitHub contents API, a MIME part)
- * whose unwrapped form holds an encoded anchor the line breaks hid from the prefilter.
+ * Whether a whole value is wrapped base64 (a file from the GitHub contents API, a MIME part): its
+ * first characters are base64 and line breaks. Such a value is decoded whole, whatever anchors the
+ * line breaks hid from the prefilter.
  */
-export function wrappedBase64Hit(engine: MaskingEngine, text: string): boolean {
+export function wrappedBase64(text: string): boolean {
   const head = Math.min(text.length, 96);
   let newline = false;
   for (let i = 0; i < head; i++) {
@@ -148,8 +149,23 @@ export function wrappedBase64Hit(engine: MaskingEngine, text: string): boolean {
     if (c === 0x0a) newline = true;
     else if (c !== 0x0d && c !== 0x3d && (c >= 256 || BASE64_CHAR[c] === 0)) return false;
   }
-  if (!newline && text.indexOf('\n', head) < 0) return false;
-  return (engine.automaton.scan(unwrap(text)) & ENCODED_BIT) !== 0;
+  return newline || text.indexOf('\n', head) >= 0;
+}
+
+/** The same test on the raw bytes of a JSON string (line breaks as `\n` escapes), before decoding it. */
+export function mayBeWrappedBase64(bytes: Uint8Array, start: number, end: number): boolean {
+  const head = Math.min(end, start + 96);
+  for (let i = start; i < head; i++) {
+    const c = bytes[i];
+    if (c === 0x5c) {
+      const e = bytes[i + 1];
+      if (e !== 0x6e && e !== 0x72) return false;
+      i++;
+    } else if (c !== 0x3d && BASE64_CHAR[c] === 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -198,7 +214,10 @@ export function findEncoded(engine: MaskingEngine, text: string, whole: boolean,
     if (end - i >= BASE64_RUN_MIN && end - i <= max) {
       const run = text.slice(i, end);
       const compact = breaks ? unwrap(run) : run;
-      if ((engine.automaton.scan(compact) & ENCODED_BIT) !== 0) {
+      // A whole value that is all base64 is decoded whatever the prefilter saw (wrapped values
+      // hide anchors behind line breaks); a run inside a text needs an encoded anchor.
+      const all = whole && i === 0 && end === n;
+      if (all || (engine.automaton.scan(compact) & ENCODED_BIT) !== 0) {
         const rule = ruleInside(engine, Buffer.from(compact, 'base64').toString('latin1'), depth);
         if (rule !== null) out.push({ start: i, end, rule, open: false });
       }

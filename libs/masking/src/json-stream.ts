@@ -1,6 +1,7 @@
 import { escapeJson, latin1, unescapeJson } from './json-string';
 import { addCount, fieldHashOfBytes, type MaskCounts, type MaskingEngine } from './masker';
 import { maskToken } from './rules';
+import { mayBeWrappedBase64 } from './encoded';
 import { IncrementalTextMasker } from './text-stream';
 
 /** A body masker fed chunk by chunk: each call returns the output that is final so far. */
@@ -321,7 +322,8 @@ export class JsonChunkMasker implements ChunkMasker {
           this.heldBytes === 0 &&
           this.long === null &&
           !(this.isKey && this.keyMayMatch(buf, j)) &&
-          (this.isKey || this.keyContext === null)
+          (this.isKey || this.keyContext === null) &&
+          !(this.hasEscape && !this.isKey && this.mayBeWrapped(buf, j))
         ) {
           this.strStart = -1;
           this.keyContext = null;
@@ -470,6 +472,12 @@ export class JsonChunkMasker implements ChunkMasker {
     return error;
   }
 
+  /** Whether a string value without held bytes may be wrapped base64 (decoded whole by the engine). */
+  private mayBeWrapped(buf: Buffer, close: number): boolean {
+    const start = this.strStart + 1;
+    return this.detectors && this.engine.decodes && close - start >= 64 && mayBeWrappedBase64(buf, start, close);
+  }
+
   /** Whether a key without held bytes may name a field: its hash is one of a field name's. */
   private keyMayMatch(buf: Buffer, close: number): boolean {
     if (!this.fieldRules) return false;
@@ -555,7 +563,11 @@ export class JsonChunkMasker implements ChunkMasker {
     let replaced = false;
     const keyContext = this.isKey ? null : this.keyContext;
     this.keyContext = null;
-    if (this.detectors && (maybe || this.hardEscape || keyContext !== null || (this.isKey && engine.keyedBits !== 0))) {
+    const wrapped = !this.isKey && this.hasEscape && engine.decodes;
+    if (
+      this.detectors &&
+      (maybe || this.hardEscape || wrapped || keyContext !== null || (this.isKey && engine.keyedBits !== 0))
+    ) {
       const decoded = this.hasEscape ? unescapeJson(content, start, end, true) : null;
       if (this.hasEscape && decoded === null) return at;
       const logical = decoded !== null ? decoded.text : latin1(content, start, end);

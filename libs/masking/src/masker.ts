@@ -1,6 +1,6 @@
 import { AnchorAutomaton, STOP_MARK, trigramFilter, type Anchor } from './anchors';
 import { detectorById, type Detector } from './detectors';
-import { ENCODED_BIT, ENCODED_RUN_MAX, encodedAnchors, findEncoded, wrappedBase64Hit } from './encoded';
+import { ENCODED_BIT, ENCODED_RUN_MAX, encodedAnchors, findEncoded, wrappedBase64 } from './encoded';
 import {
   checkFieldName,
   columnRuleId,
@@ -272,7 +272,7 @@ export class MaskingEngine {
   }
 
   private wrappedHit(value: string): number {
-    return this.decodes && value.length >= 64 && wrappedBase64Hit(this, value) ? ENCODED_BIT : 0;
+    return this.decodes && value.length >= 64 && wrappedBase64(value) ? ENCODED_BIT : 0;
   }
 
   /**
