@@ -154,7 +154,8 @@ const COMMON_PAIRS = new Set(
   (
     'th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me ' +
     'de hi ri ro ic ne ea ra ce li ch ll be ma si om ur ca el ta la ns ge ly ei os no pe do su pa ec ac ' +
-    'rs mi us il lo pl ty ip ue ct ru ai sc tu yp ok ke ey id am ad ag ap ut ol et ia im ac pr ss qu'
+    'rs mi us il lo pl ty ip ue ct ru ai sc tu yp ok ke ey id am ad ag ap ut ol et ia im ac pr ss qu ' +
+    'ld ci wi t0 t1 t2'
   ).split(' '),
 );
 
@@ -167,7 +168,7 @@ export function cost(trigram: string): number {
   const pair = trigram.slice(1);
   const f = (ch: string) => LETTER_FREQUENCY[ch] ?? (ch >= '0' && ch <= '9' ? 8 : 2);
   const idLike = ID_CHARS.has(pair[0]) && ID_CHARS.has(pair[1]) ? 20 : 1;
-  return f(pair[0]) * f(pair[1]) * (COMMON_PAIRS.has(pair) ? 10 : 1) * idLike * commonness(trigram);
+  return f(pair[0]) * f(pair[1]) * (COMMON_PAIRS.has(pair) ? 30 : 1) * idLike * commonness(trigram);
 }
 
 /** The cost of an anchor's cheapest trigram (see {@link trigramFilter}). */
