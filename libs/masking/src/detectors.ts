@@ -504,10 +504,12 @@ const phoneNumber = patternDetector({
   id: 'phone-number',
   kind: 'pii',
   anchors: [],
-  minDigits: 8,
-  digitRun: 8,
+  // Ten digits at least: shorter E.164 numbers exist (small countries) but every ISO date and
+  // timestamp has runs of eight, which would send every JSON string with a date to this pattern.
+  minDigits: 10,
+  digitRun: 10,
   reach: 1 + 1 + 15 * 2 + 1,
-  patterns: [{ re: /(?<![0-9A-Za-z+])\+[1-9](?:[ -]?[0-9]){7,14}(?![0-9])/g }],
+  patterns: [{ re: /(?<![0-9A-Za-z+])\+[1-9](?:[ -]?[0-9]){9,14}(?![0-9])/g }],
 });
 
 /** Every detector, in any order; {@link DETECTORS} puts them in priority order. */

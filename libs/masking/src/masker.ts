@@ -114,8 +114,15 @@ export class MaskingEngine {
     let digitRun = Infinity;
     this.bits = new Int32Array(detectors.length);
     this.minDigits = new Int32Array(detectors.length);
+    // Digit-gated detectors run whenever a text has enough digits (every timestamp does): each
+    // gets a bit of its own so that no anchored detector runs along with them.
+    const gated = detectors.filter((d) => d.minDigits !== undefined).length;
+    const own = gated < SHARED_BITS ? gated : 0;
+    let gatedIndex = 0;
+    let sharedIndex = 0;
     detectors.forEach((d, i) => {
-      const bit = 1 << i % SHARED_BITS;
+      const bit =
+        own > 0 && d.minDigits !== undefined ? 1 << gatedIndex++ : 1 << (own + (sharedIndex++ % (SHARED_BITS - own)));
       this.bits[i] = bit;
       for (const text of d.anchors) anchors.push({ text, bits: bit });
       if (d.minDigits !== undefined) {
