@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Masker, createMaskingStream, resolveMaskingRules, type MaskingConfig } from '@airlock/masking';
 import { SeededRandom } from '@airlock/testing';
@@ -26,6 +27,7 @@ const GOAL_MBPS = 250;
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const HEX = '0123456789abcdef';
+const ALNUM_BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const WORDS = (
   'the of and to in is for on with as by at from that this be are was it or an will can not ' +
   'service request response user account order payment invoice customer product shipment ' +
@@ -52,11 +54,20 @@ function iso(rng: SeededRandom): string {
   return d.toISOString();
 }
 
+/** A token in GitHub's format: 30 random characters and their CRC-32 in base 62. */
+function githubToken(rng: SeededRandom): string {
+  const body = rng.chars(ALNUM, 30);
+  let n = crc32(body);
+  let sum = '';
+  for (let i = 0; i < 6; i++, n = Math.floor(n / 62)) sum = ALNUM_BASE62[n % 62] + sum;
+  return `ghp_${body}${sum}`;
+}
+
 /** A planted secret or personal datum, in the shapes the detectors look for. */
 function planted(rng: SeededRandom): string {
   switch (rng.int(10)) {
     case 0:
-      return `deploy with token ghp_${rng.chars(ALNUM, 36)} please`;
+      return `deploy with token ${githubToken(rng)} please`;
     case 1:
       return `AKIA${rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`;
     case 2:

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   CreateBucketCommand,
@@ -10,6 +11,15 @@ import { SigV4CheckingProxy, reflectedHeaders, waitFor } from '@airlock/testing'
 import { findIn, scanSystem } from './support/scanner';
 import { TestSystem } from './support/system';
 
+/** A token in GitHub's format (30 characters, then their CRC-32 in base 62), as the detector checks it. */
+function githubFormatToken(body: string): string {
+  const digits = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  let n = crc32(body);
+  let sum = '';
+  for (let i = 0; i < 6; i++, n = Math.floor(n / 62)) sum = digits[n % 62] + sum;
+  return `ghp_${body}${sum}`;
+}
+
 /**
  * The agent gets the data, never the secret: credentials come from the vault sealed to the
  * ingress, are injected upstream, and nothing secret comes back — checked by scanning every
@@ -20,7 +30,7 @@ describe('credentials and masking on the HTTP path', () => {
   const tag = randomBytes(6).toString('hex');
   const credentialCanary = `canary-credential-${tag}`;
   const plantedPassword = `canary-password-${tag}`;
-  const plantedToken = `ghp_${`c${tag}`.padEnd(36, 'a')}`;
+  const plantedToken = githubFormatToken(`c${tag}`.padEnd(30, 'a'));
   const plainCanary = `canary-plain/${tag}+x`;
   /** Forms of the injected credentials a reflecting upstream handed back: the canary scan looks for them all. */
   const reflectedForms: string[] = [];

@@ -125,15 +125,58 @@ const COMMON_TRIGRAMS = new Set(
   (
     'the and ing ent ion her for tha nte int ter hat tio ere ate his con res ver all ons nce men ith ted ' +
     'ers pro thi wit are ess not ive was ect rea com eve per ain est sta cre ati acc cco cou oun unt key ' +
-    'ser use red eat dat tim ime ame nam typ ype val alu lue tat tus err ror ode ass ord pri'
+    'ser use red eat dat tim ime ame nam typ ype val alu lue tat tus err ror ode ass ord pri ' +
+    'wil lin ove try saw nod ine ink'
   ).split(' '),
 );
+
+/**
+ * Characters of hex strings, UUIDs, timestamps and addresses. The filter knows a trigram's first
+ * byte by its low five bits only (`t` and `4`, `q` and `1` look the same), so a trigram ending in
+ * two of these fires all over ids, hashes and dates whatever its first byte.
+ */
+const ID_CHARS = new Set('0123456789abcdef.-:');
 
 /** How often a trigram may be expected in ordinary text: lower is rarer. */
 function commonness(trigram: string): number {
   let score = COMMON_TRIGRAMS.has(trigram) ? 20 : 1;
-  for (const ch of trigram) score *= LETTER_FREQUENCY[ch] ?? 2;
+  if (ID_CHARS.has(trigram[1]) && ID_CHARS.has(trigram[2])) score *= 20;
+  // Digits fill timestamps, ids and amounts in API payloads: as common there as frequent letters.
+  for (const ch of trigram) score *= LETTER_FREQUENCY[ch] ?? (ch >= '0' && ch <= '9' ? 8 : 2);
   return score;
+}
+
+/**
+ * Letter pairs common in English and JSON. The first stage of the filter tests a trigram's last two
+ * bytes before its first, so a trigram ending in one of these costs a closer look at many bytes.
+ */
+const COMMON_PAIRS = new Set(
+  (
+    'th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me ' +
+    'de hi ri ro ic ne ea ra ce li ch ll be ma si om ur ca el ta la ns ge ly ei os no pe do su pa ec ac ' +
+    'rs mi us il lo pl ty ip ue ct ru ai sc tu yp ok ke ey id am ad ag ap ut ol et ia im ac pr ss qu ' +
+    'ld ci wi t0 t1 t2'
+  ).split(' '),
+);
+
+/**
+ * How costly a trigram is as a filter entry. Every byte whose pair with the byte before it is some
+ * entry's last two bytes takes the slow branch of the scanning loop, so the pair's frequency
+ * counts as much as how common the whole trigram is (a string sent to the exact automaton).
+ */
+export function cost(trigram: string): number {
+  const pair = trigram.slice(1);
+  const f = (ch: string) => LETTER_FREQUENCY[ch] ?? (ch >= '0' && ch <= '9' ? 8 : 2);
+  const idLike = ID_CHARS.has(pair[0]) && ID_CHARS.has(pair[1]) ? 20 : 1;
+  return f(pair[0]) * f(pair[1]) * (COMMON_PAIRS.has(pair) ? 30 : 1) * idLike * commonness(trigram);
+}
+
+/** The cost of an anchor's cheapest trigram (see {@link trigramFilter}). */
+export function anchorCost(anchor: string): number {
+  const folded = anchor.toLowerCase();
+  let best = Infinity;
+  for (let i = 0; i + 3 <= folded.length; i++) best = Math.min(best, cost(folded.slice(i, i + 3)));
+  return best;
 }
 
 /** Folds a byte for the trigram filter: ASCII letters lose their case (other bytes may alias, which only adds candidates). */
@@ -166,7 +209,7 @@ export function trigramFilter(anchors: readonly string[]): Int32Array {
       let best = 0;
       let bestScore = Infinity;
       for (let i = 0; i + 3 <= folded.length; i++) {
-        const score = commonness(anchor.toLowerCase().slice(i, i + 3));
+        const score = cost(anchor.toLowerCase().slice(i, i + 3));
         if (score < bestScore) {
           bestScore = score;
           best = i;

@@ -1,5 +1,6 @@
 import { Masker, resolveMaskingRules, type DetectorId } from './index';
 import { ALNUM, BASE64, BASE64URL, DIGITS, Fakes, LOWER, UPPER } from '../test/fakes';
+import { formatVectors, type Vectors } from '../test/vectors';
 import { DETECTORS } from './detectors';
 import { DETECTOR_IDS } from './rules';
 
@@ -8,11 +9,6 @@ import { DETECTOR_IDS } from './rules';
  * masked, the rest of the text kept) and text that comes close without holding one (false
  * positives: nothing is masked).
  */
-interface Vectors {
-  /** Each text with the substrings that must be masked. */
-  tp: Array<{ text: string; secrets: string[] }>;
-  fp: string[];
-}
 
 const f = new Fakes();
 const r = f.rng;
@@ -63,7 +59,7 @@ const b64body = r.chars(BASE64, 64);
 const sha = f.hex(40);
 const uuid = `${f.hex(8)}-${f.hex(4)}-4${f.hex(3)}-a${f.hex(3)}-${f.hex(12)}`;
 
-const vectors: Record<DetectorId, Vectors> = {
+const own: Partial<Record<DetectorId, Vectors>> = {
   'aws-access-key-id': {
     tp: [
       { text: `aws_access_key_id = ${akid}`, secrets: [akid] },
@@ -347,7 +343,33 @@ const vectors: Record<DetectorId, Vectors> = {
       'DE89370400440532013000X',
     ],
   },
+  'us-ssn': {
+    tp: [
+      { text: 'SSN 219-45-6789 on file', secrets: ['219-45-6789'] },
+      { text: '{"ssn":"536-22-1234"}', secrets: ['536-22-1234'] },
+      { text: 'ssn: 772 10 5520.', secrets: ['772 10 5520'] },
+    ],
+    fp: [],
+  },
+  'phone-number': {
+    tp: [
+      { text: 'call +14155552671 today', secrets: ['+14155552671'] },
+      { text: '{"phone":"+44 20 7946 0958"}', secrets: ['+44 20 7946 0958'] },
+      { text: 'mobile: +49-151-2345-6789.', secrets: ['+49-151-2345-6789'] },
+    ],
+    fp: [],
+  },
 };
+
+/** These vectors and those of every generated format kind, per detector. */
+const vectors: Record<string, Vectors> = {};
+for (const source of [own, formatVectors()]) {
+  for (const [id, v] of Object.entries(source)) {
+    const into = (vectors[id] ??= { tp: [], fp: [] });
+    into.tp.push(...v.tp);
+    into.fp.push(...v.fp);
+  }
+}
 
 function expected(text: string, secrets: string[], rule: string): string {
   let out = text;

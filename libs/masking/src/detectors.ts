@@ -8,8 +8,18 @@
  * which is a UTF-8 continuation byte in latin1) and no `u` flag, so both forms give the same
  * spans and a span never cuts a multi-byte character.
  */
-import { IBAN_LENGTHS, ibanChecksumValid, looksLikeJwtHeader, luhnValid } from './checksums';
-import type { DetectorId } from './rules';
+import {
+  IBAN_LENGTHS,
+  base62CrcValid,
+  entropy,
+  ibanChecksumValid,
+  looksLikeJwtHeader,
+  luhnValid,
+  ssnValid,
+} from './checksums';
+import { patternDetector } from './pattern';
+import { DETECTOR_IDS, type DetectorId } from './rules';
+import { VENDOR_DETECTORS } from './vendors';
 
 /** Receives one span to mask: [start, end). `open` marks a private key whose end the text has not reached. */
 export type SpanSink = (start: number, end: number, open?: boolean) => void;
@@ -26,6 +36,24 @@ export interface Detector {
   /** For detectors without anchors: the least number of ASCII digits a text must hold. */
   readonly minDigits?: number;
   /**
+   * For digit-gated detectors: the run of digits (single spaces or dashes between them allowed)
+   * every match holds; the JSON stream looks at a string closer only when it has such a run.
+   */
+  readonly digitRun?: number;
+  /**
+   * Literal strings whose base64 forms mark an encoded value worth decoding (default: the
+   * anchors). Written in the case the format uses.
+   */
+  readonly encoded?: readonly string[];
+  /**
+   * The detector reads a key name before the value (`password=...`, `DATADOG_API_KEY: ...`).
+   * A JSON string value is then also scanned as `<its key>=<value>`, so `{"db_password": "..."}`
+   * is found like `db_password=...` in a text.
+   */
+  readonly keyed?: boolean;
+  /** The regular expressions a detector runs, for the tests that bound them. */
+  readonly patterns?: readonly RegExp[];
+  /**
    * The longest stretch of text a match depends on, from the first character it looks at
    * (lookbehind included) to the last (lookahead included). Streaming keeps a window at least
    * this long. `private-key` is unbounded and streams with an explicit begin/end state instead.
@@ -41,8 +69,10 @@ interface RegexDetectorSpec {
   kind?: 'secret' | 'pii';
   anchors: readonly string[];
   minDigits?: number;
+  digitRun?: number;
   reach: number;
   lead?: number;
+  encoded?: readonly string[];
   /** Global regular expression; with `group`, it needs the `d` flag and only that group is masked. */
   re: RegExp;
   group?: number;
@@ -50,28 +80,8 @@ interface RegexDetectorSpec {
 }
 
 function regexDetector(spec: RegexDetectorSpec): Detector {
-  const { re, group, accept } = spec;
-  return {
-    id: spec.id,
-    kind: spec.kind ?? 'secret',
-    anchors: spec.anchors,
-    minDigits: spec.minDigits,
-    reach: spec.reach,
-    lead: spec.lead ?? 0,
-    find(text, out) {
-      re.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = re.exec(text)) !== null) {
-        if (accept !== undefined && !accept(m)) continue;
-        if (group === undefined) {
-          out(m.index, m.index + m[0].length);
-        } else {
-          const span = m.indices?.[group];
-          if (span !== undefined) out(span[0], span[1]);
-        }
-      }
-    },
-  };
+  const { re, group, accept, ...rest } = spec;
+  return patternDetector({ ...rest, patterns: [{ re, group, accept }] });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,6 +142,7 @@ const privateKey: Detector = {
   id: 'private-key',
   kind: 'secret',
   anchors: ['-----begin'],
+  encoded: ['-----BEGIN', 'PRIVATE KEY'],
   reach: PEM_BEGIN.length + 64 + 5,
   lead: 0,
   find(text, out) {
@@ -184,6 +195,7 @@ const awsSecretAccessKey: Detector = {
   id: 'aws-secret-access-key',
   kind: 'secret',
   anchors: ['aws', 'secret'],
+  keyed: true,
   reach: 6 + AWS_SECRET_SEARCH + 40 + 1,
   lead: 6 + AWS_SECRET_SEARCH,
   find(text, out) {
@@ -202,7 +214,13 @@ const awsSecretAccessKey: Detector = {
         let q = p + 1;
         while (q < n && isBase64Char(text.charCodeAt(q))) q++;
         const startsFree = !isBase64Char(text.charCodeAt(p - 1));
-        if (startsFree && q - p === 40 && text.charCodeAt(q) !== 0x3d && looksRandom40(text, p)) {
+        if (
+          startsFree &&
+          q - p === 40 &&
+          text.charCodeAt(q) !== 0x3d &&
+          looksRandom40(text, p) &&
+          !text.startsWith('EXAMPLEKEY', q - 10)
+        ) {
           out(p, q);
           AWS_KEYWORD.lastIndex = q;
           break;
@@ -217,19 +235,35 @@ const awsSecretAccessKey: Detector = {
 // `password=...`, `secret: ...`, `"token": "..."`: the value after a secret-naming key.
 
 const ASSIGNMENT_KEY =
-  /(?:pass(?:word|wd|phrase)|[_-]pwd|secret(?:[_-]?key)?|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)["']?[ \t]{0,16}(?::=|=>|[:=])[ \t]{0,16}/gi;
+  /(?:pass(?:word|wd|phrase)|[_-]pwd|[_-]pass|secret(?:[_-]?key)?|token|api[_-]?key|access[_-]?key|private[_-]?key|(?:signing|encryption|master)[_-]?key|credentials?)(?:\\?["'])?[ \t]{0,16}(?::=|=>|[:=])[ \t]{0,16}/gi;
 const ASSIGNMENT_VALUE_MAX = 1024;
 /** Characters that end an unquoted value. */
 const VALUE_STOP = new Uint8Array(128);
 for (const c of ' \t\r\n\f\v"\'`&;,<>(){}[]\\') VALUE_STOP[c.charCodeAt(0)] = 1;
-const NOT_A_SECRET = new Set(['true', 'false', 'null', 'none', 'nil', 'undefined']);
 
-/** Values that are no secret: booleans and nulls, `****`, `${VAR}`, `{{ template }}`, `<placeholder>`. */
-function isPlaceholder(text: string, start: number, end: number): boolean {
-  if (end - start <= 9 && NOT_A_SECRET.has(text.slice(start, end).toLowerCase())) return true;
-  if (text.startsWith('${', start) || text.startsWith('{{', start) || text.charCodeAt(start) === 0x3c) return true;
-  for (let i = start; i < end; i++) if (text.charCodeAt(i) !== 0x2a) return false;
-  return true;
+/** Whole values that name no secret: booleans and nulls, and the words templates put in place of one. */
+const NOT_A_SECRET = new Set(
+  (
+    'true false null none nil undefined changeme change_me change-me changeit password passwd secret ' +
+    'example dummy test testing redacted hidden masked placeholder todo tbd fixme required optional string ' +
+    'value empty n/a na default sample foo bar foobar xxx yyy'
+  ).split(' '),
+);
+/** Parts of values that mark a template, an example or a reference, not a secret. */
+const PLACEHOLDER_PART =
+  /your[_-]?|example|changeme|change[_-]me|dummy|placeholder|redacted|x{4}|\*{3}|\.{3}|•|fake|sample|insert[_-]|replace[_-]?me|process\.env|os\.environ|getenv|secretkeyref|valuefrom|vault:|^env[:(]|^\$[A-Za-z_{(]|^%[({]|^#\{|^\{\{|^<|^\[\[/i;
+
+/**
+ * Values that are no secret: booleans and nulls, template words (`changeme`, `<your-key>`,
+ * `${VAR}`, `{{ x }}`, `***`, `xxxx`, `example`), references to the environment, and values of one
+ * repeated character or too little variety to be a credential (`aaaaaa`, `0000000`).
+ */
+export function isPlaceholder(text: string, start: number, end: number): boolean {
+  if (text.startsWith('${', start) || text.startsWith('{{', start) || text.startsWith('$(', start)) return true;
+  const value = text.slice(start, end);
+  if (end - start <= 16 && NOT_A_SECRET.has(value.toLowerCase())) return true;
+  if (PLACEHOLDER_PART.test(value)) return true;
+  return end - start >= 6 && entropy(value) < 1.5;
 }
 
 const secretAssignment: Detector = {
@@ -241,6 +275,8 @@ const secretAssignment: Detector = {
     'passphrase',
     '_pwd',
     '-pwd',
+    '_pass',
+    '-pass',
     'secret',
     'token',
     'api_key',
@@ -252,17 +288,31 @@ const secretAssignment: Detector = {
     'private_key',
     'privatekey',
     'private-key',
+    'signing_key',
+    'signingkey',
+    'encryption_key',
+    'encryptionkey',
+    'master_key',
+    'masterkey',
     'credential',
   ],
-  reach: 20 + 1 + 16 + 2 + 16 + ASSIGNMENT_VALUE_MAX + 2,
-  lead: 20 + 1 + 16 + 2 + 16 + 1,
+  encoded: ['password', 'passwd', 'secret', 'token', 'api_key', 'apikey', 'credential'],
+  keyed: true,
+  reach: 20 + 2 + 16 + 2 + 16 + 1 + ASSIGNMENT_VALUE_MAX + 2,
+  lead: 20 + 2 + 16 + 2 + 16 + 2,
   find(text, out) {
     const n = text.length;
     ASSIGNMENT_KEY.lastIndex = 0;
     while (ASSIGNMENT_KEY.exec(text) !== null) {
-      const p = ASSIGNMENT_KEY.lastIndex;
+      let p = ASSIGNMENT_KEY.lastIndex;
       if (p >= n) return;
-      const q = text.charCodeAt(p);
+      let q = text.charCodeAt(p);
+      // A JSON-escaped quote (`\"`) in a text body opens a value that an escaped quote closes.
+      const escaped = q === 0x5c && p + 1 < n && text.charCodeAt(p + 1) === 0x22;
+      if (escaped) {
+        p++;
+        q = 0x22;
+      }
       let start: number;
       let end: number;
       if (q === 0x22 || q === 0x27) {
@@ -275,6 +325,10 @@ const secretAssignment: Detector = {
           end++;
         }
         if (end >= n || text.charCodeAt(end) !== q) continue;
+        if (escaped) {
+          if (text.charCodeAt(end - 1) !== 0x5c) continue;
+          end--;
+        }
       } else {
         start = p;
         end = p;
@@ -345,8 +399,121 @@ function hasDigitOrIsLong(token: string): boolean {
   return token.length >= 32 || /[0-9]/.test(token);
 }
 
-/** Every detector, in priority order: when two spans start at the same place, the earlier wins. */
-export const DETECTORS: readonly Detector[] = [
+/** Schemes whose base64 forms mark an encoded connection string. */
+const URI_SCHEMES = [
+  'postgres://',
+  'postgresql://',
+  'mysql://',
+  'mongodb://',
+  'mongodb+srv://',
+  'redis://',
+  'rediss://',
+  'amqp://',
+  'amqps://',
+  'https://',
+  'http://',
+  'ftp://',
+  'sqlserver://',
+];
+
+const githubToken = patternDetector({
+  id: 'github-token',
+  anchors: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
+  reach: 264,
+  patterns: [
+    {
+      // Classic formats: 30 random characters and a CRC-32 of them in base 62 (longer ones, which
+      // GitHub reserves the right to issue, carry no documented checksum).
+      re: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9_])/g,
+      accept: (m) => m[0].length !== 40 || base62CrcValid(m[0].slice(4)),
+    },
+    { re: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59,229}(?![A-Za-z0-9_])/g },
+  ],
+});
+
+const GITLAB_PREFIXES = [
+  'glpat',
+  'gldt',
+  'glrt',
+  'glptt',
+  'glcbt',
+  'glft',
+  'glimt',
+  'glsoat',
+  'gloas',
+  'glagent',
+  'glwt',
+  'glffct',
+];
+
+const gitlabToken = patternDetector({
+  id: 'gitlab-token',
+  anchors: [...GITLAB_PREFIXES.map((p) => `${p}-`), 'GR1348941'],
+  reach: 1 + 8 + 255 + 3 * 65 + 1,
+  patterns: [
+    {
+      re: new RegExp(
+        `(?<![A-Za-z0-9_-])(?:${GITLAB_PREFIXES.join('|')})-[A-Za-z0-9_-]{20,255}(?:\\.[A-Za-z0-9_-]{1,64}){0,3}(?![A-Za-z0-9_-])`,
+        'g',
+      ),
+    },
+    { re: /(?<![A-Za-z0-9_-])GR1348941[A-Za-z0-9_-]{20,64}(?![A-Za-z0-9_-])/g },
+  ],
+});
+
+const slackToken = patternDetector({
+  id: 'slack-token',
+  anchors: ['xox', 'xapp-'],
+  reach: 1 + 5 + 4 * 21 + 300 + 1,
+  patterns: [
+    { re: /(?<![A-Za-z0-9])xox[abeoprs]-(?:[0-9]{1,20}-){1,4}[A-Za-z0-9]{8,128}(?![A-Za-z0-9-])/g },
+    { re: /(?<![A-Za-z0-9])xoxe\.xox[bp]-[0-9]-[A-Za-z0-9]{100,300}(?![A-Za-z0-9-])/g },
+    { re: /(?<![A-Za-z0-9])xapp-[0-9]-[A-Z0-9]{1,16}-[0-9]{1,16}-[a-f0-9]{32,128}(?![A-Za-z0-9-])/g },
+  ],
+});
+
+const azureStorageKey = patternDetector({
+  id: 'azure-storage-key',
+  anchors: ['AccountKey=', 'SharedAccessKey='],
+  reach: 16 + 88 + 1,
+  lead: 16,
+  patterns: [
+    {
+      re: /(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{43}=)(?![A-Za-z0-9+/=])/dg,
+      group: 1,
+    },
+  ],
+});
+
+const usSsn = patternDetector({
+  id: 'us-ssn',
+  kind: 'pii',
+  anchors: [],
+  minDigits: 9,
+  digitRun: 9,
+  reach: 1 + 11 + 1,
+  patterns: [
+    {
+      re: /(?<![0-9A-Za-z-])([0-9]{3})([ -])([0-9]{2})\2([0-9]{4})(?![0-9A-Za-z-])/g,
+      accept: (m) => ssnValid(m[1], m[3], m[4]),
+    },
+  ],
+});
+
+const phoneNumber = patternDetector({
+  id: 'phone-number',
+  kind: 'pii',
+  anchors: [],
+  // Ten digits at least: shorter E.164 numbers exist (small countries) but every ISO date and
+  // timestamp has runs of eight, which would send every JSON string with a date to this pattern.
+  minDigits: 10,
+  digitRun: 10,
+  reach: 1 + 1 + 15 * 2 + 1,
+  patterns: [{ re: /(?<![0-9A-Za-z+])\+[1-9](?:[ -]?[0-9]){9,14}(?![0-9])/g }],
+});
+
+/** Every detector, in any order; {@link DETECTORS} puts them in priority order. */
+const ALL: readonly Detector[] = [
   privateKey,
   regexDetector({
     id: 'google-service-account',
@@ -358,28 +525,14 @@ export const DETECTORS: readonly Detector[] = [
   }),
   regexDetector({
     id: 'aws-access-key-id',
-    anchors: ['akia', 'asia'],
+    anchors: ['AKIA', 'ASIA'],
     re: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+    accept: (m) => !m[0].endsWith('EXAMPLE'),
     reach: 22,
   }),
-  regexDetector({
-    id: 'github-token',
-    anchors: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
-    re: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,251})(?![A-Za-z0-9_])/g,
-    reach: 264,
-  }),
-  regexDetector({
-    id: 'gitlab-token',
-    anchors: ['glpat-', 'gldt-', 'glrt-', 'glptt-'],
-    re: /(?<![A-Za-z0-9_-])gl(?:pat|dt|rt|ptt)-[A-Za-z0-9_-]{20,255}(?:\.[A-Za-z0-9_-]{1,64}){0,3}(?![A-Za-z0-9_-])/g,
-    reach: 1 + 6 + 255 + 3 * 65 + 1,
-  }),
-  regexDetector({
-    id: 'slack-token',
-    anchors: ['xox'],
-    re: /(?<![A-Za-z0-9])xox[abeoprs]-(?:[0-9]{1,20}-){1,4}[A-Za-z0-9]{8,128}(?![A-Za-z0-9-])/g,
-    reach: 1 + 5 + 4 * 21 + 128 + 1,
-  }),
+  githubToken,
+  gitlabToken,
+  slackToken,
   regexDetector({
     id: 'slack-webhook',
     anchors: ['hooks.slack.com'],
@@ -390,8 +543,9 @@ export const DETECTORS: readonly Detector[] = [
   }),
   regexDetector({
     id: 'stripe-key',
-    anchors: ['k_live_', 'k_test_', 'whsec_'],
+    anchors: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
     re: /(?<![A-Za-z0-9_])(?:[rs]k_(?:live|test)_[A-Za-z0-9]{10,247}|whsec_[A-Za-z0-9+/=]{24,128})(?![A-Za-z0-9_])/g,
+    accept: (m) => entropy(m[0].slice(8)) > 3,
     reach: 1 + 8 + 247 + 1,
   }),
   regexDetector({
@@ -408,21 +562,14 @@ export const DETECTORS: readonly Detector[] = [
   }),
   regexDetector({
     id: 'google-api-key',
-    anchors: ['aiza'],
+    anchors: ['AIza'],
     re: /(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])/g,
     reach: 41,
   }),
-  regexDetector({
-    id: 'azure-storage-key',
-    anchors: ['accountkey='],
-    re: /AccountKey=([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/dg,
-    group: 1,
-    reach: 11 + 88 + 1,
-    lead: 11,
-  }),
+  azureStorageKey,
   regexDetector({
     id: 'jwt',
-    anchors: ['eyj'],
+    anchors: ['eyJ'],
     re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{6,1024}\.[A-Za-z0-9_-]{2,12288}\.[A-Za-z0-9_-]{0,1024}(?:\.[A-Za-z0-9_-]{0,12288}\.[A-Za-z0-9_-]{0,1024})?(?![A-Za-z0-9_-])/g,
     accept: (m) => looksLikeJwtHeader(m[0].slice(0, m[0].indexOf('.'))),
     reach: 1 + 3 + 1024 + 1 + 12288 + 1 + 1024 + 1 + 12288 + 1 + 1024 + 1,
@@ -431,6 +578,7 @@ export const DETECTORS: readonly Detector[] = [
   regexDetector({
     id: 'uri-password',
     anchors: ['://'],
+    encoded: URI_SCHEMES,
     re: /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,31}:\/\/[^ \t\r\n\f\v:@/?#"'<>\\[\]{}|^`]{0,256}:([^ \t\r\n\f\v/?#"'<>\\[\]{}|^`]{1,256})@(?=[A-Za-z0-9[._-])/dg,
     group: 1,
     accept: (m) => !/^\*+$/.test(m[1]),
@@ -459,12 +607,23 @@ export const DETECTORS: readonly Detector[] = [
     kind: 'pii',
     anchors: [],
     minDigits: 13,
+    digitRun: 13,
     re: /(?<![0-9A-Za-z.+-])[2-6][0-9](?:[ -]?[0-9]){11,17}(?![0-9A-Za-z-])/g,
     accept: (m) => luhnValid(m[0].replace(/[ -]/g, '')),
     reach: 1 + 37 + 1,
   }),
   iban,
+  usSsn,
+  phoneNumber,
+  ...VENDOR_DETECTORS,
 ];
+
+/** Every detector, in priority order: when two spans start at the same place, the earlier wins. */
+export const DETECTORS: readonly Detector[] = DETECTOR_IDS.map((id) => {
+  const found = ALL.filter((d) => d.id === id);
+  if (found.length !== 1) throw new Error(`detector ${id}: ${found.length} implementations`);
+  return found[0];
+});
 
 const BY_ID = new Map<string, Detector>(DETECTORS.map((d) => [d.id, d]));
 

@@ -1,6 +1,7 @@
 import { escapeJson, latin1, unescapeJson } from './json-string';
 import { addCount, fieldHashOfBytes, type MaskCounts, type MaskingEngine } from './masker';
 import { maskToken } from './rules';
+import { mayBeWrappedBase64 } from './encoded';
 import { IncrementalTextMasker } from './text-stream';
 
 /** A body masker fed chunk by chunk: each call returns the output that is final so far. */
@@ -97,6 +98,9 @@ export class JsonChunkMasker implements ChunkMasker {
   private long: IncrementalTextMasker | null = null;
   private longTail: Buffer | null = null;
 
+  /** The key before the current value when it may name a secret for a keyed detector. */
+  private keyContext: string | null = null;
+
   // Field rules.
   private pendingField: string | null = null;
   private skipping = false;
@@ -177,6 +181,7 @@ export class JsonChunkMasker implements ChunkMasker {
     const trigrams = this.trigrams;
     const detect = this.detectors;
     const pii = this.engine.digitGated !== 0;
+    const runGate = this.engine.digitRun;
     let state = this.state;
     let window = this.window;
     let hit = this.hit;
@@ -217,8 +222,8 @@ export class JsonChunkMasker implements ChunkMasker {
             }
           }
         } else if (pii) {
-          // As below, and digit runs for the digit-gated detectors: 13 digits (single spaces or
-          // dashes between them) may be a card; two capitals and two digits may start an IBAN.
+          // As below, and digit runs for the digit-gated detectors: enough digits (single spaces or
+          // dashes between them) for a card, an SSN or a phone number; two capitals and two digits may start an IBAN.
           let run = this.digitRun;
           let separated = this.digitSeparated;
           let raw = this.rawWindow;
@@ -229,7 +234,7 @@ export class JsonChunkMasker implements ChunkMasker {
             const kind = DIGIT_KIND[c];
             if (kind === 1) {
               separated = false;
-              if (++run >= 13) this.digitHit = true;
+              if (++run >= runGate) this.digitHit = true;
               if (DIGIT_KIND[(raw >>> 8) & 0xff] === 1 && UPPER[(raw >>> 16) & 0xff] === 1 && UPPER[raw >>> 24] === 1) {
                 this.digitHit = true;
               }
@@ -316,9 +321,12 @@ export class JsonChunkMasker implements ChunkMasker {
           !this.hardEscape &&
           this.heldBytes === 0 &&
           this.long === null &&
-          !(this.isKey && this.keyMayMatch(buf, j))
+          !(this.isKey && this.keyMayMatch(buf, j)) &&
+          (this.isKey || this.keyContext === null) &&
+          !(this.hasEscape && !this.isKey && this.mayBeWrapped(buf, j))
         ) {
           this.strStart = -1;
+          this.keyContext = null;
           state = this.isKey ? COLON : AFTER;
           continue;
         }
@@ -423,6 +431,7 @@ export class JsonChunkMasker implements ChunkMasker {
         hit = 0;
         i++;
       } else if (c === 0x7b || c === 0x5b) {
+        this.keyContext = null;
         if (this.depth === MAX_DEPTH) {
           error = i;
           break;
@@ -437,10 +446,12 @@ export class JsonChunkMasker implements ChunkMasker {
         state = AFTER;
         this.valueDone(i);
       } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+        this.keyContext = null;
         if (this.pendingField !== null) this.beginFieldValue(i);
         state = NUMBER;
         i++;
       } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
+        this.keyContext = null;
         if (this.pendingField !== null) this.beginFieldValue(i);
         this.literal = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
         this.literalIndex = 1;
@@ -459,6 +470,12 @@ export class JsonChunkMasker implements ChunkMasker {
     this.window = window;
     this.hit = hit;
     return error;
+  }
+
+  /** Whether a string value without held bytes may be wrapped base64 (decoded whole by the engine). */
+  private mayBeWrapped(buf: Buffer, close: number): boolean {
+    const start = this.strStart + 1;
+    return this.detectors && this.engine.decodes && close - start >= 64 && mayBeWrappedBase64(buf, start, close);
   }
 
   /** Whether a key without held bytes may name a field: its hash is one of a field name's. */
@@ -544,11 +561,21 @@ export class JsonChunkMasker implements ChunkMasker {
     }
 
     let replaced = false;
-    if (this.detectors && (maybe || this.hardEscape)) {
+    const keyContext = this.isKey ? null : this.keyContext;
+    this.keyContext = null;
+    const wrapped = !this.isKey && this.hasEscape && engine.decodes;
+    if (
+      this.detectors &&
+      (maybe || this.hardEscape || wrapped || keyContext !== null || (this.isKey && engine.keyedBits !== 0))
+    ) {
       const decoded = this.hasEscape ? unescapeJson(content, start, end, true) : null;
       if (this.hasEscape && decoded === null) return at;
       const logical = decoded !== null ? decoded.text : latin1(content, start, end);
-      const masked = engine.maskString(logical, this.counts);
+      if (this.isKey && engine.keyNamesSecret(logical)) this.keyContext = logical;
+      const masked =
+        keyContext !== null
+          ? engine.maskKeyed(keyContext, logical, this.counts)
+          : engine.maskString(logical, this.counts, undefined, true);
       if (masked !== logical) {
         if (!held) this.emit(this.strStart);
         this.pushLatin1(`"${escapeJson(masked)}"`);

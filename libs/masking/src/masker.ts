@@ -1,5 +1,6 @@
 import { AnchorAutomaton, STOP_MARK, trigramFilter, type Anchor } from './anchors';
 import { detectorById, type Detector } from './detectors';
+import { ENCODED_BIT, ENCODED_RUN_MAX, encodedAnchors, findEncoded, wrappedBase64 } from './encoded';
 import {
   checkFieldName,
   columnRuleId,
@@ -50,6 +51,8 @@ export function fieldHashOfBytes(bytes: Uint8Array, start: number, end: number):
 }
 
 const KEY_CACHE_LIMIT = 4096;
+/** Keys longer than this are not read as naming their value. */
+const KEY_CONTEXT_MAX = 64;
 
 /**
  * Everything a masking operation needs, built once per configuration: the enabled detectors in
@@ -61,9 +64,20 @@ export class MaskingEngine {
   readonly automaton: AnchorAutomaton;
   /** The first, cheaper stage of the prefilter: anchor trigrams (see trigramFilter). */
   readonly trigrams: Int32Array;
+  /**
+   * Each detector's prefilter bit. Detectors share the 30 low bits (a hit on a shared bit runs
+   * every detector on it, which costs time, never a miss); bit 30 is the encoded-value scan.
+   */
+  readonly bits: Int32Array;
   /** Bits of detectors gated by a digit count instead of anchors, and the count each needs. */
   readonly digitGated: number;
   private readonly minDigits: Int32Array;
+  /** The shortest run of digits a digit-gated detector needs (the JSON stream's gate). */
+  readonly digitRun: number;
+  /** Whether encoded values (base64, URL encoding) are decoded and scanned. */
+  readonly decodes: boolean;
+  /** Bits of the detectors that read a key name before a value (see Detector.keyed). */
+  readonly keyedBits: number;
   /** Normalised field name → rule id (`field:<name>`). */
   readonly fieldRules: ReadonlyMap<string, string>;
   /** Hash of the normalised UTF-8 bytes of a field name → true; a cheap first test on raw keys. */
@@ -93,19 +107,36 @@ export class MaskingEngine {
     }
     // Priority order is the registry's order, whatever order the configuration listed.
     detectors.sort((a, b) => order(a) - order(b));
-    if (detectors.length > 30) throw new Error('at most 30 detectors fit the prefilter bit set');
     this.detectors = detectors;
 
     const anchors: Anchor[] = [];
     let digitGated = 0;
+    let digitRun = Infinity;
+    this.bits = new Int32Array(detectors.length);
     this.minDigits = new Int32Array(detectors.length);
+    // Digit-gated detectors run whenever a text has enough digits (every timestamp does): each
+    // gets a bit of its own so that no anchored detector runs along with them.
+    const gated = detectors.filter((d) => d.minDigits !== undefined).length;
+    const own = gated < SHARED_BITS ? gated : 0;
+    let gatedIndex = 0;
+    let sharedIndex = 0;
     detectors.forEach((d, i) => {
-      for (const text of d.anchors) anchors.push({ text, bits: 1 << i });
+      const bit =
+        own > 0 && d.minDigits !== undefined ? 1 << gatedIndex++ : 1 << (own + (sharedIndex++ % (SHARED_BITS - own)));
+      this.bits[i] = bit;
+      for (const text of d.anchors) anchors.push({ text, bits: bit });
       if (d.minDigits !== undefined) {
-        digitGated |= 1 << i;
+        digitGated |= bit;
         this.minDigits[i] = d.minDigits;
+        if (d.digitRun !== undefined) digitRun = Math.min(digitRun, d.digitRun);
       }
     });
+    this.decodes = detectors.some((d) => d.kind === 'secret');
+    this.keyedBits = detectors.reduce((bits, d, i) => (d.keyed === true ? bits | this.bits[i] : bits), 0);
+    if (this.decodes) {
+      for (const text of encodedAnchors(detectors)) anchors.push({ text, bits: ENCODED_BIT });
+    }
+    this.digitRun = digitRun === Infinity ? 13 : digitRun;
     this.automaton = new AnchorAutomaton(anchors);
     this.trigrams = trigramFilter(anchors.map((a) => a.text));
     this.digitGated = digitGated;
@@ -126,7 +157,10 @@ export class MaskingEngine {
     this.fieldHashes = fieldHashes;
     this.fieldEnds = fieldEnds;
     this.minFieldBytes = minFieldBytes;
-    this.reach = detectors.reduce((m, d) => (d.id === 'private-key' ? m : Math.max(m, d.reach)), 0);
+    this.reach = detectors.reduce(
+      (m, d) => (d.id === 'private-key' ? m : Math.max(m, d.reach)),
+      this.decodes ? ENCODED_RUN_MAX + 4 : 0,
+    );
     this.lead = detectors.reduce((m, d) => Math.max(m, d.lead), 0);
   }
 
@@ -154,7 +188,7 @@ export class MaskingEngine {
   digitBits(digits: number): number {
     let bits = 0;
     for (let i = 0; i < this.detectors.length; i++) {
-      if ((this.digitGated & (1 << i)) !== 0 && digits >= this.minDigits[i]) bits |= 1 << i;
+      if (this.detectors[i].minDigits !== undefined && digits >= this.minDigits[i]) bits |= this.bits[i];
     }
     return bits;
   }
@@ -182,15 +216,22 @@ export class MaskingEngine {
     return hits;
   }
 
-  /** Spans of the detectors in `hits`, sorted and merged so no character is masked twice. */
-  findSpans(text: string, hits: number): Span[] {
+  /**
+   * Spans of the detectors in `hits`, sorted and merged so no character is masked twice.
+   * `whole` says the text is a whole value (a JSON string, a column value), not a piece of a
+   * stream: an encoded value may then run over line breaks. `depth` counts decodings so far.
+   */
+  findSpans(text: string, hits: number, whole = false, depth = 0): Span[] {
     const spans: Span[] = [];
     for (let i = 0; i < this.detectors.length; i++) {
-      if ((hits & (1 << i)) === 0) continue;
+      if ((hits & this.bits[i]) === 0) continue;
       const rule = this.detectors[i].id;
       this.detectors[i].find(text, (start, end, open = false) => {
         if (end > start) spans.push({ start, end, rule, open });
       });
+    }
+    if ((hits & ENCODED_BIT) !== 0 && this.decodes && depth < MAX_DECODINGS) {
+      findEncoded(this, text, whole, depth, spans);
     }
     if (spans.length < 2) return spans;
     // Stable sort keeps priority order among spans that start together.
@@ -214,16 +255,50 @@ export class MaskingEngine {
   }
 
   /**
+   * Whether a JSON key may name what its value holds for a keyed detector (`db_password`,
+   * `datadog_api_key`): its value is then masked with {@link maskKeyed}.
+   */
+  keyNamesSecret(key: string): boolean {
+    return this.keyedBits !== 0 && key.length <= KEY_CONTEXT_MAX && (this.prefilter(key) & this.keyedBits) !== 0;
+  }
+
+  /**
+   * Masks a JSON string value under a key that {@link keyNamesSecret}: the value is scanned as
+   * `<key>=<value>` (what the key alone holds is not masked here; the key is masked on its own).
+   */
+  maskKeyed(key: string, value: string, counts: MaskCounts): string {
+    const prefix = `${key}=`;
+    const text = prefix + value;
+    const spans = this.findSpans(text, this.prefilter(text) | this.wrappedHit(value), true);
+    const inValue: Span[] = [];
+    for (const span of spans) {
+      if (span.end <= prefix.length) continue;
+      inValue.push({ ...span, start: Math.max(0, span.start - prefix.length), end: span.end - prefix.length });
+    }
+    return inValue.length === 0 ? value : applySpans(value, inValue, counts);
+  }
+
+  private wrappedHit(value: string): number {
+    return this.decodes && value.length >= 64 && wrappedBase64(value) ? ENCODED_BIT : 0;
+  }
+
+  /**
    * Masks a text (a JavaScript string or a latin1 string of UTF-8 bytes). Returns the same string
    * when nothing was found.
    */
-  maskString(text: string, counts: MaskCounts, hits = this.prefilter(text)): string {
+  maskString(text: string, counts: MaskCounts, hits = this.prefilter(text), whole = false): string {
+    if (whole && (hits & ENCODED_BIT) === 0) hits |= this.wrappedHit(text);
     if (hits === 0) return text;
-    const spans = this.findSpans(text, hits);
+    const spans = this.findSpans(text, hits, whole);
     if (spans.length === 0) return text;
     return applySpans(text, spans, counts);
   }
 }
+
+/** Prefilter bits the detectors share; the next one up is the encoded-value scan's. */
+const SHARED_BITS = 30;
+/** Encodings within encodings decoded at most (a base64 config holding a base64 credential). */
+const MAX_DECODINGS = 2;
 
 function order(d: Detector): number {
   return DETECTOR_IDS.indexOf(d.id);
@@ -328,7 +403,7 @@ export class Masker {
 
   /** Masks what the detectors find in one value, adding to `counts`; returns the same string when nothing was found. */
   maskValue(text: string, counts: MaskCounts): string {
-    return this.engine.hasDetectors ? this.engine.maskString(text, counts) : text;
+    return this.engine.hasDetectors ? this.engine.maskString(text, counts, undefined, true) : text;
   }
 
   /** Masks every secret the enabled detectors find in `text`. Field rules do not apply to text. */
@@ -351,7 +426,9 @@ export class Masker {
 
   /** Masks a string value or key; other scalars pass. */
   private scalar(value: unknown, counts: MaskCounts): unknown {
-    return typeof value === 'string' && this.engine.hasDetectors ? this.engine.maskString(value, counts) : value;
+    return typeof value === 'string' && this.engine.hasDetectors
+      ? this.engine.maskString(value, counts, undefined, true)
+      : value;
   }
 
   /** Recursive walk for ordinary depths: the fast path. */
@@ -381,6 +458,8 @@ export class Masker {
       if (rule !== null) {
         masked = maskToken(rule);
         addCount(counts, rule);
+      } else if (typeof item === 'string' && detect && engine.keyNamesSecret(key)) {
+        masked = engine.maskKeyed(key, item, counts);
       } else {
         masked = this.walk(item, counts, depth + 1);
       }
@@ -425,8 +504,14 @@ export class Masker {
           continue;
         }
       }
-      if (isContainer(item)) stack.push(frameOf(item));
-      else deliver(frame, this.scalar(item, counts));
+      if (isContainer(item)) {
+        stack.push(frameOf(item));
+      } else if (frame.keys !== null && typeof item === 'string' && engine.hasDetectors) {
+        const key = frame.keys[frame.index];
+        deliver(frame, engine.keyNamesSecret(key) ? engine.maskKeyed(key, item, counts) : this.scalar(item, counts));
+      } else {
+        deliver(frame, this.scalar(item, counts));
+      }
     }
   }
 }

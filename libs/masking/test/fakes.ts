@@ -5,6 +5,7 @@
  */
 
 import { SeededRandom as Rng } from '@airlock/testing';
+import { base62, crc32 } from '../src/checksums';
 
 export { Rng };
 
@@ -35,8 +36,10 @@ export class Fakes {
     return 'Aa1/' + this.rng.chars(BASE64, 36);
   }
 
+  /** A classic GitHub token: 30 random characters and their CRC-32 in base 62. */
   github(prefix: 'ghp' | 'gho' | 'ghu' | 'ghs' | 'ghr' = 'ghp'): string {
-    return `${prefix}_${this.alnum(36)}`;
+    const body = this.alnum(30);
+    return `${prefix}_${body}${base62(crc32(body), 6)}`;
   }
 
   githubPat(): string {
