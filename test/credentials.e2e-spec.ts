@@ -1,4 +1,3 @@
-import { crc32 } from 'node:zlib';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   CreateBucketCommand,
@@ -7,18 +6,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { SigV4CheckingProxy, reflectedHeaders, waitFor } from '@airlock/testing';
+import { SigV4CheckingProxy, githubFormatToken, reflectedHeaders, waitFor } from '@airlock/testing';
 import { findIn, scanSystem } from './support/scanner';
 import { TestSystem } from './support/system';
-
-/** A token in GitHub's format (30 characters, then their CRC-32 in base 62), as the detector checks it. */
-function githubFormatToken(body: string): string {
-  const digits = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  let n = crc32(body);
-  let sum = '';
-  for (let i = 0; i < 6; i++, n = Math.floor(n / 62)) sum = digits[n % 62] + sum;
-  return `ghp_${body}${sum}`;
-}
 
 /**
  * The agent gets the data, never the secret: credentials come from the vault sealed to the

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { PgUpstreamDatabase, localPgServerCertFile, waitFor } from '@airlock/testing';
+import { PgUpstreamDatabase, githubFormatToken, localPgServerCertFile, waitFor } from '@airlock/testing';
 import { findIn } from './support/scanner';
 import { TestSystem } from './support/system';
 
@@ -206,7 +206,9 @@ describe('MCP front door', () => {
       (await sys.admin('/connections/secure/secret', { method: 'PUT', body: JSON.stringify({ token: credential }) }))
         .status,
     ).toBe(200);
-    const plantedKey = `ghp_${Array.from({ length: 36 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[randomInt(36)]).join('')}`;
+    const plantedKey = githubFormatToken(
+      Array.from({ length: 30 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[randomInt(36)]).join(''),
+    );
     sys.upstream.planted = { deployKey: plantedKey };
     try {
       const r = await call(await connect(), 'http_request', { connection: 'secure', method: 'GET', path: '/reflect' });

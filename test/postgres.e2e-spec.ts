@@ -1,4 +1,3 @@
-import { crc32 } from 'node:zlib';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -16,20 +15,11 @@ import {
   encodeStartupMessage,
   encodeSync,
 } from '@airlock/pg-wire';
-import { PgUpstreamDatabase, localPgServerCertFile, waitFor } from '@airlock/testing';
+import { PgUpstreamDatabase, githubFormatToken, localPgServerCertFile, waitFor } from '@airlock/testing';
 import { RawPgClient, typesOf } from './support/pg-raw';
 import { findIn, scanSystem } from './support/scanner';
 import { runPsql, type PsqlResult } from './support/psql';
 import { TestSystem } from './support/system';
-
-/** A token in GitHub's format (30 characters, then their CRC-32 in base 62), as the detector checks it. */
-function githubFormatToken(body: string): string {
-  const digits = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  let n = crc32(body);
-  let sum = '';
-  for (let i = 0; i < 6; i++, n = Math.floor(n / 62)) sum = digits[n % 62] + sum;
-  return `ghp_${body}${sum}`;
-}
 
 const run = promisify(execFile);
 

@@ -17,3 +17,4 @@ export * from './harness/pg-upstream';
 export * from './sinks/slack-sink';
 export * from './sinks/smtp-sink';
 export * from './harness/signing';
+export * from './harness/credential-formats';
