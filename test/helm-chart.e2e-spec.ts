@@ -296,8 +296,8 @@ describe.each([
     const kafka = values.length ? [9093] : [9092, 9093];
     const tracing = values.length ? [4318] : [];
     const dns = [53, 53];
-    // policy: Kafka (and the trace collector) only; console: nothing but DNS.
-    expect(egressPorts(np('policy'))).toEqual([...dns, ...kafka, ...tracing].sort((a, b) => a - b));
+    // policy: Kafka, the issuers' JWKS (its admin routes take tokens) and the trace collector; console: nothing but DNS.
+    expect(egressPorts(np('policy'))).toEqual([...dns, ...kafka, 443, ...tracing].sort((a, b) => a - b));
     expect(egressPorts(np('console'))).toEqual(dns);
     // Only approval reaches Redis and the notification channels; PostgreSQL only from the
     // services with a database (and the ingress, for PostgreSQL upstreams).
@@ -335,6 +335,7 @@ describe.each([
       'APPROVAL_ADMIN_GROUP',
       'VAULT_ADMIN_GROUP',
       'AUDITOR_GROUP',
+      'POLICY_ADMIN_GROUP',
     ]);
     // Kafka's CA file, the upstream CA, the verify keys and the owner URL are optional references.
     const optional = new Set([
