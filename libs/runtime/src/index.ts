@@ -3,3 +3,4 @@ export * from './logging';
 export * from './health';
 export * from './bootstrap';
 export * from './http-errors';
+export * from './openapi';

@@ -1,22 +1,19 @@
 import { Controller, Get } from '@nestjs/common';
+import { jsonResponse, openApiSelfPath, schemaRef, type OpenApiJson } from '@airlock/runtime';
 
 /**
  * The OpenAPI 3.1 description of the approvers' API, written by hand (bodies and queries are
  * checked by dto/approval.dto.ts; keep the two in step).
  */
-type Json = Record<string, unknown>;
 
-const ref = (id: string): Json => ({ $ref: `#/components/schemas/${id}` });
-const json = (description: string, schema: Json): Json => ({
-  description,
-  content: { 'application/json': { schema } },
-});
+const ref = schemaRef;
+const json = jsonResponse;
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const actor: Json = {
+const actor: OpenApiJson = {
   type: 'object',
   properties: { issuer: { type: 'string' }, subject: { type: 'string' } },
 };
-const vote: Json = {
+const vote: OpenApiJson = {
   type: 'object',
   properties: {
     approver: actor,
@@ -26,7 +23,7 @@ const vote: Json = {
   },
 };
 const states = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'used'];
-const decision = (verb: string): Json => ({
+const decision = (verb: string): OpenApiJson => ({
   post: {
     operationId: `${verb}Approval`,
     parameters: [id],
@@ -55,7 +52,7 @@ const decision = (verb: string): Json => ({
   },
 });
 
-export function approvalOpenApiDocument(): Json {
+export function approvalOpenApiDocument(): OpenApiJson {
   return {
     openapi: '3.1.0',
     info: {
@@ -144,14 +141,7 @@ export function approvalOpenApiDocument(): Json {
       },
       '/approvals/{id}/approve': decision('approve'),
       '/approvals/{id}/deny': decision('deny'),
-      '/approvals/openapi.json': {
-        get: {
-          operationId: 'openApi',
-          summary: 'This document',
-          security: [],
-          responses: { '200': { description: 'OpenAPI 3.1' } },
-        },
-      },
+      '/approvals/openapi.json': openApiSelfPath(),
     },
   };
 }
@@ -162,7 +152,7 @@ export class ApprovalOpenApiController {
   private readonly document = approvalOpenApiDocument();
 
   @Get('openapi.json')
-  openApi(): Json {
+  openApi(): OpenApiJson {
     return this.document;
   }
 }

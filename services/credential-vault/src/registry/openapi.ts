@@ -1,30 +1,27 @@
 import { Controller, Get } from '@nestjs/common';
+import { jsonResponse, openApiSelfPath, schemaRef, type OpenApiJson } from '@airlock/runtime';
 
 /**
  * The OpenAPI 3.1 description of the vault's admin API, written by hand (the bodies are checked
  * by the zod schemas in dto/; keep the two in step). Secrets go in and never come out: no
  * response schema has a secret field.
  */
-type Json = Record<string, unknown>;
 
-const ref = (id: string): Json => ({ $ref: `#/components/schemas/${id}` });
-const json = (description: string, schema: Json): Json => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const actor: Json = {
+const ref = schemaRef;
+const json = jsonResponse;
+const actor: OpenApiJson = {
   type: 'object',
   required: ['issuer', 'subject'],
   properties: { issuer: { type: 'string' }, subject: { type: 'string' } },
 };
-const refusals: Json = {
+const refusals: OpenApiJson = {
   '400': json('The body or a parameter is malformed; the message names the field, never its value.', ref('Error')),
   '401': json('No valid bearer token.', ref('Error')),
   '403': json('The caller is not in the vault admin group (VAULT_ADMIN_GROUPS).', ref('Error')),
   '503': json('The change was not made: its audit event could not be published.', ref('Error')),
 };
 
-export function vaultOpenApiDocument(): Json {
+export function vaultOpenApiDocument(): OpenApiJson {
   return {
     openapi: '3.1.0',
     info: {
@@ -131,14 +128,7 @@ export function vaultOpenApiDocument(): Json {
           },
         },
       },
-      '/connections/openapi.json': {
-        get: {
-          operationId: 'openApi',
-          summary: 'This document',
-          security: [],
-          responses: { '200': { description: 'OpenAPI 3.1' } },
-        },
-      },
+      '/connections/openapi.json': openApiSelfPath(),
     },
   };
 }
@@ -149,7 +139,7 @@ export class VaultOpenApiController {
   private readonly document = vaultOpenApiDocument();
 
   @Get('openapi.json')
-  openApi(): Json {
+  openApi(): OpenApiJson {
     return this.document;
   }
 }

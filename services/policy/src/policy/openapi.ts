@@ -1,10 +1,11 @@
+import { jsonResponse, openApiSelfPath, schemaRef, type OpenApiJson } from '@airlock/runtime';
+
 /**
  * The OpenAPI 3.1 description of the policy service's admin API, written by hand (the request
  * bodies are checked by the zod schemas in dto/admin.dto.ts; keep the two in step).
  */
-type Json = Record<string, unknown>;
 
-const error: Json = {
+const error: OpenApiJson = {
   type: 'object',
   required: ['message'],
   properties: {
@@ -16,17 +17,14 @@ const error: Json = {
     message: { type: 'string', description: 'What went wrong, for a person.' },
   },
 };
-const ref = (id: string): Json => ({ $ref: `#/components/schemas/${id}` });
-const json = (description: string, schema: Json): Json => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const refusals: Json = {
+const ref = schemaRef;
+const json = jsonResponse;
+const refusals: OpenApiJson = {
   '401': json('No valid bearer token, or the service trusts no issuer (code not_configured).', ref('Error')),
   '403': json('The caller is not in the policy admin group (POLICY_ADMIN_GROUPS).', ref('Error')),
 };
 
-export function openApiDocument(): Json {
+export function openApiDocument(): OpenApiJson {
   return {
     openapi: '3.1.0',
     info: {
@@ -198,14 +196,7 @@ export function openApiDocument(): Json {
           },
         },
       },
-      '/policy/openapi.json': {
-        get: {
-          operationId: 'openApi',
-          summary: 'This document',
-          security: [],
-          responses: { '200': { description: 'OpenAPI 3.1' } },
-        },
-      },
+      '/policy/openapi.json': openApiSelfPath(),
     },
   };
 }
