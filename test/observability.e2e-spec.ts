@@ -231,6 +231,12 @@ describe('observability', () => {
         connection: 'secure',
       }),
     ).toBe(1);
+    for (const series of [
+      'airlock_ingress_upstream_duration_seconds_count',
+      'airlock_ingress_gateway_duration_seconds_count',
+    ]) {
+      expect(moved('ingress-proxy', series, { protocol: 'postgres', connection: 'pgdb' })).toBeGreaterThanOrEqual(1);
+    }
     expect(
       moved('ingress-proxy', 'airlock_ingress_masked_values_total', { rule: 'field:password' }),
     ).toBeGreaterThanOrEqual(2);

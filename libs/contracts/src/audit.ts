@@ -297,6 +297,14 @@ export const StatementCompletedEventSchema = z
         .optional()
         .describe('When the server refused the statement: the SQLSTATE of its error.'),
       durationMs: z.number().nonnegative().describe('Milliseconds from the statement reaching the gateway to its end.'),
+      upstreamMs: z
+        .number()
+        .nonnegative()
+        .optional()
+        .describe(
+          "Milliseconds from the statement leaving the gateway for the server to the server's end of it reaching " +
+            'the gateway; durationMs less this is the time the gateway added (decision, approval, masking).',
+        ),
       rowsMasked: z.number().int().nonnegative().describe('Rows in which at least one value was masked.'),
       masked: z
         .record(z.string(), z.number().int().nonnegative())

@@ -40,6 +40,19 @@ describe('the ingress operation series', () => {
       },
       { ...env, connection: null, type: 'operation.failed', data: { stage: 'routing', reason: 'x', status: 404 } },
       { ...env, protocol: 'postgres', type: 'session.started', data: { applicationName: 'psql' } } as never,
+      {
+        ...env,
+        protocol: 'postgres',
+        type: 'statement.completed',
+        data: { command: 'SELECT', rows: 1, durationMs: 5, upstreamMs: 2, rowsMasked: 0 },
+      },
+      // Written before statements carried the server's time: counted, no split.
+      {
+        ...env,
+        protocol: 'postgres',
+        type: 'statement.completed',
+        data: { command: 'SELECT', rows: 1, durationMs: 7, rowsMasked: 0 },
+      },
     ];
     countOutcomes(drafts);
     const text = await metricsRegistry.metrics();
@@ -59,6 +72,11 @@ describe('the ingress operation series', () => {
     expect(sample(text, 'airlock_ingress_upstream_duration_seconds_count{protocol="http",connection="billing"}')).toBe(
       2,
     );
+    const pg = '{protocol="postgres",connection="billing"}';
+    expect(sample(text, `airlock_ingress_operation_duration_seconds_count${pg}`)).toBe(2);
+    expect(sample(text, `airlock_ingress_upstream_duration_seconds_count${pg}`)).toBe(1);
+    expect(sample(text, `airlock_ingress_upstream_duration_seconds_sum${pg}`)).toBeCloseTo(0.002);
+    expect(sample(text, `airlock_ingress_gateway_duration_seconds_sum${pg}`)).toBeCloseTo(0.003);
     expect(sample(text, 'airlock_ingress_masked_values_total{rule="field:password"}')).toBe(2);
     expect(sample(text, 'airlock_ingress_pg_sessions_open{connection="billing"}')).toBe(1);
   });

@@ -33,12 +33,14 @@ const total = histogram({
 });
 const upstream = histogram({
   name: 'airlock_ingress_upstream_duration_seconds',
-  help: 'Completed HTTP operations: time until the upstream answered.',
+  help:
+    'Completed operations: time the upstream took (HTTP: until it answered; PostgreSQL: from the statement leaving ' +
+    "the gateway to the server's end of it reaching the gateway).",
   labelNames: LATENCY_LABELS,
 });
 const added = histogram({
   name: 'airlock_ingress_gateway_duration_seconds',
-  help: 'Completed HTTP operations: the time the gateway added (whole operation less the upstream time).',
+  help: 'Completed operations: the time the gateway added (whole operation less the upstream time).',
   labelNames: LATENCY_LABELS,
 });
 
@@ -102,6 +104,10 @@ export function countOutcomes(drafts: AuditEventDraft[]): void {
         const { data } = d;
         operations.labels(d.protocol, connection, data.decision?.decision ?? 'allow', 'completed').inc();
         total.labels(d.protocol, connection).observe(data.durationMs / 1000);
+        if (data.upstreamMs !== undefined) {
+          upstream.labels(d.protocol, connection).observe(data.upstreamMs / 1000);
+          added.labels(d.protocol, connection).observe(Math.max(0, data.durationMs - data.upstreamMs) / 1000);
+        }
         countMasked(data.masked);
         break;
       }

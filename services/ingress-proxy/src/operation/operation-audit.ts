@@ -193,13 +193,14 @@ export function statementCompletedDraft(
     rows: number;
     sqlstate?: string;
     durationMs: number;
+    upstreamMs?: number;
     rowsMasked: number;
     masked?: Record<string, number>;
     literalText?: string;
   },
   folded?: Partial<Folded<Omit<PostgresOperation, 'params'>>>,
 ): AuditEventDraft<'statement.completed'> {
-  const { command, rows, sqlstate, durationMs, rowsMasked, masked, literalText } = outcome;
+  const { command, rows, sqlstate, durationMs, upstreamMs, rowsMasked, masked, literalText } = outcome;
   return {
     ...env,
     type: 'statement.completed',
@@ -208,6 +209,7 @@ export function statementCompletedDraft(
       rows,
       ...(sqlstate ? { sqlstate } : {}),
       durationMs,
+      ...(upstreamMs !== undefined ? { upstreamMs } : {}),
       rowsMasked,
       ...(masked ? { masked } : {}),
       ...(literalText !== undefined ? { statement: truncateText(literalText, STATEMENT_MAX) } : {}),

@@ -282,6 +282,8 @@ describe('PgSession holds a statement policy sent for review', () => {
     });
     expect(t.asked[0].operation).not.toHaveProperty('params');
 
+    const heldMs = 40;
+    await new Promise((r) => setTimeout(r, heldMs));
     t.decide('approved');
     await until('the statement to complete', () => t!.client.received.some((m) => m.type === 'C'));
     await until('ReadyForQuery', () => t!.client.received.at(-1)?.type === 'Z');
@@ -293,6 +295,11 @@ describe('PgSession holds a statement policy sent for review', () => {
       'operation.held',
       'statement.completed',
     ]);
+    // The wait for the approver is the gateway's time, not the server's.
+    const completed = t.events.at(-1) as AuditEventDraft<'statement.completed'>;
+    expect(completed.data.upstreamMs).toBeGreaterThanOrEqual(0);
+    expect(completed.data.durationMs - completed.data.upstreamMs!).toBeGreaterThanOrEqual(heldMs - 1);
+    expect(completed.data.upstreamMs!).toBeLessThan(completed.data.durationMs - heldMs + 1);
   });
 
   it('answers a denied statement with 42501 and keeps the session usable', async () => {

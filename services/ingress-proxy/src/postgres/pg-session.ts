@@ -358,6 +358,7 @@ export class PgSession {
       return;
     }
     this.expect({ kind: 'query', ctx: verdict.ctx, result: null, changes: this.sent(verdict.classification) });
+    verdict.ctx?.forwarded();
     this.up(frame.raw);
   }
 
@@ -427,6 +428,7 @@ export class PgSession {
     const send = (result: ResultMasker | null): void => {
       const changes = this.sent(verdict.classification);
       this.expect({ kind: 'execute', ctx: verdict.ctx, result, portal, changes });
+      verdict.ctx?.forwarded();
       this.up(frame.raw);
     };
     if (!portal.fields) {

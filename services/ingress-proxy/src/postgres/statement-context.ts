@@ -35,6 +35,8 @@ export function statementOperation(
 /** One intercepted statement message (a Query, or one Execute) from decision to outcome. */
 export class StatementContext {
   readonly started = performance.now();
+  /** When the statement left the gateway for the server; undefined while it has not. */
+  private forwardedAt: number | undefined;
   rows = 0;
   rowsMasked = 0;
   readonly counts: MaskCounts = {};
@@ -63,6 +65,11 @@ export class StatementContext {
     return this.env.requestId;
   }
 
+  /** The statement goes to the server now: the server's time starts. */
+  forwarded(): void {
+    this.forwardedAt ??= performance.now();
+  }
+
   /** The statement is audited by its outcome event alone (see the statement.completed contract). */
   foldInto(operation: Omit<PostgresOperation, 'params'>, decision: DecisionRecord): void {
     this.folded = { operation, decision };
@@ -84,13 +91,15 @@ export class StatementContext {
   /** statement.completed for one statement (a CommandComplete, an EmptyQueryResponse, or an error). */
   completion(command: string, tagRows: number | null, sqlstate?: string): AuditEventDraft {
     const masked = Object.keys(this.counts).length > 0 ? { ...this.counts } : undefined;
+    const now = performance.now();
     const draft = statementCompletedDraft(
       this.env,
       {
         command,
         rows: tagRows ?? this.rows,
         sqlstate,
-        durationMs: performance.now() - this.started,
+        durationMs: now - this.started,
+        upstreamMs: this.forwardedAt !== undefined ? now - this.forwardedAt : undefined,
         rowsMasked: this.rowsMasked,
         masked,
         literalText: this.literalText,
