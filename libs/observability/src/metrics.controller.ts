@@ -1,4 +1,5 @@
 import { Controller, Get, Header, type OnApplicationShutdown } from '@nestjs/common';
+import { scrapeMetrics } from './cluster-metrics';
 import { metricsRegistry } from './metrics';
 import { stopTracing } from './tracing';
 
@@ -12,7 +13,7 @@ export class MetricsController implements OnApplicationShutdown {
   @Header('content-type', metricsRegistry.contentType)
   @Header('cache-control', 'no-store')
   metrics(): Promise<string> {
-    return metricsRegistry.metrics();
+    return scrapeMetrics();
   }
 
   async onApplicationShutdown(): Promise<void> {

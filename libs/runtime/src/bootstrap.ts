@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger } from 'nestjs-pino';
 import { kafkaServerOptions } from '@airlock/messaging';
-import { startProcessMetrics, startTracing } from '@airlock/observability';
+import { joinWorkerMetrics, serveWorkerMetrics, startProcessMetrics, startTracing } from '@airlock/observability';
 import { ConfigError, kafkaConnection, type BaseConfig } from './config';
 
 export interface ServiceBootstrap {
@@ -111,9 +111,11 @@ export async function runWorkers(
     return;
   }
   if (!cluster.isPrimary) {
+    joinWorkerMetrics();
     await main(cluster.worker?.id ?? 0);
     return;
   }
+  serveWorkerMetrics();
   for (let i = 0; i < workers; i++) cluster.fork();
   // A worker may need to reach its siblings (a PostgreSQL CancelRequest lands on any worker,
   // the session it names lives on one): the primary relays such messages to every other worker.
