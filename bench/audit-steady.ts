@@ -19,7 +19,9 @@
  *   node dist/bench/audit-steady.js [events/s=2000] [seconds=60]
  *
  * RECORDER_NODE_ARGS are node flags for the recorder, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
- * AUDIT_BATCH_WINDOW_MS is passed to the recorder when set. BENCH_NO_RESULT=1 prints the figures without writing them to bench/results (a profiling run).
+ * AUDIT_BATCH_WINDOW_MS is passed to the recorder when set. Results go to
+ * bench/results/audit-steady-<rate>.md, the settings named when not the defaults (e.g.
+ * audit-steady-2000-interval20.md). BENCH_NO_RESULT=1 prints the figures without writing them to bench/results (a profiling run).
  *
  * Needs the local infrastructure (infra/local/start.sh) and a build (npm run build).
  */
@@ -220,6 +222,7 @@ async function main(): Promise<void> {
       `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Kafka, PostgreSQL, the recorder and this publisher on the same machine.`,
       `Target ${rate} events/s (${opsPerSecond} operations/s, each one awaited event and one in the background), measured over ${elapsed.toFixed(1)} s after a 5 s warm-up.`,
       `Publisher: linger ${lingerMs} ms for background events, at least ${minIntervalMs} ms between produce requests, one request in flight.`,
+      `Recorder: AUDIT_BATCH_WINDOW_MS ${process.env.AUDIT_BATCH_WINDOW_MS ?? 'unset (its default)'}.`,
       '',
       '| figure | value | goal |',
       '| --- | ---: | ---: |',
@@ -246,7 +249,13 @@ async function main(): Promise<void> {
     if (process.env.BENCH_NO_RESULT !== '1') {
       const out = join(repoRoot(), 'bench', 'results');
       mkdirSync(out, { recursive: true });
-      writeFileSync(join(out, `audit-steady-${rate}.md`), lines.join('\n'));
+      // A run with settings other than the defaults is kept beside the default one, not over it.
+      const settings = [
+        process.env.AUDIT_REQUEST_INTERVAL_MS ? `-interval${process.env.AUDIT_REQUEST_INTERVAL_MS}` : '',
+        process.env.AUDIT_LINGER_MS ? `-linger${process.env.AUDIT_LINGER_MS}` : '',
+        process.env.AUDIT_BATCH_WINDOW_MS ? `-window${process.env.AUDIT_BATCH_WINDOW_MS}` : '',
+      ].join('');
+      writeFileSync(join(out, `audit-steady-${rate}${settings}.md`), lines.join('\n'));
     }
   } finally {
     running = false;
