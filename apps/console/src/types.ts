@@ -1,77 +1,13 @@
 /** The admin APIs' answers, as the console reads them (see docs/approvals.md and the services' DTOs). */
 
-export interface PrincipalView {
-  issuer: string;
-  subject: string;
-  groups?: string[];
-}
+import type { OperationSummary } from '@airlock/contracts/audit-views';
 
-export interface VoteView {
-  approver: { issuer: string; subject: string };
-  at: string;
-  comment: string | null;
-  via: string;
-}
-
-export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'used';
-
-export interface ApprovalView {
-  id: string;
-  state: ApprovalState;
-  url: string;
-  principal: PrincipalView;
-  connection: string;
-  protocol: string;
-  detail: string;
-  ruleId: string | null;
-  reason: string;
-  approverGroups: string[];
-  required: number;
-  grantSeconds: number;
-  approvals: VoteView[];
-  denial: VoteView | null;
-  sessionId: string;
-  requestId: string;
-  createdAt: string;
-  expiresAt: string;
-  grantUntil: string | null;
-  decidedAt: string | null;
-  usedAt: string | null;
-}
-
-export interface SessionSummary {
-  sessionId: string;
-  principal: { issuer: string; subject: string } | null;
-  connection: string | null;
-  protocol: string;
-  startedAt: string;
-  endedAt: string;
-  events: number;
-  operations: number;
-  decisions: { allow: number; deny: number; review: number; approved?: number };
-  masked: number;
-}
-
-export interface OperationSummary {
-  method?: string;
-  path?: string;
-  sql?: string;
-  command?: string;
-  rows?: number;
-  rowsMasked?: number;
-  sqlstate?: string;
-  decision?: string;
-  reason?: string;
-  ruleId?: string;
-  maskingRules?: string[];
-  status?: number;
-  durationMs?: number;
-  upstreamMs?: number;
-  bytesOut?: number;
-  masked?: Record<string, number>;
-  maskedTotal?: number;
-  stage?: string;
-}
+// The approval and replay answers are declared once, in libs/contracts, for the services that
+// build them and every client that reads them (types only: nothing of it is bundled).
+export type { ApprovalState, CredentialKind } from '@airlock/contracts/requests';
+export type { ConnectionView } from '@airlock/contracts/vault-views';
+export type { ApprovalView, VoteView } from '@airlock/contracts/approval-views';
+export type { OperationSummary, SessionSummary } from '@airlock/contracts/audit-views';
 
 export interface ReplayedEvent {
   chain: number;
@@ -106,18 +42,3 @@ export interface VerifyReport {
   checkpoints: { checked: number; invalid: { kind: string; chain: number; seq: string; problem: string }[] };
   deadLetters: { count?: number } & Record<string, unknown>;
 }
-
-export interface ConnectionView {
-  name: string;
-  protocol: 'http' | 'postgres';
-  upstream: string;
-  credentialKind: CredentialKind;
-  agentCredentialHeaders: string[];
-  secretVersion: number | null;
-  secretSetAt: string | null;
-  secretSetBy?: { issuer: string; subject: string } | null;
-  createdAt: string;
-  createdBy: { issuer: string; subject: string };
-}
-
-export type CredentialKind = 'bearer' | 'header' | 'basic' | 'aws-sigv4' | 'postgres-password';

@@ -14,3 +14,6 @@ export * from './canonical-json';
 export * from './audit-text';
 export * from './audit-message';
 export * from './audit-check';
+export * from './audit-views';
+export * from './approval-views';
+export * from './vault-views';

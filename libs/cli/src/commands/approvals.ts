@@ -1,35 +1,8 @@
 import type { Command } from 'commander';
+import type { ApprovalView, VoteView } from '@airlock/contracts';
 import { Run, type CliIo } from '../context';
 import { UsageError } from '../errors';
 import { block, fields, table } from '../render';
-
-interface Vote {
-  approver: { issuer: string; subject: string };
-  at: string;
-  comment: string | null;
-  via: string;
-}
-
-export interface ApprovalView {
-  id: string;
-  state: string;
-  url: string;
-  principal: { issuer: string; subject: string; groups: string[] };
-  connection: string;
-  protocol: string;
-  detail: string;
-  ruleId: string | null;
-  reason: string;
-  approverGroups: string[];
-  required: number;
-  grantSeconds: number;
-  approvals: Vote[];
-  denial: Vote | null;
-  sessionId: string;
-  createdAt: string;
-  expiresAt: string;
-  decidedAt: string | null;
-}
 
 const STATES = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'used'];
 
@@ -47,7 +20,7 @@ export function approvalsTable(list: ApprovalView[]): string {
 }
 
 export function approvalText(a: ApprovalView): string {
-  const vote = (v: Vote) => `${v.approver.subject} at ${v.at}${v.comment ? `: ${v.comment}` : ''}`;
+  const vote = (v: VoteView) => `${v.approver.subject} at ${v.at}${v.comment ? `: ${v.comment}` : ''}`;
   return (
     fields([
       ['approval', a.id],

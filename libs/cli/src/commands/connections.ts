@@ -1,28 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { ConnectionActor, ConnectionView } from '@airlock/contracts';
 import { Run, type CliIo } from '../context';
 import { CliError, ExitCode, UsageError } from '../errors';
 import { fields, table } from '../render';
 
-interface Actor {
-  issuer: string;
-  subject: string;
-}
-
-export interface ConnectionView {
-  name: string;
-  protocol: string;
-  upstream: string;
-  credentialKind: string;
-  agentCredentialHeaders: string[];
-  secretVersion: number | null;
-  secretSetAt: string | null;
-  secretSetBy?: Actor | null;
-  createdAt: string;
-  createdBy: Actor;
-}
-
-const actor = (a: Actor | null | undefined) => (a ? `${a.subject} (${a.issuer})` : null);
+const actor = (a: ConnectionActor | null | undefined) => (a ? `${a.subject} (${a.issuer})` : null);
 
 export function connectionsTable(list: ConnectionView[]): string {
   if (list.length === 0) return 'No connections.\n';

@@ -1,21 +1,9 @@
 import type { Command } from 'commander';
+import type { OperationSummary, SessionSummary } from '@airlock/contracts';
 import { Run, type CliIo } from '../context';
 import { UsageError } from '../errors';
 import { fields, table } from '../render';
 import { eventLine, parseTime } from './audit';
-
-export interface SessionSummary {
-  sessionId: string;
-  principal: { issuer: string; subject: string } | null;
-  connection: string | null;
-  protocol: string;
-  startedAt: string;
-  endedAt: string;
-  events: number;
-  operations: number;
-  decisions: { allow: number; deny: number; review: number; approved?: number };
-  masked: number;
-}
 
 export function sessionsTable(items: SessionSummary[]): string {
   if (items.length === 0) return 'No sessions.\n';
@@ -42,22 +30,21 @@ interface ReplayedEvent {
   chain: number;
   seq: number;
   event: { id: string; type: string; time: string; actor: { subject: string } | null; connection: string | null };
-  summary: Record<string, unknown> | null;
+  summary: OperationSummary | null;
 }
 
 /** The gist of an event's summary: the operation, the decision and why, the outcome. */
-export function gist(summary: Record<string, unknown> | null): string {
-  if (!summary) return '';
-  const s = summary;
+export function gist(s: OperationSummary | null): string {
+  if (!s) return '';
   const parts: string[] = [];
-  if (s.method) parts.push(`${String(s.method)} ${String(s.path ?? '')}`);
-  if (s.sql) parts.push(String(s.sql));
-  if (s.command) parts.push(String(s.command));
-  if (s.decision) parts.push(`${String(s.decision)}${s.ruleId ? ` by ${String(s.ruleId)}` : ''}`);
-  if (s.reason && !s.decision) parts.push(String(s.reason));
-  if (s.status !== undefined) parts.push(`status ${String(s.status)}`);
-  if (s.rows !== undefined) parts.push(`${String(s.rows)} rows`);
-  if (typeof s.maskedTotal === 'number' && s.maskedTotal > 0) parts.push(`${s.maskedTotal} masked`);
+  if (s.method) parts.push(`${s.method} ${s.path ?? ''}`);
+  if (s.sql) parts.push(s.sql);
+  if (s.command) parts.push(s.command);
+  if (s.decision) parts.push(`${s.decision}${s.ruleId ? ` by ${s.ruleId}` : ''}`);
+  if (s.reason && !s.decision) parts.push(s.reason);
+  if (s.status !== undefined) parts.push(`status ${s.status}`);
+  if (s.rows !== undefined) parts.push(`${s.rows} rows`);
+  if (s.maskedTotal !== undefined && s.maskedTotal > 0) parts.push(`${s.maskedTotal} masked`);
   return parts.join(' · ');
 }
 

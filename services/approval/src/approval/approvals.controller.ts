@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { IdSchema, type Principal } from '@airlock/contracts';
+import { IdSchema, type ApprovalView, type Principal } from '@airlock/contracts';
 import { JwtAuthGuard } from '@airlock/identity';
 import { parseInput } from '../errors';
 import { Approver } from './approver.guard';
 import { ApproverService } from './approver.service';
-import { DecisionBodySchema, ListQuerySchema, type ApprovalView } from './dto/approval.dto';
+import { DecisionBodySchema, ListQuerySchema } from './dto/approval.dto';
 
 /**
  * The approvers' API. Every route needs an approver's token; a signed link alone decides

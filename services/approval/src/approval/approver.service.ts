@@ -1,17 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ApprovalState, Principal } from '@airlock/contracts';
+import type { ApprovalState, ApprovalView, Principal, VoteVia } from '@airlock/contracts';
 import { CLOCK, type Clock } from '../clock';
 import type { IssuerRole } from '@airlock/identity';
 import { APPROVAL_CONFIG, adminRole, approverRole, type ApprovalConfig } from '../config';
 import type { PublicError } from '@airlock/runtime';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError } from '../errors';
-import { ApprovalVoteEntity, type VoteVia } from '../store/approval-vote.entity';
+import { ApprovalVoteEntity } from '../store/approval-vote.entity';
 import { ApprovalRepository, type ApprovalTx, type StoredApproval } from '../store/approval.repository';
 import { LinkTokens, type LinkAction } from '../store/link-tokens';
 import { approvalUrl, principalKey, recordOf } from '../store/records';
 import { ApprovalTransitionError, transition, type ApprovalRecord } from './approval-state';
 import { decisionRefusal, mayView, type CallerRoles } from './approver.guard';
-import { approvalView, type ApprovalView, type DecisionBody } from './dto/approval.dto';
+import { approvalView, type DecisionBody } from './dto/approval.dto';
 import { Transitions } from './transitions';
 
 /** At most this many approvals in one list, newest first. */

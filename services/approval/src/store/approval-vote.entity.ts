@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { VoteVia } from '@airlock/contracts';
 
 export type VoteDecision = 'approve' | 'deny';
-export type VoteVia = 'api' | 'link';
 
 /** One approver's yes or no on one approval, with the groups that entitled it at the time. */
 @Entity({ name: 'approval_votes' })

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
-import { ConnectionNameSchema, type Principal } from '@airlock/contracts';
+import { ConnectionNameSchema, type ConnectionView, type Principal } from '@airlock/contracts';
 import { JwtAuthGuard } from '@airlock/identity';
 import { parseInput } from '../errors';
 import { Admin, AdminGuard } from './admin.guard';
-import { CreateConnectionSchema, type ConnectionView } from './dto/connection.dto';
+import { CreateConnectionSchema } from './dto/connection.dto';
 import { RegistryService, type SecretVersionView } from './registry.service';
 
 /**

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { uuidv7, type Principal } from '@airlock/contracts';
+import { uuidv7, type ConnectionView, type Principal } from '@airlock/contracts';
 import { MessagingError } from '@airlock/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { ConflictError, NotFoundError, UnavailableError } from '../errors';
@@ -7,7 +7,7 @@ import { SecretCipher } from '../keys/secret-cipher';
 import { RotationPublisher } from '../publishing/rotation.publisher';
 import { AUDIT_SOURCE, VaultAudit } from '../publishing/vault-audit.service';
 import { ConnectionEntity, storedActor } from './connection.entity';
-import { DEFAULT_AGENT_CREDENTIAL_HEADERS, type ConnectionView, type CreateConnection } from './dto/connection.dto';
+import { DEFAULT_AGENT_CREDENTIAL_HEADERS, type CreateConnection } from './dto/connection.dto';
 import { parseSecretFields } from './dto/secret.dto';
 import { RegistryRepository, type ConnectionSummary } from './registry.repository';
 

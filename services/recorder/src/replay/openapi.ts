@@ -6,14 +6,14 @@ import {
   SessionsQuerySchema,
 } from './dto/replay-query.dto';
 import {
-  ErrorBodySchema,
   EventPageSchema,
   OperationSummarySchema,
   ReplayedEventSchema,
   SessionPageSchema,
   SessionSummarySchema,
   StoredEventSchema,
-} from './dto/replay-views.dto';
+} from '@airlock/contracts';
+import { ErrorBodySchema } from './dto/replay-views.dto';
 
 type JsonSchema = z.core.JSONSchema.BaseSchema;
 type Json = Record<string, unknown>;

@@ -8,7 +8,7 @@ import {
   SessionsQuerySchema,
   parseInput,
 } from './dto/replay-query.dto';
-import type { EventPage, SessionPage, SessionSummary } from './dto/replay-views.dto';
+import type { EventPage, SessionPage, SessionSummary } from '@airlock/contracts';
 import { ReplayService } from './replay.service';
 
 export const NDJSON = 'application/x-ndjson';

@@ -4,7 +4,7 @@ import { causeText } from '@airlock/runtime';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { EventCursorSchema, SessionCursorSchema, decodeCursor, encodeCursor, type SessionCursor } from './dto/cursor';
 import type { ExportQuery, SessionEventsQuery, SessionsQuery } from './dto/replay-query.dto';
-import type { EventPage, ReplayedEvent, SessionPage, SessionSummary } from './dto/replay-views.dto';
+import type { EventPage, ReplayedEvent, SessionPage, SessionSummary } from '@airlock/contracts';
 import {
   ReplayRepository,
   type ChainPosition,

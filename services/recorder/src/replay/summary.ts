@@ -7,7 +7,7 @@ import {
   StatementCompletedEventSchema,
   StatementFailedEventSchema,
 } from '@airlock/contracts';
-import type { OperationSummary } from './dto/replay-views.dto';
+import type { OperationSummary } from '@airlock/contracts';
 
 const data = {
   intercepted: OperationInterceptedEventSchema.shape.data,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ApprovalStateSchema, type ApprovalState, type Principal, type Protocol } from '@airlock/contracts';
-import type { ApprovalVoteEntity, VoteVia } from '../../store/approval-vote.entity';
+import { ApprovalStateSchema, type ApprovalView, type VoteView } from '@airlock/contracts';
+import type { ApprovalVoteEntity } from '../../store/approval-vote.entity';
 import type { StoredApproval } from '../../store/approval.repository';
 import { candidateOf, requesterOf } from '../../store/records';
 import { showInvisible } from '../../notifications/text';
@@ -28,45 +28,6 @@ export interface DecisionBody {
 
 /** `GET /approvals?state=`. */
 export const ListQuerySchema = z.object({ state: ApprovalStateSchema.default('pending') });
-
-export interface VoteView {
-  approver: { issuer: string; subject: string };
-  at: string;
-  comment: string | null;
-  via: VoteVia;
-}
-
-/** An approval as approvers see it: everything they need to decide, and what was decided. */
-export interface ApprovalView {
-  id: string;
-  /** As of now: a pending approval past its time shows as expired. */
-  state: ApprovalState;
-  url: string;
-  principal: Principal;
-  connection: string;
-  protocol: Protocol;
-  /**
-   * The statement or HTTP request the requester wants to run, whole, for display: control and
-   * bidirectional characters are shown as `\uXXXX` escapes (a `\u` in the text as `\\u`). The
-   * approval covers the exact operation, whose fingerprint the ingress took.
-   */
-  detail: string;
-  ruleId: string | null;
-  reason: string;
-  approverGroups: string[];
-  required: number;
-  /** 0: a one-time approval; otherwise how long an approval lets the same operation run. */
-  grantSeconds: number;
-  approvals: VoteView[];
-  denial: VoteView | null;
-  sessionId: string;
-  requestId: string;
-  createdAt: string;
-  expiresAt: string;
-  grantUntil: string | null;
-  decidedAt: string | null;
-  usedAt: string | null;
-}
 
 function voteView(v: ApprovalVoteEntity): VoteView {
   return {

@@ -7,7 +7,6 @@ import {
   type CredentialKind,
   type Protocol,
 } from '@airlock/contracts';
-import type { StoredActor } from '../connection.entity';
 
 export const DEFAULT_AGENT_CREDENTIAL_HEADERS = ['authorization'];
 
@@ -81,21 +80,4 @@ export function upstreamProblem(protocol: Protocol, upstream: string): string | 
     }
   }
   return undefined;
-}
-
-/** A connection as the admin API shows it: metadata only, never secret material. */
-export interface ConnectionView {
-  name: string;
-  protocol: Protocol;
-  upstream: string;
-  credentialKind: CredentialKind;
-  agentCredentialHeaders: string[];
-  /** The current secret's version; null until a secret is set. */
-  secretVersion: number | null;
-  /** When the current secret version was stored: the last rotation (or the first secret). */
-  secretSetAt: string | null;
-  /** Who stored it. */
-  secretSetBy: StoredActor | null;
-  createdAt: string;
-  createdBy: StoredActor;
 }
