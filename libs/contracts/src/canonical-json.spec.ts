@@ -33,6 +33,25 @@ describe('the canonical form of parsed JSON text', () => {
     );
   });
 
+  it('sorts objects wide and deep, names of any code units, as the general form does', () => {
+    // Wide objects (past the in-place sort's size), nested in objects and arrays, with names that
+    // differ only late, by case, or outside the Basic Multilingual Plane.
+    const name = fc.oneof(
+      fc.string({ minLength: 0, maxLength: 6 }),
+      fc.constantFrom('a', 'A', 'ab', 'aB', 'é', 'e\u0301', '\u{1F600}', '\uFB01', 'z', ''),
+    );
+    const wide = fc.dictionary(name, fc.oneof(fc.integer(), fc.string()), { minKeys: 20, maxKeys: 60 });
+    const nested = fc.dictionary(name, fc.oneof(wide, fc.array(wide, { maxLength: 3 })), { maxKeys: 30 });
+    fc.assert(
+      fc.property(nested, (v) => {
+        const text = JSON.stringify(v);
+        const r = both(text);
+        expect(r.fromParsed).toEqual(r.general);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('sorts integer-like names as text and keeps a member named __proto__', () => {
     const text = '{"9":1,"10":2,"__proto__":{"b":1,"a":2},"a":[{"y":1,"x":0}]}';
     expect(canonicalJsonOfParsed(JSON.parse(text), text)).toBe(

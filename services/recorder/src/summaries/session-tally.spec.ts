@@ -1,5 +1,5 @@
 import type { AuditEvent } from '@airlock/contracts';
-import { SessionTally, upsertParams } from './session-tally';
+import { SessionTally, upsertParams, type SessionDelta } from './session-tally';
 
 const S1 = '019abcde-0000-7000-8000-0000000000a1';
 const S2 = '019abcde-0000-7000-8000-0000000000a0';
@@ -67,13 +67,14 @@ describe('the session tally of a batch', () => {
     });
   });
 
-  it('gives one array per column, in session id order, for one statement', () => {
+  it('gives the deltas as one JSON array, in session id order, for one statement', () => {
     const t = new SessionTally();
     t.add(ev(S1, 'operation.decided', '2026-11-25T10:00:00.000Z', { decision: 'allow' }));
     t.add(ev(S2, 'operation.decided', '2026-11-25T10:00:00.000Z', { decision: 'allow' }));
     const params = upsertParams(t.deltas());
-    expect(params).toHaveLength(14);
-    expect(params[0]).toEqual([S2, S1]);
-    expect(params[9]).toEqual([1, 1]);
+    expect(params).toHaveLength(1);
+    const rows = JSON.parse(params[0]) as SessionDelta[];
+    expect(rows.map((r) => r.sessionId)).toEqual([S2, S1]);
+    expect(rows.map((r) => r.allowed)).toEqual([1, 1]);
   });
 });

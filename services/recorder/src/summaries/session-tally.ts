@@ -137,13 +137,17 @@ export class SessionTally {
 
 /**
  * One statement for a batch: new sessions are inserted, known ones have the batch added. The
- * first principal and connection seen stay; times widen; counts add up.
+ * first principal and connection seen stay; times widen; counts add up. The batch's deltas come
+ * as one JSON array (one string to send, where fourteen array parameters built a string per value).
  */
 export const UPSERT_SESSIONS_SQL = `
   INSERT INTO audit_session AS s (session_id, issuer, subject, connection, protocol, first_at, last_at,
                                   events, operations, allowed, denied, reviewed, approved, masked)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-                       $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
+  SELECT "sessionId", issuer, subject, connection, protocol, "firstAt", "lastAt",
+         events, operations, allowed, denied, reviewed, approved, masked
+    FROM json_to_recordset($1::json) AS v("sessionId" uuid, issuer text, subject text, connection text, protocol text,
+                                          "firstAt" timestamptz, "lastAt" timestamptz, events bigint, operations bigint,
+                                          allowed bigint, denied bigint, reviewed bigint, approved bigint, masked bigint)
   ON CONFLICT (session_id) DO UPDATE SET
     issuer = CASE WHEN s.subject IS NULL THEN EXCLUDED.issuer ELSE s.issuer END,
     subject = coalesce(s.subject, EXCLUDED.subject),
@@ -158,22 +162,7 @@ export const UPSERT_SESSIONS_SQL = `
     approved = s.approved + EXCLUDED.approved,
     masked = s.masked + EXCLUDED.masked`;
 
-export function upsertParams(deltas: SessionDelta[]): unknown[] {
-  const col = <K extends keyof SessionDelta>(k: K) => deltas.map((d) => d[k]);
-  return [
-    col('sessionId'),
-    col('issuer'),
-    col('subject'),
-    col('connection'),
-    col('protocol'),
-    col('firstAt'),
-    col('lastAt'),
-    col('events'),
-    col('operations'),
-    col('allowed'),
-    col('denied'),
-    col('reviewed'),
-    col('approved'),
-    col('masked'),
-  ];
+/** The statement's one parameter: the deltas in session id order (rows are inserted, and locked, in it). */
+export function upsertParams(deltas: SessionDelta[]): [string] {
+  return [JSON.stringify(deltas)];
 }
