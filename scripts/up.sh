@@ -18,6 +18,10 @@ IDP_PORT=18900
 IDP="http://127.0.0.1:$IDP_PORT"
 mkdir -p "$ROOT/.local/idp"
 
+node_flags() { # service: the Node.js flags it starts with (libs/runtime/src/node-flags.ts)
+  node -p "require('$ROOT/dist/libs/runtime/src/node-flags.js').serviceNodeFlags('$1').join(' ')"
+}
+
 start() { # name, then the command; environment comes from the caller
   local name=$1; shift
   nohup setsid "$@" >"$LOG_DIR/$name.log" 2>&1 &
@@ -82,7 +86,7 @@ export OIDC_ISSUERS OIDC_AUDIENCE=airlock
 # Roles are per issuer: a group name counts only in a token of the issuer it is listed under.
 export POLICY_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
 HTTP_PORT=8081 POLICY_FILE="$ROOT/config/policy.yaml" \
-  start policy env $(as_service policy) node dist/services/policy/src/main.js
+  start policy env $(as_service policy) node $(node_flags policy) dist/services/policy/src/main.js
 export VAULT_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
 export APPROVAL_ADMIN_GROUPS="{\"$IDP\":[\"airlock-admins\"]}"
 export APPROVAL_APPROVER_GROUPS="{\"$IDP\":[\"*\"]}"
@@ -97,7 +101,7 @@ fi
 export AUDIT_SIGNING_KEY_FILE="$CHECKPOINT_KEY_FILE"
 OWNER_URL=$DATABASE_URL
 HTTP_PORT=8083 DATABASE_OWNER_URL="$OWNER_URL" DATABASE_URL="$RECORDER_DATABASE_URL" \
-  start recorder env $(as_service recorder) node dist/services/recorder/src/main.js
+  start recorder env $(as_service recorder) node $(node_flags recorder) dist/services/recorder/src/main.js
 # The first start after an upgrade may migrate (and chain) a large audit store: allow for it.
 say "starting the recorder (its first start after an upgrade migrates the audit store, which can take minutes)"
 wait_healthy recorder http://127.0.0.1:8083/health 1800
@@ -108,7 +112,7 @@ if [ ! -f "$KEK_FILE" ]; then
   (umask 077 && node -e 'process.stdout.write(JSON.stringify({ current: "local-1", keys: { "local-1": require("crypto").randomBytes(32).toString("base64") } }))' >"$KEK_FILE")
 fi
 HTTP_PORT=8084 VAULT_KEK_FILE="$KEK_FILE" \
-  start credential-vault env $(as_service credential-vault) node dist/services/credential-vault/src/main.js
+  start credential-vault env $(as_service credential-vault) node $(node_flags credential-vault) dist/services/credential-vault/src/main.js
 # The approval service signs the links in its notifications with a local key, made once.
 LINK_KEY_FILE="$ROOT/.local/approval/link-key"
 if [ ! -f "$LINK_KEY_FILE" ]; then
@@ -116,7 +120,7 @@ if [ ! -f "$LINK_KEY_FILE" ]; then
   (umask 077 && openssl rand -base64 32 >"$LINK_KEY_FILE")
 fi
 HTTP_PORT=8082 APPROVAL_LINK_KEY=$(cat "$LINK_KEY_FILE") \
-  start approval env $(as_service approval) node dist/services/approval/src/main.js
+  start approval env $(as_service approval) node $(node_flags approval) dist/services/approval/src/main.js
 # The PostgreSQL listener needs TLS (agents send their token as the password): a local
 # self-signed certificate, made once.
 PG_TLS_DIR="$ROOT/.local/ingress"
@@ -129,7 +133,7 @@ fi
 GATEWAY_PG_PORT=6543
 HTTP_PORT=8080 CONNECTIONS_FILE="$ROOT/config/connections.yaml" PG_PORT=$GATEWAY_PG_PORT \
   PG_TLS_CERT_FILE="$PG_TLS_DIR/pg-tls.crt" PG_TLS_KEY_FILE="$PG_TLS_DIR/pg-tls.key" \
-  start ingress-proxy env $(as_service ingress-proxy) node dist/services/ingress-proxy/src/main.js
+  start ingress-proxy env $(as_service ingress-proxy) node $(node_flags ingress-proxy) dist/services/ingress-proxy/src/main.js
 wait_healthy policy http://127.0.0.1:8081/health
 wait_healthy credential-vault http://127.0.0.1:8084/health
 wait_healthy approval http://127.0.0.1:8082/health

@@ -4,3 +4,4 @@ export * from './health';
 export * from './bootstrap';
 export * from './http-errors';
 export * from './openapi';
+export * from './node-flags';

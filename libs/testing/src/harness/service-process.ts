@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { serviceNodeFlags } from '@airlock/runtime';
 import { repoRoot, serviceKafkaEnv } from './infra';
 import { allowTestGroups } from './kafka';
 import { serviceSigningEnv } from './signing';
@@ -22,7 +23,7 @@ export class ServiceProcess {
     readonly name: ServiceName,
     readonly port: number,
     private readonly env: Record<string, string>,
-    /** Node flags for the service process (e.g. `--cpu-prof` to profile it in a benchmark). */
+    /** More Node flags for the service process (e.g. `--cpu-prof` to profile it in a benchmark), after its own. */
     private readonly nodeArgs: string[] = [],
   ) {}
 
@@ -48,7 +49,7 @@ export class ServiceProcess {
     this.exitCode = null;
     const groupPrefix = this.env.KAFKA_GROUP_PREFIX;
     if (groupPrefix && groupPrefix !== 'airlock') await allowTestGroups(this.name, groupPrefix);
-    const child = spawn(process.execPath, [...this.nodeArgs, entry], {
+    const child = spawn(process.execPath, [...serviceNodeFlags(this.name), ...this.nodeArgs, entry], {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? '',
