@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import { serviceNodeFlags } from '@airlock/runtime';
 
 type Condition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 
@@ -130,7 +131,8 @@ describe('docker-compose.yml', () => {
     it('builds its own Dockerfile target from the repository root', () => {
       expect(service.build).toEqual({ context: '.', target: name });
       expect(stageNamed(name).from).toBe('runtime');
-      expect(cmdOf(name)).toEqual(['node', `dist/services/${name}/src/main.js`]);
+      // With the service's own Node flags (libs/runtime/src/node-flags.ts), as scripts/up.sh starts it.
+      expect(cmdOf(name)).toEqual(['node', ...serviceNodeFlags(name), `dist/services/${name}/src/main.js`]);
     });
 
     it('sets every variable it reads, none of them empty', () => {

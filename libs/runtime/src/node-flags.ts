@@ -1,6 +1,6 @@
 /**
  * Node.js flags each service is started with, wherever it runs: the container images (the
- * Dockerfile's CMD, checked against this by a unit test), scripts/up.sh and the test harness.
+ * Dockerfile's CMD, checked against this by test/compose.spec.ts), scripts/up.sh and the test harness.
  *
  * The recorder holds every event of a window until its commit and allocates fast; with V8's
  * default the old generation starts small and its limit follows the live heap closely, so it
