@@ -1,13 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { serviceNodeFlags } from '@airlock/runtime';
 import { repoRoot, serviceKafkaEnv } from './infra';
 import { allowTestGroups } from './kafka';
 import { serviceSigningEnv } from './signing';
 import { waitFor } from './wait';
 
 export type ServiceName = 'ingress-proxy' | 'policy' | 'approval' | 'recorder' | 'credential-vault';
+
+/**
+ * The service's own Node flags (libs/runtime/src/node-flags.ts), read from the build it runs, as
+ * scripts/up.sh reads them: importing @airlock/runtime here would load Nest into every test file.
+ */
+function serviceNodeFlags(root: string, name: ServiceName): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a compiled file of the build, chosen at run time
+  const flags = require(join(root, 'dist', 'libs', 'runtime', 'src', 'node-flags.js')) as {
+    serviceNodeFlags(service: string): readonly string[];
+  };
+  return [...flags.serviceNodeFlags(name)];
+}
 
 /**
  * One Airlock service running as its own process from the compiled build (`npm run build`),
@@ -49,7 +60,7 @@ export class ServiceProcess {
     this.exitCode = null;
     const groupPrefix = this.env.KAFKA_GROUP_PREFIX;
     if (groupPrefix && groupPrefix !== 'airlock') await allowTestGroups(this.name, groupPrefix);
-    const child = spawn(process.execPath, [...serviceNodeFlags(this.name), ...this.nodeArgs, entry], {
+    const child = spawn(process.execPath, [...serviceNodeFlags(root, this.name), ...this.nodeArgs, entry], {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? '',
