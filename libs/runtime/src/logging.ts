@@ -1,5 +1,5 @@
 import { LoggerModule } from 'nestjs-pino';
-import { RequestMethod, type DynamicModule } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
 
 /**
  * Paths pino replaces with "[REDACTED]" wherever a service logs them. Secrets must never be
@@ -33,18 +33,19 @@ export const REDACT_PATHS = [
   ]);
 
 /**
- * pino for Nest. `quietPaths` are routes that get no per-request logger (the proxy's data path,
- * which writes its own audit trail and must not pay for a child logger per request).
+ * pino for Nest. No route gets a per-request logger: nestjs-pino binds one with
+ * AsyncLocalStorage, and on Node 20 its first use turns on V8's promise hooks for the rest of the
+ * process's life, a cost on every promise of every Kafka fetch, query and proxied operation (one
+ * health probe would be enough). Log lines carry the service and the logger's context instead.
  */
-export function loggerModule(service: string, level: string, quietPaths: string[] = []): DynamicModule {
+export function loggerModule(service: string, level: string): DynamicModule {
   return LoggerModule.forRoot({
-    exclude: quietPaths.map((path) => ({ method: RequestMethod.ALL, path })),
+    forRoutes: [],
     pinoHttp: {
       level,
       name: service,
       base: { service },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-      // The data path writes its own audit trail; a log line per request would only cost throughput.
       autoLogging: false,
       quietReqLogger: true,
     },

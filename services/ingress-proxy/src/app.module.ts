@@ -28,7 +28,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        loggerModule('ingress-proxy', config.LOG_LEVEL, ['c/*path']),
+        loggerModule('ingress-proxy', config.LOG_LEVEL),
         IdentityModule.forRoot(identityConfigFromSettings(config)),
         HttpAdapterModule,
         PostgresAdapterModule,
