@@ -31,7 +31,7 @@ interface Group {
   seen: Map<number, number>;
 }
 
-function readStat(pid: number): { ppid: number; ticks: number } | undefined {
+function readStat(pid: number): { ppid: number; ticks: number; exitedChildrenTicks: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -40,12 +40,24 @@ function readStat(pid: number): { ppid: number; ticks: number } | undefined {
   }
   // The command name (field 2) may hold spaces and parentheses: fields are counted after its ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  return {
+    ppid: Number(fields[1]),
+    ticks: Number(fields[11]) + Number(fields[12]),
+    exitedChildrenTicks: Number(fields[13]) + Number(fields[14]),
+  };
 }
 
 /** CPU milliseconds (user + system, all threads) a process has used so far; 0 once it is gone. */
 export function processCpuMs(pid: number): number {
   return (readStat(pid)?.ticks ?? 0) * TICK_MS;
+}
+
+/**
+ * CPU milliseconds of a process's children that have ended and been waited for (e.g. the
+ * backends a database server has closed): what a sum over the live processes no longer shows.
+ */
+export function exitedChildrenCpuMs(pid: number): number {
+  return (readStat(pid)?.exitedChildrenTicks ?? 0) * TICK_MS;
 }
 
 /** The children of this process whose command line contains `marker` (a service's entry point). */

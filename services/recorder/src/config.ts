@@ -57,9 +57,11 @@ export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
    * How long the recorder gathers what it reads before storing it in one transaction: the
    * window's fixed costs (fetches, transaction, commit, offset commit) are shared by every event
    * in it. It is also how long a fetch waits for data, so it bounds what batching adds to the
-   * time from publication to the store (about twice the window).
+   * time from publication to the store (about one window and a transaction). The default is
+   * where those fixed costs stop dominating at a steady couple of thousand events a second while
+   * an event still reaches the store within a third of a second (bench/results/audit-cost-model.md).
    */
-  AUDIT_BATCH_WINDOW_MS: ms(1, 5_000, 100),
+  AUDIT_BATCH_WINDOW_MS: ms(1, 5_000, 250),
   /** A window is stored sooner once it holds this many messages. */
   AUDIT_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   /** How often the head of every chain that moved is checkpointed (signed). */
