@@ -59,12 +59,12 @@ describe('logger module', () => {
     } finally {
       write.mockRestore();
       await app.close();
+      run.mockRestore();
+      enterWith.mockRestore();
     }
     expect(run).not.toHaveBeenCalled();
     expect(enterWith).not.toHaveBeenCalled();
     // Logging still works: the line is written with the service's name.
     expect(lines.join('')).toMatch(/"service":"probe-service".*"msg":"probed"/);
-    run.mockRestore();
-    enterWith.mockRestore();
   });
 });

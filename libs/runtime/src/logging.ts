@@ -46,8 +46,6 @@ export function loggerModule(service: string, level: string): DynamicModule {
       name: service,
       base: { service },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-      autoLogging: false,
-      quietReqLogger: true,
     },
   });
 }

@@ -47,13 +47,14 @@ export interface AppendResult {
 
 const COPY_SQL = `COPY audit_event (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
 
-/** Moves the chain heads; its four array parameters start at `$first`. */
-const MOVE_HEADS_SQL = (first: number): string => {
-  const [c, s, h, o] = [first, first + 1, first + 2, first + 3];
-  return `UPDATE audit_chain_head h SET seq = v.seq, hash = v.hash, kafka_offset = v.kafka_offset, updated_at = now()
-            FROM unnest($${c}::int[], $${s}::bigint[], $${h}::bytea[], $${o}::bigint[]) AS v(chain, seq, hash, kafka_offset)
-           WHERE h.chain = v.chain`;
-};
+/**
+ * The window's sessions' summaries (UPSERT_SESSIONS_SQL, $1) and the chain heads' move ($2–$5) in
+ * one statement: either part may be empty.
+ */
+const SUMMARIES_AND_HEADS_SQL = `WITH sessions AS (${UPSERT_SESSIONS_SQL} RETURNING 1)
+  UPDATE audit_chain_head h SET seq = v.seq, hash = v.hash, kafka_offset = v.kafka_offset, updated_at = now()
+    FROM unnest($2::int[], $3::bigint[], $4::bytea[], $5::bigint[]) AS v(chain, seq, hash, kafka_offset)
+   WHERE h.chain = v.chain`;
 
 function pgCode(err: unknown): string | undefined {
   return (err as { driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
@@ -186,23 +187,15 @@ export class AuditRepository {
     if (deadLetters.length > 0) await this.recordDeadLetters(client, deadLetters);
     if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
     const moved = linked.flatMap((l) => (l.head ? [{ chain: l.chain, ...l.head }] : []));
-    const headParams = [
-      moved.map((m) => m.chain),
-      moved.map((m) => m.seq.toString()),
-      moved.map((m) => m.hash),
-      moved.map((m) => m.offset),
-    ];
-    // The sessions' summaries move with their events, and the heads with the chains: one
-    // statement for both when there are both.
-    if (tally.size > 0 && moved.length > 0) {
-      await client.query(`WITH sessions AS (${UPSERT_SESSIONS_SQL} RETURNING 1) ${MOVE_HEADS_SQL(2)}`, [
+    // The sessions' summaries move with their events, and the heads with the chains.
+    if (tally.size > 0 || moved.length > 0) {
+      await client.query(SUMMARIES_AND_HEADS_SQL, [
         ...upsertParams(tally.deltas()),
-        ...headParams,
+        moved.map((m) => m.chain),
+        moved.map((m) => m.seq.toString()),
+        moved.map((m) => m.hash),
+        moved.map((m) => m.offset),
       ]);
-    } else if (tally.size > 0) {
-      await client.query(UPSERT_SESSIONS_SQL, upsertParams(tally.deltas()));
-    } else if (moved.length > 0) {
-      await client.query(MOVE_HEADS_SQL(1), headParams);
     }
     return linked.map((l) => l.result);
   }
