@@ -14,8 +14,10 @@
  * of a core where it then runs at 10–11 % (measured in 10 s steps over 170 s at 2,000 events/s),
  * a cost of its start, not of the events. Then CPU time of the recorder process and
  * of the Kafka broker is read from /proc over the measured interval and divided by the events
- * published in it; the broker's CPU over an idle interval of the same length before the load is
- * reported too (other clients of the shared broker). Latency is the recorder's own exact record
+ * published in it; the CPU of both when idle is reported too, sampled for 15 s before the load and
+ * again after it (the broker's background varies from one sample to the next), and what the load
+ * added above their mean. The wait of each awaited event for its acknowledgement is recorded as
+ * the caller sees it. Latency from publication to the store is the recorder's own exact record
  * (GET /audit/latency): from the time in the event id, set when the publisher built the event, to
  * the commit of its row, per millisecond.
  *
@@ -73,6 +75,27 @@ function latencyBetween(before: Latency, after: Latency): { counts: Map<number, 
     if (d > 0) counts.set(Number(ms), d);
   }
   return { counts, beyond: after.beyond - before.beyond };
+}
+
+const IDLE_SAMPLE_S = 15;
+
+/** CPU ms per second of the broker and the recorder over IDLE_SAMPLE_S with no load of ours. */
+async function idleRates(broker: number, recorder: number): Promise<{ broker: number; recorder: number }> {
+  const b0 = processCpuMs(broker);
+  const r0 = processCpuMs(recorder);
+  await sleep(IDLE_SAMPLE_S * 1000);
+  return {
+    broker: (processCpuMs(broker) - b0) / IDLE_SAMPLE_S,
+    recorder: (processCpuMs(recorder) - r0) / IDLE_SAMPLE_S,
+  };
+}
+
+/** p50 / p99 / max of the acknowledgement waits, in ms with one decimal. */
+function ackFigures(waits: number[]): string {
+  if (waits.length === 0) return 'none';
+  const sorted = [...waits].sort((a, b) => a - b);
+  const at = (q: number): string => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
+  return `${at(0.5)} / ${at(0.99)} / ${sorted[sorted.length - 1].toFixed(1)}`;
 }
 
 function percentile(counts: Map<number, number>, total: number, q: number): number {
@@ -142,6 +165,10 @@ async function main(): Promise<void> {
   let running = true;
   let published = 0;
   let failed = 0;
+  // How long each awaited event waited for its acknowledgement (ms), in the measured interval:
+  // what an operation that must be on the stream before it runs waits for it.
+  const acks: number[] = [];
+  let measuring = false;
   const inFlight = new Set<Promise<unknown>>();
   try {
     await recorder.start();
@@ -155,11 +182,7 @@ async function main(): Promise<void> {
     // The broker's own background, before any load of ours, once the recorder has settled after
     // its start (group join, first fetches, compiling its checks).
     await sleep(5_000);
-    const idle0 = processCpuMs(broker);
-    const idleRec0 = processCpuMs(rec);
-    await sleep(10_000);
-    const idleBrokerMsPerS = (processCpuMs(broker) - idle0) / 10;
-    const idleRecorderMsPerS = (processCpuMs(rec) - idleRec0) / 10;
+    const idleBefore = await idleRates(broker, rec);
 
     const sessions = Array.from({ length: 500 }, () => uuidv7());
     // Operations spread evenly: every millisecond, the operations due by then.
@@ -171,9 +194,11 @@ async function main(): Promise<void> {
         const due = Math.floor(((performance.now() - start) / 1000) * opsPerSecond);
         for (; started < due; started++) {
           const session = sessions[started % sessions.length];
+          const called = performance.now();
           const op = publisher
             .emit(draft(session))
             .then(() => {
+              if (measuring) acks.push(performance.now() - called);
               published++;
               return publisher.emitLingering(draft(session));
             })
@@ -194,7 +219,9 @@ async function main(): Promise<void> {
     const l0 = await latency();
     const c0 = { rec: processCpuMs(rec), broker: processCpuMs(broker), pg: postgresCpuMs() };
     const t0 = performance.now();
+    measuring = true;
     await sleep(seconds * 1000);
+    measuring = false;
     const c1 = { rec: processCpuMs(rec), broker: processCpuMs(broker), pg: postgresCpuMs() };
     const t1 = performance.now();
     const p1 = published;
@@ -209,6 +236,12 @@ async function main(): Promise<void> {
     }
     await sleep(500);
     const l1 = await latency();
+    // The broker's background varies by several % of a core from one 15 s to the next (its
+    // controller's periodic work, compilation, collections): idle is sampled before and after the
+    // load, and what the load added is counted above their mean.
+    const idleAfter = await idleRates(broker, rec);
+    const idleBrokerMsPerS = (idleBefore.broker + idleAfter.broker) / 2;
+    const idleRecorderMsPerS = (idleBefore.recorder + idleAfter.recorder) / 2;
     const events = p1 - p0;
     const elapsed = (t1 - t0) / 1000;
     const { counts, beyond } = latencyBetween(l0, l1);
@@ -230,12 +263,13 @@ async function main(): Promise<void> {
       `| produce requests (events per request) | ${r1 - r0} (${(events / Math.max(1, r1 - r0)).toFixed(1)}) | |`,
       `| recorder CPU per event | **${us(c1.rec - c0.rec).toFixed(1)} µs** (${((c1.rec - c0.rec) / elapsed / 10).toFixed(1)} % of a core) | ≤ 40 µs |`,
       `| broker CPU per event | **${us(c1.broker - c0.broker).toFixed(1)} µs** (${((c1.broker - c0.broker) / elapsed / 10).toFixed(1)} % of a core) | ≤ 40 µs |`,
-      `| broker CPU when idle, before the load (other clients of the shared broker) | ${(idleBrokerMsPerS / 10).toFixed(1)} % of a core (${((idleBrokerMsPerS * 1000) / (events / elapsed)).toFixed(1)} µs per event at this rate) | |`,
-      `| recorder CPU when idle | ${(idleRecorderMsPerS / 10).toFixed(1)} % of a core | |`,
-      `| above the idle rate of each (what the load added): recorder / broker, per event | ${us(c1.rec - c0.rec - idleRecorderMsPerS * elapsed).toFixed(1)} / ${us(c1.broker - c0.broker - idleBrokerMsPerS * elapsed).toFixed(1)} µs | |`,
+      `| broker CPU when idle, before / after the load (other clients of the shared broker) | ${(idleBefore.broker / 10).toFixed(1)} / ${(idleAfter.broker / 10).toFixed(1)} % of a core (mean: ${((idleBrokerMsPerS * 1000) / (events / elapsed)).toFixed(1)} µs per event at this rate) | |`,
+      `| recorder CPU when idle, before / after the load | ${(idleBefore.recorder / 10).toFixed(1)} / ${(idleAfter.recorder / 10).toFixed(1)} % of a core | |`,
+      `| above the mean idle rate of each (what the load added): recorder / broker, per event | ${us(c1.rec - c0.rec - idleRecorderMsPerS * elapsed).toFixed(1)} / ${us(c1.broker - c0.broker - idleBrokerMsPerS * elapsed).toFixed(1)} µs | |`,
       `| PostgreSQL CPU per event (all its processes) | ${us(c1.pg - c0.pg).toFixed(1)} µs | |`,
       `| publication → stored, p50 / p99 / max | ${percentile(counts, measured, 0.5)} / **${percentile(counts, measured, 0.99)}** / ${beyond > 0 ? `> ${l1.limitMs}` : Math.max(...counts.keys())} ms | p99 ≤ 500 ms |`,
       `| events in the latency record of the interval | ${measured} | |`,
+      `| awaited event, call → broker acknowledgement, p50 / p99 / max | ${ackFigures(acks)} ms | |`,
       `| failed publications | ${failed} | 0 |`,
       `| events in the store at the end | ${stored.n} | |`,
       '',
