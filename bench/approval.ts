@@ -26,6 +26,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Topics } from '@airlock/contracts';
 import { SlackSink, infraEnv, kafkaSasl, repoRoot, waitFor, type SlackMessage } from '@airlock/testing';
 import { TestSystem } from '../test/support/system';
+import { percentile } from './percentile';
 
 const N = Number(process.argv[2] ?? 500);
 const CONCURRENCY = Number(process.argv[3] ?? 1);
@@ -34,11 +35,6 @@ const RATE = process.argv[4] ?? '20';
 interface Sample {
   notifyMs: number;
   releaseMs: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 function stats(values: number[]): { p50: number; p95: number; p99: number; max: number; mean: number } {

@@ -23,12 +23,9 @@ import {
   testSigner,
   testTrustedKeys,
 } from '@airlock/testing';
+import { percentile } from './percentile';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 function request(): PolicyEvaluateRequest {
   return {

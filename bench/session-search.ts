@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceProcess, TestDatabase, TestIdentityProvider, freePort, repoRoot, runId } from '@airlock/testing';
+import { percentile } from './percentile';
 
 const DAY_MS = 86_400_000;
 const DAYS = 30;
@@ -116,10 +117,6 @@ const BEFORE_SQL = `
          count(DISTINCT request_id) AS operations, count(*) FILTER (WHERE decision = 'deny') AS denied,
          coalesce(sum(masked), 0) AS masked
     FROM e GROUP BY session_id ORDER BY min(time) DESC, session_id DESC LIMIT 51`;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 interface Figure {
   name: string;
