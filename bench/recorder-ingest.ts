@@ -204,6 +204,7 @@ async function main(): Promise<void> {
       `| stored windows (events per window; one transaction each, two side by side from 2,000 events) | ${windows} (${Math.round(stats.received / Math.max(1, windows))}) |`,
       `| CPU per event stored, over the same interval: recorder${recorders.length > 1 ? 's' : ''} / PostgreSQL (all processes) / broker | ${perEvent('recorder')} / ${perEvent('postgres')} / ${perEvent('broker')} µs |`,
       `| recorder time: check and canonicalise / chain and store / commit offsets | ${(stats.decodeMs / 1000).toFixed(1)} s / ${(stats.storeMs / 1000).toFixed(1)} s / ${(stats.commitMs / 1000).toFixed(1)} s |`,
+      `| chains linked ahead of their transaction / linked again under the lock (head moved) | ${stats.linkedAhead ?? 0} / ${stats.linkedAgain ?? 0} |`,
       '',
       `Goal: ≥ 50,000 events/s: **${rate >= 50_000 ? 'met' : 'missed'}**.`,
       '',

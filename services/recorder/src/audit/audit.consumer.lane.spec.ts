@@ -4,7 +4,14 @@ import { Topics } from '@airlock/contracts';
 import { syntheticAuditEvent } from '@airlock/testing';
 import type { RecorderConfig } from '../config';
 import { AuditConsumer } from './audit.consumer';
-import type { AppendResult, AuditRepository, ChainAppend, DeadLetterRow, ReceivedAuditEvent } from './audit.repository';
+import type {
+  AppendResult,
+  AuditRepository,
+  ChainAppend,
+  DeadLetterRow,
+  PreparedLinks,
+  ReceivedAuditEvent,
+} from './audit.repository';
 import { RecorderMetrics } from './recorder-metrics';
 
 /**
@@ -12,7 +19,14 @@ import { RecorderMetrics } from './recorder-metrics';
  * of what is asked of them: the offset is committed only once every message of the batch is
  * stored or dead-lettered, and a failure of either reads the batch again.
  */
-function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[]) => boolean } = {}) {
+function harness(
+  opts: {
+    deadLetterFails?: boolean;
+    storeRefuses?: (ids: string[]) => boolean;
+    /** The first transaction, once linked, waits for this before it writes. */
+    holdFirst?: Promise<void>;
+  } = {},
+) {
   const commits: string[] = [];
   const seeks: string[] = [];
   const sent: { topic: string; values: string[] }[] = [];
@@ -43,9 +57,22 @@ function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[
     appends.push({ events: ids, lastOffset, deadLetters: extra.deadLetters ?? [] });
     return { stored: batch.length, deadLettered: extra.deadLetters?.length ?? 0, redelivered: 0, duplicates: 0 };
   };
+  /** The last offsets of the windows linked ahead, and what each transaction was handed. */
+  const prepares: string[][] = [];
+  const handed: (PreparedLinks | undefined)[] = [];
   const repository = {
     append,
-    appendChains: async (appends: ChainAppend[]): Promise<AppendResult[]> => {
+    prepare: async (appends: ChainAppend[]): Promise<PreparedLinks> => {
+      prepares.push(appends.map((a) => a.lastOffset));
+      return new Map(appends.map((a) => [a.chain, { lastOffset: a.lastOffset }])) as unknown as PreparedLinks;
+    },
+    appendChains: async (
+      appends: ChainAppend[],
+      o: { prepared?: PreparedLinks; onLinked?: () => void } = {},
+    ): Promise<AppendResult[]> => {
+      handed.push(o.prepared);
+      o.onLinked?.();
+      if (handed.length === 1 && opts.holdFirst) await opts.holdFirst;
       const results: AppendResult[] = [];
       for (const a of appends) results.push(await append(a.chain, a.batch, a.lastOffset, a));
       transactions.push(appends.map((a) => a.chain));
@@ -85,7 +112,8 @@ function harness(opts: { deadLetterFails?: boolean; storeRefuses?: (ids: string[
     await internals.draining;
     return internals.pausedUntil === 0;
   };
-  return { c, store, settled, commits, seeks, sent, appends, transactions, metrics };
+  const close = (): void => (c as unknown as { close(): void }).close();
+  return { c, store, settled, close, commits, seeks, sent, appends, transactions, metrics, prepares, handed };
 }
 
 const session = '019c0000-0000-7000-8000-000000000002';
@@ -181,5 +209,32 @@ describe('the audit consumer moves past a message only once it is stored or dead
     expect(await h.metrics.text()).toContain('airlock_recorder_batches_total 1\n');
     expect(h.transactions.sort()).toEqual([[1], [2]]);
     expect(h.commits).toEqual(['1:1000', '1000']);
+  });
+
+  it('links the next window ahead while the one before it is written, and hands those links to its transaction', async () => {
+    let release!: () => void;
+    const h = harness({ holdFirst: new Promise<void>((r) => (release = r)) });
+    await h.store([{ value: valid(), offset: '60' }]);
+    h.close();
+    // The first window is linked and writing; the second closes meanwhile and is linked ahead.
+    await h.store([{ value: valid(), offset: '61' }]);
+    h.close();
+    await new Promise((r) => setImmediate(r));
+    expect(h.prepares).toEqual([['61']]);
+    expect(h.appends).toEqual([]);
+    release();
+    expect(await h.settled()).toBe(true);
+    expect(h.handed).toEqual([undefined, new Map([[2, { lastOffset: '61' }]])]);
+    expect(h.commits).toEqual(['61', '62']);
+  });
+
+  it('links nothing ahead when the store keeps up: each window is linked in its own transaction', async () => {
+    const h = harness();
+    for (const offset of ['70', '71', '72']) {
+      await h.store([{ value: valid(), offset }]);
+      expect(await h.settled()).toBe(true);
+    }
+    expect(h.prepares).toEqual([]);
+    expect(h.handed).toEqual([undefined, undefined, undefined]);
   });
 });

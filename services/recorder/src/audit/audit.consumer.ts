@@ -7,7 +7,13 @@ import { KAFKA } from '@airlock/messaging';
 import { SpanKind, contextFromIds, startSpan, tracingEnabled } from '@airlock/observability';
 import { RECORDER_CONFIG, type RecorderConfig } from '../config';
 import { checkWriterRights } from '../store/store-setup';
-import { AuditRepository, type AppendResult, type ReceivedAuditEvent } from './audit.repository';
+import {
+  AuditRepository,
+  type AppendResult,
+  type ChainAppend,
+  type PreparedLinks,
+  type ReceivedAuditEvent,
+} from './audit.repository';
 import { deadLetterOf, refusedByStore, type DeadLetter } from './dead-letter';
 import { RecorderMetrics } from './recorder-metrics';
 
@@ -48,6 +54,12 @@ class Window {
   messages = 0;
   /** When its first messages arrived (epoch ms): where the spans of its events start. */
   readonly opened = Date.now();
+  /** Its chains' batches, once closed. */
+  private chainAppends: ChainAppend[] | undefined;
+  /** Its batches linked ahead, while the window before it is written (see AuditRepository.prepare). */
+  prepared: Promise<PreparedLinks | undefined> | undefined;
+  /** Set once its transaction has linked its chains: the next window may then be linked ahead. */
+  linked = false;
   private settle!: () => void;
   /** Resolves once the window is stored, or abandoned after a failure. */
   readonly settled = new Promise<void>((r) => (this.settle = r));
@@ -65,6 +77,18 @@ class Window {
 
   done(): void {
     this.settle();
+  }
+
+  /** One batch per partition: its events, and the messages that are dead-lettered instead. */
+  appends(): ChainAppend[] {
+    this.chainAppends ??= [...this.runs.values()].map((r) => ({
+      chain: r.partition,
+      batch: r.items.flatMap((i) => (i.kind === 'event' ? [i.event] : [])),
+      lastOffset: r.last,
+      firstOffset: r.first,
+      deadLetters: r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter.row] : [])),
+    }));
+    return this.chainAppends;
   }
 }
 
@@ -257,7 +281,21 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     this.open = undefined;
     if (!window) return;
     this.waiting.push(window);
+    if (this.waiting.length === 2 && this.waiting[0].linked) this.prepareNext();
     this.draining ??= this.drain();
+  }
+
+  /**
+   * Links the window after the one being written ahead of its transaction, once that one is
+   * linked: the main thread does it while PostgreSQL takes the COPY, instead of after it.
+   */
+  private prepareNext(): void {
+    const next = this.waiting[1];
+    if (next === undefined || next.prepared !== undefined) return;
+    next.prepared = this.repository.prepare(next.appends()).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'linking ahead failed: the window is linked in its transaction');
+      return undefined;
+    });
   }
 
   private async drain(): Promise<void> {
@@ -314,28 +352,27 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       await this.publishDeadLetters(dead);
       let results: AppendResult[];
       try {
-        const appends = runs.map((r) => ({
-          chain: r.partition,
-          batch: r.items.flatMap((i) => (i.kind === 'event' ? [i.event] : [])),
-          lastOffset: r.last,
-          firstOffset: r.first,
-          deadLetters: r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter.row] : [])),
-        }));
-        if (window.messages >= SPLIT_WINDOW_AT && appends.length > 1) {
-          // Each half commits on its own; if one fails the window is read again, and the chain
-          // heads skip what the other half stored.
-          const half = Math.ceil(appends.length / 2);
-          const halves = await Promise.allSettled([
-            this.repository.appendChains(appends.slice(0, half)),
-            this.repository.appendChains(appends.slice(half)),
-          ]);
-          results = halves.flatMap((h) => {
-            if (h.status === 'rejected') throw h.reason;
-            return h.value;
-          });
-        } else {
-          results = await this.repository.appendChains(appends);
-        }
+        const appends = window.appends();
+        const prepared = await window.prepared;
+        const parts =
+          window.messages >= SPLIT_WINDOW_AT && appends.length > 1
+            ? [appends.slice(0, Math.ceil(appends.length / 2)), appends.slice(Math.ceil(appends.length / 2))]
+            : [appends];
+        let unlinked = parts.length;
+        const onLinked = (): void => {
+          if (--unlinked > 0) return;
+          window.linked = true;
+          this.prepareNext();
+        };
+        // Halves commit each on their own; if one fails the window is read again, and the chain
+        // heads skip what the other half stored.
+        const settled = await Promise.allSettled(
+          parts.map((part) => this.repository.appendChains(part, { prepared, onLinked })),
+        );
+        results = settled.flatMap((h) => {
+          if (h.status === 'rejected') throw h.reason;
+          return h.value;
+        });
       } catch (err) {
         if (!refusedByStore(err)) throw err;
         this.logger.warn(

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { AuditConsumer } from './audit.consumer';
+import { AuditRepository } from './audit.repository';
 import { RecorderMetrics } from './recorder-metrics';
 
 /**
@@ -11,11 +12,12 @@ export class AuditController {
   constructor(
     private readonly consumer: AuditConsumer,
     private readonly metrics: RecorderMetrics,
+    private readonly repository: AuditRepository,
   ) {}
 
   @Get('audit/stats')
-  stats(): AuditConsumer['stats'] {
-    return { ...this.consumer.stats };
+  stats(): AuditConsumer['stats'] & AuditRepository['linkStats'] {
+    return { ...this.consumer.stats, ...this.repository.linkStats };
   }
 
   /** Events by whole milliseconds from publication to stored, since start (a benchmark diffs two reads). */

@@ -84,14 +84,31 @@ export interface ChainAppend {
   deadLetters?: DeadLetterRow[];
 }
 
-/** A chain's part of the transaction, once linked after its head. */
+/** A chain's part of a transaction, linked after the head `basis`: its rows and what they add. */
 interface LinkedChain {
-  chain: number;
+  append: ChainAppend;
+  /** The head it was linked after. */
+  basis: HeadRow;
+  /** The head it leaves (the basis when nothing is stored). */
+  after: HeadRow;
+  /** Whether the head moves: false when the whole batch was stored before. */
+  moves: boolean;
   result: AppendResult;
-  /** Where the head moves, or undefined when the whole batch was stored before. */
-  head?: { seq: bigint; hash: Buffer; offset: string };
   deadLetters: DeadLetterRow[];
+  text: Buffer[];
+  tally: SessionTally;
 }
+
+/** Chains linked ahead of their transaction (see AuditRepository.prepare), by chain. */
+export type PreparedLinks = ReadonlyMap<number, LinkedChain>;
+
+const sameHead = (a: HeadRow, b: HeadRow): boolean =>
+  a.seq === b.seq && a.kafka_offset === b.kafka_offset && a.hash.equals(b.hash);
+
+/** A COPY text's chunk for a chain's batch: about its size, within 16 KB to 256 KB. */
+const chunkSizeFor = (events: number): number => Math.min(256 * 1024, Math.max(16 * 1024, events * 1024));
+
+const NO_SKIP: ReadonlySet<string> = new Set();
 
 /**
  * Appends to the hash chains. Batches of several Kafka partitions go into their chains in one
@@ -101,11 +118,23 @@ interface LinkedChain {
  * skipped, so a redelivery neither doubles an event nor forks a chain. An id stored before under
  * another offset (a producer's retry) makes the COPY fail on the primary key: the transaction is
  * then written again without it.
+ *
+ * A batch may be linked ahead of its transaction, while the one before it is still writing (see
+ * prepare): that work is used only when the head read under the lock is exactly the one it was
+ * linked after. Linking is a function of the head and the batch alone, so the rows are then
+ * those that linking under the lock would give; otherwise the batch is linked again there.
  */
 @Injectable()
 export class AuditRepository {
   private readonly logger = new Logger(AuditRepository.name);
   private readonly knownPartitions = new Set<string>();
+  /**
+   * Each chain's head as the last transaction to link it will leave it (if that transaction
+   * commits): what a batch is linked after ahead of its own transaction.
+   */
+  private readonly expectedHeads = new Map<number, HeadRow>();
+  /** Chains whose link ahead was used, and those linked again under the lock because their head had moved. */
+  readonly linkStats = { linkedAhead: 0, linkedAgain: 0 };
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -120,15 +149,41 @@ export class AuditRepository {
     return result;
   }
 
-  /** Appends the batches of several chains in one transaction; one result per batch, in order. */
-  async appendChains(appends: ChainAppend[]): Promise<AppendResult[]> {
+  /**
+   * Links batches ahead of their transaction, after the heads the transaction that linked their
+   * chains last will leave; a chain this process has not seen is left to be linked under the
+   * lock. Yields between chains, so that a transaction in flight keeps its COPY flowing. The
+   * caller prepares a window only once the window before it is linked (appendChains' `onLinked`).
+   */
+  async prepare(appends: ChainAppend[]): Promise<PreparedLinks> {
+    const prepared = new Map<number, LinkedChain>();
+    for (const a of appends) {
+      const basis = this.expectedHeads.get(a.chain);
+      if (basis === undefined) continue;
+      await new Promise((resolve) => setImmediate(resolve));
+      prepared.set(a.chain, this.link(a, basis, NO_SKIP));
+    }
+    return prepared;
+  }
+
+  /**
+   * Appends the batches of several chains in one transaction; one result per batch, in order.
+   * `prepared` are links made ahead (see prepare); `onLinked` is called once every chain is
+   * linked in the transaction, before its rows are written.
+   */
+  async appendChains(
+    appends: ChainAppend[],
+    opts: { prepared?: PreparedLinks; onLinked?: () => void } = {},
+  ): Promise<AppendResult[]> {
     const all = appends.flatMap((a) => a.batch);
     await this.ensurePartitions(all);
     const skip = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.inTransaction((client) => this.appendOnce(client, appends, skip));
+        return await this.inTransaction((client) => this.appendOnce(client, appends, skip, opts));
       } catch (err) {
+        // What was expected of these chains is not so: linking ahead waits for their next lock.
+        for (const a of appends) this.expectedHeads.delete(a.chain);
         if (attempt >= 3) throw err;
         if (pgCode(err) === '23505') {
           const stored = await this.storedIds(all.map((e) => e.event.id));
@@ -174,34 +229,68 @@ export class AuditRepository {
    * One transaction in four round trips: BEGIN with the heads' lock, the COPY, the sessions'
    * summaries with the heads' move, and the commit (inTransaction).
    */
-  private async appendOnce(client: PoolClient, appends: ChainAppend[], skip: Set<string>): Promise<AppendResult[]> {
+  private async appendOnce(
+    client: PoolClient,
+    appends: ChainAppend[],
+    skip: Set<string>,
+    opts: { prepared?: PreparedLinks; onLinked?: () => void },
+  ): Promise<AppendResult[]> {
     const heads = await this.beginLockingHeads(
       client,
       appends.map((a) => a.chain),
     );
-    const text = new CopyText();
-    const tally = new SessionTally();
-    const linked = appends.map((a) => this.link(a, heads.get(a.chain)!, skip, text, tally));
-    const chunks = text.chunks();
-    const deadLetters = linked.flatMap((l) => l.deadLetters.map((d) => ({ chain: l.chain, row: d })));
+    const linked = appends.map((a) => {
+      const head = heads.get(a.chain)!;
+      this.reportGap(a, head);
+      const ahead = skip.size === 0 ? opts.prepared?.get(a.chain) : undefined;
+      if (ahead !== undefined && ahead.append === a && sameHead(ahead.basis, head)) {
+        this.linkStats.linkedAhead++;
+        return ahead;
+      }
+      if (ahead !== undefined) this.linkStats.linkedAgain++;
+      return this.link(a, head, skip);
+    });
+    for (const l of linked) this.expectedHeads.set(l.append.chain, l.after);
+    opts.onLinked?.();
+    const deadLetters = linked.flatMap((l) => l.deadLetters.map((d) => ({ chain: l.append.chain, row: d })));
     if (deadLetters.length > 0) await this.recordDeadLetters(client, deadLetters);
+    const chunks = linked.flatMap((l) => l.text);
     if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
-    const moved = linked.flatMap((l) => (l.head ? [{ chain: l.chain, ...l.head }] : []));
+    const moved = linked.filter((l) => l.moves).map((l) => l.after);
+    const tally = SessionTally.merged(linked.map((l) => l.tally));
     // The sessions' summaries move with their events, and the heads with the chains.
     if (tally.size > 0 || moved.length > 0) {
       await client.query(SUMMARIES_AND_HEADS_SQL, [
         ...upsertParams(tally.deltas()),
         moved.map((m) => m.chain),
-        moved.map((m) => m.seq.toString()),
+        moved.map((m) => m.seq),
         moved.map((m) => m.hash),
-        moved.map((m) => m.offset),
+        moved.map((m) => m.kafka_offset),
       ]);
     }
     return linked.map((l) => l.result);
   }
 
-  /** Links one chain's batch after its head, adding its rows to the COPY text. */
-  private link(a: ChainAppend, head: HeadRow, skip: Set<string>, text: CopyText, tally: SessionTally): LinkedChain {
+  /**
+   * Offsets of this topic have no holes: messages between the head and this batch were never
+   * stored (or expired from Kafka before they could be). Says so loudly.
+   */
+  private reportGap(a: ChainAppend, head: HeadRow): void {
+    const after = BigInt(head.kafka_offset);
+    const first = a.firstOffset ?? a.batch[0]?.offset;
+    if (after >= 0n && first !== undefined && BigInt(first) > after + 1n) {
+      this.logger.error(
+        { chain: a.chain, headOffset: after.toString(), batchOffset: first },
+        'audit stream gap: messages before this batch are not in the store',
+      );
+    }
+  }
+
+  /**
+   * Links one chain's batch after `head`: its COPY rows, what it adds to its sessions' summaries,
+   * and the head it leaves. A function of the head, the batch and `skip` alone.
+   */
+  private link(a: ChainAppend, head: HeadRow, skip: ReadonlySet<string>): LinkedChain {
     const after = BigInt(head.kafka_offset);
     const seen = new Set<string>(skip);
     const fresh: ReceivedAuditEvent[] = [];
@@ -214,19 +303,13 @@ export class AuditRepository {
       }
     }
     const duplicates = a.batch.length - redelivered - fresh.length;
-    const first = a.firstOffset ?? a.batch[0]?.offset;
-    if (after >= 0n && first !== undefined && BigInt(first) > after + 1n) {
-      // Offsets of this topic have no holes: messages between the head and this batch were
-      // never stored (or expired from Kafka before they could be). Say so loudly.
-      this.logger.error(
-        { chain: a.chain, headOffset: after.toString(), batchOffset: first },
-        'audit stream gap: messages before this batch are not in the store',
-      );
-    }
+    const tally = new SessionTally();
     if (BigInt(a.lastOffset) <= after) {
-      return { chain: a.chain, result: { stored: 0, deadLettered: 0, redelivered, duplicates }, deadLetters: [] };
+      const result = { stored: 0, deadLettered: 0, redelivered, duplicates };
+      return { append: a, basis: head, after: head, moves: false, result, deadLetters: [], text: [], tally };
     }
     const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
+    const text = new CopyText(chunkSizeFor(fresh.length));
     let seq = BigInt(head.seq);
     let prev = head.hash;
     for (const e of fresh) {
@@ -240,10 +323,14 @@ export class AuditRepository {
       prev = hash;
     }
     return {
-      chain: a.chain,
+      append: a,
+      basis: head,
+      after: { chain: a.chain, seq: seq.toString(), hash: prev, kafka_offset: a.lastOffset },
+      moves: true,
       result: { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates },
-      head: { seq, hash: prev, offset: a.lastOffset },
       deadLetters,
+      text: text.chunks(),
+      tally,
     };
   }
 
@@ -279,7 +366,7 @@ export class AuditRepository {
       );
       rows = (await client.query<HeadRow>(select)).rows;
     }
-    return new Map(rows.map((r) => [Number(r.chain), r]));
+    return new Map(rows.map((r) => [Number(r.chain), { ...r, chain: Number(r.chain) }]));
   }
 
   private async storedIds(ids: string[]): Promise<string[]> {

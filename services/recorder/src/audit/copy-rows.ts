@@ -99,6 +99,8 @@ function rowBound(r: ChainedRow, rawBytes: number): number {
   return 512 + 6 * strings + 2 * rawBytes;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * COPY text (the same bytes as `copyRow` gives, one line per row) written straight into buffers
  * of about `chunkSize` bytes: no string per row and no conversion of the whole text at the end,
@@ -108,12 +110,11 @@ function rowBound(r: ChainedRow, rawBytes: number): number {
  */
 export class CopyText {
   private readonly done: Buffer[] = [];
-  private buf: Buffer;
+  /** Allocated when the first row comes, and again once full. */
+  private buf = EMPTY;
   private at = 0;
 
-  constructor(private readonly chunkSize = 256 * 1024) {
-    this.buf = Buffer.allocUnsafe(chunkSize);
-  }
+  constructor(private readonly chunkSize = 256 * 1024) {}
 
   /** Adds one row; `bytes` are the message as it arrived, if they are at hand. */
   row(r: ChainedRow, bytes?: Buffer | null): void {
@@ -170,7 +171,7 @@ export class CopyText {
   chunks(): Buffer[] {
     if (this.at > 0) {
       this.done.push(this.buf.subarray(0, this.at));
-      this.buf = Buffer.allocUnsafe(this.chunkSize);
+      this.buf = EMPTY;
       this.at = 0;
     }
     return this.done;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { AuditEvent } from '@airlock/contracts';
 import { SessionTally, upsertParams, type SessionDelta } from './session-tally';
 
@@ -76,5 +77,52 @@ describe('the session tally of a batch', () => {
     const rows = JSON.parse(params[0]) as SessionDelta[];
     expect(rows.map((r) => r.sessionId)).toEqual([S2, S1]);
     expect(rows.map((r) => r.allowed)).toEqual([1, 1]);
+  });
+
+  it('merges the tallies of consecutive parts into the tally of all their events', () => {
+    const sessions = [S1, S2, '019abcde-0000-7000-8000-0000000000a2'];
+    const types = [
+      'operation.intercepted',
+      'operation.decided',
+      'operation.completed',
+      'approval.changed',
+      'auth.failed',
+    ];
+    const event = fc
+      .record({
+        session: fc.constantFrom(...sessions),
+        type: fc.constantFrom(...types),
+        ms: fc.integer({ min: 0, max: 10_000 }),
+        subject: fc.option(fc.constantFrom('agent-a', 'agent-b'), { nil: null }),
+        connection: fc.option(fc.constantFrom('orders', 'billing'), { nil: null }),
+        decision: fc.constantFrom('allow', 'deny', 'review'),
+        masked: fc.nat(4),
+      })
+      .map((r) => {
+        const e = ev(r.session, r.type, new Date(Date.UTC(2026, 10, 25) + r.ms).toISOString(), {
+          decision: r.type === 'operation.decided' ? r.decision : { decision: r.decision },
+          operation: { kind: 'http' },
+          to: 'approved',
+          masked: { secrets: r.masked },
+        });
+        return {
+          ...e,
+          actor: r.subject === null ? null : { issuer: `https://${r.subject}`, subject: r.subject, groups: [] },
+          connection: r.connection,
+        } as AuditEvent;
+      });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 40 }), fc.array(fc.nat(40), { maxLength: 4 }), (events, cuts) => {
+        const whole = new SessionTally();
+        for (const e of events) whole.add(e);
+        const bounds = [0, ...[...new Set(cuts)].filter((c) => c < events.length).sort((a, b) => a - b), events.length];
+        const parts = bounds.slice(1).map((end, i) => {
+          const t = new SessionTally();
+          for (const e of events.slice(bounds[i], end)) t.add(e);
+          return t;
+        });
+        expect(SessionTally.merged(parts).deltas()).toEqual(whole.deltas());
+      }),
+    );
   });
 });

@@ -127,6 +127,46 @@ export class SessionTally {
     return this.sessions.size;
   }
 
+  /**
+   * One tally of several, taken in order over consecutive parts of the trail: the same as one
+   * tally of all their events (the first principal and connection seen stay, times widen, counts
+   * add up).
+   */
+  static merged(parts: SessionTally[]): SessionTally {
+    if (parts.length === 1) return parts[0];
+    const all = new SessionTally();
+    for (const part of parts) {
+      for (const d of part.sessions.values()) {
+        const s = all.sessions.get(d.sessionId);
+        if (!s) {
+          all.sessions.set(d.sessionId, { ...d });
+          continue;
+        }
+        if (s.subject === null && d.subject !== null) {
+          s.issuer = d.issuer;
+          s.subject = d.subject;
+        }
+        if (s.connection === null) s.connection = d.connection;
+        if (d.firstMs < s.firstMs) {
+          s.firstMs = d.firstMs;
+          s.firstAt = d.firstAt;
+        }
+        if (d.lastMs > s.lastMs) {
+          s.lastMs = d.lastMs;
+          s.lastAt = d.lastAt;
+        }
+        s.events += d.events;
+        s.operations += d.operations;
+        s.allowed += d.allowed;
+        s.denied += d.denied;
+        s.reviewed += d.reviewed;
+        s.approved += d.approved;
+        s.masked += d.masked;
+      }
+    }
+    return all;
+  }
+
   /** In session id order: concurrent writers lock summary rows in the same order. */
   deltas(): SessionDelta[] {
     return [...this.sessions.values()].sort((a, b) =>
