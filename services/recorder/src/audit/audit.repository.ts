@@ -89,10 +89,8 @@ interface LinkedChain {
   append: ChainAppend;
   /** The head it was linked after. */
   basis: HeadRow;
-  /** The head it leaves (the basis when nothing is stored). */
+  /** The head it leaves: the basis itself when the whole batch was stored before. */
   after: HeadRow;
-  /** Whether the head moves: false when the whole batch was stored before. */
-  moves: boolean;
   result: AppendResult;
   deadLetters: DeadLetterRow[];
   text: Buffer[];
@@ -256,7 +254,7 @@ export class AuditRepository {
     if (deadLetters.length > 0) await this.recordDeadLetters(client, deadLetters);
     const chunks = linked.flatMap((l) => l.text);
     if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
-    const moved = linked.filter((l) => l.moves).map((l) => l.after);
+    const moved = linked.filter((l) => l.after !== l.basis).map((l) => l.after);
     const tally = SessionTally.merged(linked.map((l) => l.tally));
     // The sessions' summaries move with their events, and the heads with the chains.
     if (tally.size > 0 || moved.length > 0) {
@@ -306,7 +304,7 @@ export class AuditRepository {
     const tally = new SessionTally();
     if (BigInt(a.lastOffset) <= after) {
       const result = { stored: 0, deadLettered: 0, redelivered, duplicates };
-      return { append: a, basis: head, after: head, moves: false, result, deadLetters: [], text: [], tally };
+      return { append: a, basis: head, after: head, result, deadLetters: [], text: [], tally };
     }
     const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
     const text = new CopyText(chunkSizeFor(fresh.length));
@@ -326,7 +324,6 @@ export class AuditRepository {
       append: a,
       basis: head,
       after: { chain: a.chain, seq: seq.toString(), hash: prev, kafka_offset: a.lastOffset },
-      moves: true,
       result: { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates },
       deadLetters,
       text: text.chunks(),
