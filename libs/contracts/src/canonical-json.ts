@@ -117,19 +117,39 @@ function memberOrder(value: unknown): number {
   return order;
 }
 
-/** Member names of the object being copied at each depth, sorted in place: nothing allocated per object. */
+/** Member names, and their values once copied, of the object being copied at each depth: nothing allocated per object. */
 const namesAt: string[][] = [];
+const valuesAt: unknown[][] = [];
 /** Up to this many members an insertion sort in place; more (rare in an event) the engine's sort. */
 const INSERTION_SORT_MAX = 24;
 
+/**
+ * The value with every object's members in sorted order. What is in that order already, with
+ * everything under it, is returned as it is rather than copied: an event's small inner objects
+ * (its actor, its counters) usually are.
+ */
 function sortedCopy(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((item) => sortedCopy(item, depth + 1));
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = sortedCopy(value[i], depth + 1);
+      if (item !== value[i]) (copy ??= value.slice())[i] = item;
+    }
+    return copy ?? value;
+  }
   const record = value as Record<string, unknown>;
   let names = (namesAt[depth] ??= []);
   let n = 0;
-  for (const name in record) if (Object.hasOwn(record, name)) names[n++] = name;
-  if (n <= INSERTION_SORT_MAX) {
+  let moved = false;
+  for (const name in record) {
+    if (!Object.hasOwn(record, name)) continue;
+    if (n > 0 && !(names[n - 1] < name)) moved = true;
+    names[n++] = name;
+  }
+  if (!moved) {
+    // Already in order: sorting is not needed.
+  } else if (n <= INSERTION_SORT_MAX) {
     // By UTF-16 code units, as the default sort compares.
     for (let i = 1; i < n; i++) {
       const name = names[i];
@@ -143,9 +163,22 @@ function sortedCopy(value: unknown, depth = 0): unknown {
   } else {
     names = names.slice(0, n).sort();
   }
+  const values = (valuesAt[depth] ??= []);
+  let changed = moved;
+  for (let i = 0; i < n; i++) {
+    const original = record[names[i]];
+    const item = sortedCopy(original, depth + 1);
+    if (item !== original) changed = true;
+    values[i] = item;
+  }
+  if (!changed) {
+    values.fill(undefined, 0, n);
+    return value;
+  }
   // A plain object (the engine stringifies it faster than one without a prototype): memberOrder
   // keeps values with a member named __proto__ out of here.
   const copy: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) copy[names[i]] = sortedCopy(record[names[i]], depth + 1);
+  for (let i = 0; i < n; i++) copy[names[i]] = values[i];
+  values.fill(undefined, 0, n);
   return copy;
 }

@@ -39,6 +39,20 @@ type Item =
   | { kind: 'event'; offset: string; event: ReceivedAuditEvent; value: Buffer | null; key: Buffer | null }
   | { kind: 'dead'; offset: string; letter: DeadLetter };
 
+// Loops rather than flatMap: a window holds tens of thousands of items, and flatMap would make
+// an array for each.
+function eventsOf(items: Item[]): ReceivedAuditEvent[] {
+  const events: ReceivedAuditEvent[] = [];
+  for (const i of items) if (i.kind === 'event') events.push(i.event);
+  return events;
+}
+
+function lettersOf(items: Item[]): DeadLetter[] {
+  const letters: DeadLetter[] = [];
+  for (const i of items) if (i.kind === 'dead') letters.push(i.letter);
+  return letters;
+}
+
 /** What a window holds of one partition: consecutive messages from `first` to `last`. */
 interface PartitionRun {
   topic: string;
@@ -83,10 +97,10 @@ class Window {
   appends(): ChainAppend[] {
     this.chainAppends ??= [...this.runs.values()].map((r) => ({
       chain: r.partition,
-      batch: r.items.flatMap((i) => (i.kind === 'event' ? [i.event] : [])),
+      batch: eventsOf(r.items),
       lastOffset: r.last,
       firstOffset: r.first,
-      deadLetters: r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter.row] : [])),
+      deadLetters: lettersOf(r.items).map((l) => l.row),
     }));
     return this.chainAppends;
   }
@@ -348,7 +362,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     const runs = [...window.runs.values()];
     const t1 = performance.now();
     try {
-      const dead = runs.flatMap((r) => r.items.flatMap((i) => (i.kind === 'dead' ? [i.letter] : [])));
+      const dead = runs.flatMap((r) => lettersOf(r.items));
       await this.publishDeadLetters(dead);
       let results: AppendResult[];
       try {
@@ -391,7 +405,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       this.metrics.windowStored(
         window.messages,
         results,
-        runs.flatMap((r) => r.items.flatMap((i) => (i.kind === 'event' ? [i.event.event.id] : []))),
+        window.appends().flatMap((a) => a.batch.map((e) => e.event.id)),
         runs.map((r) => ({ partition: r.partition, next: (BigInt(r.last) + 1n).toString() })),
       );
       if (tracingEnabled()) traceStored(window);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { syntheticAuditEvent } from '@airlock/testing';
 import { COPY_COLUMNS, CopyText, copyRow, copyValue, textArrayLiteral, type ChainedRow } from './copy-rows';
 
@@ -90,6 +91,21 @@ describe('COPY text rows', () => {
         { r: anonymous, bytes: Buffer.from(anonymous.raw) },
       ];
       expect(written(cases)).toBe(cases.map(({ r }) => copyRow(r)).join(''));
+    });
+
+    it('writes each row with its own groups, whatever the groups of the row before it', () => {
+      // Groups from a small pool, so neighbours are often equal, a prefix of each other, or empty.
+      const groups = fc.array(fc.constantFrom('agents', 'ops', 'a"b', ''), { maxLength: 3 });
+      const actor = fc.option(
+        groups.map((g) => ({ issuer: 'https://idp.test', subject: 'agent', groups: g })),
+        { freq: 4 },
+      );
+      fc.assert(
+        fc.property(fc.array(actor, { minLength: 1, maxLength: 12 }), (actors) => {
+          const rows = actors.map((a) => ({ r: row({ event: { ...base, actor: a } }) }));
+          expect(written(rows)).toBe(rows.map(({ r }) => copyRow(r)).join(''));
+        }),
+      );
     });
 
     it('writes the text as decoded, not the bytes, when the bytes are not valid UTF-8', () => {

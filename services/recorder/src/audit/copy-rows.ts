@@ -113,6 +113,8 @@ export class CopyText {
   /** Allocated when the first row comes, and again once full. */
   private buf = EMPTY;
   private at = 0;
+  private lastGroups: readonly string[] = [];
+  private lastGroupsLiteral = '{}';
 
   constructor(private readonly chunkSize = 256 * 1024) {}
 
@@ -138,7 +140,7 @@ export class CopyText {
       this.tab();
       this.text(e.actor.subject);
       this.tab();
-      this.text(textArrayLiteral(e.actor.groups));
+      this.text(this.groupsLiteral(e.actor.groups));
     } else {
       this.ascii('\\N\t\\N\t\\N');
     }
@@ -175,6 +177,18 @@ export class CopyText {
       this.at = 0;
     }
     return this.done;
+  }
+
+  /** The groups' array literal: the previous row's when the groups are the same (they mostly are). */
+  private groupsLiteral(groups: readonly string[]): string {
+    const last = this.lastGroups;
+    let same = groups.length === last.length;
+    for (let i = 0; same && i < groups.length; i++) same = groups[i] === last[i];
+    if (!same) {
+      this.lastGroups = groups;
+      this.lastGroupsLiteral = textArrayLiteral(groups);
+    }
+    return this.lastGroupsLiteral;
   }
 
   private room(bytes: number): void {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { uuidv7At } from '@airlock/testing';
 import { partitionDayOf, uuidV7Millis } from './partition-day';
 
@@ -7,6 +8,23 @@ describe('partition day of an event id', () => {
     expect(uuidV7Millis('019b76da-a800-7abc-8def-0123456789ab')).toBe(1767225600000);
     expect(uuidV7Millis('019b76da-a7ff-7fff-bfff-ffffffffffff')).toBe(1767225599999);
     expect(uuidV7Millis('00000000-0000-7000-8000-000000000000')).toBe(0);
+  });
+
+  it('reads back any 48-bit time an id was made with', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (ms) => {
+        const id = uuidv7At(ms);
+        expect(uuidV7Millis(id)).toBe(ms);
+        expect(uuidV7Millis(id.toUpperCase())).toBe(ms);
+      }),
+    );
+  });
+
+  it('reads upper-case digits too, and nothing from an id whose time digits are not hex', () => {
+    expect(uuidV7Millis('019B76DA-A800-7ABC-8DEF-0123456789AB')).toBe(1767225600000);
+    expect(uuidV7Millis('019b76dg-a800-7abc-8def-0123456789ab')).toBeNaN();
+    expect(uuidV7Millis('019b76da-a8')).toBeNaN();
+    expect(uuidV7Millis('019b76d\u0010-a800-7abc-8def-0123456789ab')).toBeNaN();
   });
 
   it('puts the last millisecond of a UTC day and the first of the next in different days', () => {

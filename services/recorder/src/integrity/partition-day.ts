@@ -1,6 +1,19 @@
-/** The Unix milliseconds in the first 48 bits of a UUIDv7. */
+/**
+ * The Unix milliseconds in the first 48 bits of a UUIDv7 (its first 8 and next 4 hex digits),
+ * read digit by digit: this runs for every stored event, and slicing would make two strings
+ * each time. NaN when those digits are not hex.
+ */
 export function uuidV7Millis(id: string): number {
-  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  let ms = 0;
+  for (let i = 0; i < 13; i++) {
+    if (i === 8) continue;
+    const c = id.charCodeAt(i);
+    const letter = c | 0x20; // A–F as a–f
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : letter >= 0x61 && letter <= 0x66 ? letter - 0x57 : -1;
+    if (digit < 0) return NaN;
+    ms = ms * 16 + digit;
+  }
+  return ms;
 }
 
 /** The UTC day (YYYY-MM-DD) whose partition holds the event with this UUIDv7 id. */
