@@ -9,7 +9,7 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { AuditEvent } from '@airlock/contracts';
 import { GENESIS_HASH, linkHash } from '../integrity/chain';
 import { partitionDayOf } from '../integrity/partition-day';
-import { COPY_COLUMNS, CopyRows, copyData } from './copy-rows';
+import { COPY_COLUMNS, CopyText } from './copy-rows';
 import { SessionTally, UPSERT_SESSIONS_SQL, upsertParams } from '../summaries/session-tally';
 
 export interface ReceivedAuditEvent {
@@ -45,7 +45,7 @@ export interface AppendResult {
   duplicates: number;
 }
 
-const COPY_SQL = `COPY audit_event (${COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+const COPY_SQL = `COPY audit_event (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
 
 /**
  * The window's sessions' summaries (UPSERT_SESSIONS_SQL, $1) and the chain heads' move ($2–$5) in
@@ -93,8 +93,7 @@ interface LinkedChain {
   after: HeadRow;
   result: AppendResult;
   deadLetters: DeadLetterRow[];
-  /** Its binary COPY rows. */
-  rows: Buffer[];
+  text: Buffer[];
   tally: SessionTally;
 }
 
@@ -104,7 +103,7 @@ export type PreparedLinks = ReadonlyMap<number, LinkedChain>;
 const sameHead = (a: HeadRow, b: HeadRow): boolean =>
   a.seq === b.seq && a.kafka_offset === b.kafka_offset && a.hash.equals(b.hash);
 
-/** A COPY piece for a chain's batch: about its size, within 16 KB to 256 KB. */
+/** A COPY text's chunk for a chain's batch: about its size, within 16 KB to 256 KB. */
 const chunkSizeFor = (events: number): number => Math.min(256 * 1024, Math.max(16 * 1024, events * 1024));
 
 const NO_SKIP: ReadonlySet<string> = new Set();
@@ -253,7 +252,7 @@ export class AuditRepository {
     opts.onLinked?.();
     const deadLetters = linked.flatMap((l) => l.deadLetters.map((d) => ({ chain: l.append.chain, row: d })));
     if (deadLetters.length > 0) await this.recordDeadLetters(client, deadLetters);
-    const chunks = copyData(linked.flatMap((l) => l.rows));
+    const chunks = linked.flatMap((l) => l.text);
     if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
     const moved = linked.filter((l) => l.after !== l.basis).map((l) => l.after);
     const tally = SessionTally.merged(linked.map((l) => l.tally));
@@ -305,16 +304,16 @@ export class AuditRepository {
     const tally = new SessionTally();
     if (BigInt(a.lastOffset) <= after) {
       const result = { stored: 0, deadLettered: 0, redelivered, duplicates };
-      return { append: a, basis: head, after: head, result, deadLetters: [], rows: [], tally };
+      return { append: a, basis: head, after: head, result, deadLetters: [], text: [], tally };
     }
     const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
-    const rows = new CopyRows(chunkSizeFor(fresh.length));
+    const text = new CopyText(chunkSizeFor(fresh.length));
     let seq = BigInt(head.seq);
     let prev = head.hash;
     for (const e of fresh) {
       const hash = linkHash(prev, e.canonical);
       seq++;
-      rows.row(
+      text.row(
         { event: e.event, raw: e.raw, chain: a.chain, seq: seq.toString(), prevHash: prev, hash, offset: e.offset },
         e.bytes,
       );
@@ -327,7 +326,7 @@ export class AuditRepository {
       after: { chain: a.chain, seq: seq.toString(), hash: prev, kafka_offset: a.lastOffset },
       result: { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates },
       deadLetters,
-      rows: rows.chunks(),
+      text: text.chunks(),
       tally,
     };
   }
