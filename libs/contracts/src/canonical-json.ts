@@ -147,21 +147,9 @@ function sortedCopy(value: unknown, depth = 0): unknown {
     if (n > 0 && !(names[n - 1] < name)) moved = true;
     names[n++] = name;
   }
-  if (!moved) {
-    // Already in order: sorting is not needed.
-  } else if (n <= INSERTION_SORT_MAX) {
-    // By UTF-16 code units, as the default sort compares.
-    for (let i = 1; i < n; i++) {
-      const name = names[i];
-      let j = i - 1;
-      while (j >= 0 && names[j] > name) {
-        names[j + 1] = names[j];
-        j--;
-      }
-      names[j + 1] = name;
-    }
-  } else {
-    names = names.slice(0, n).sort();
+  if (moved) {
+    if (n <= INSERTION_SORT_MAX) insertionSort(names, n);
+    else names = names.slice(0, n).sort();
   }
   const values = (valuesAt[depth] ??= []);
   let changed = moved;
@@ -171,14 +159,27 @@ function sortedCopy(value: unknown, depth = 0): unknown {
     if (item !== original) changed = true;
     values[i] = item;
   }
-  if (!changed) {
-    values.fill(undefined, 0, n);
-    return value;
+  let result: unknown = value;
+  if (changed) {
+    // A plain object (the engine stringifies it faster than one without a prototype): memberOrder
+    // keeps values with a member named __proto__ out of here.
+    const copy: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) copy[names[i]] = values[i];
+    result = copy;
   }
-  // A plain object (the engine stringifies it faster than one without a prototype): memberOrder
-  // keeps values with a member named __proto__ out of here.
-  const copy: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) copy[names[i]] = values[i];
   values.fill(undefined, 0, n);
-  return copy;
+  return result;
+}
+
+/** Sorts the first `n` names in place by UTF-16 code units, as the default sort compares. */
+function insertionSort(names: string[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const name = names[i];
+    let j = i - 1;
+    while (j >= 0 && names[j] > name) {
+      names[j + 1] = names[j];
+      j--;
+    }
+    names[j + 1] = name;
+  }
 }
