@@ -64,7 +64,7 @@ CMD ["node", "dist/services/approval/src/main.js"]
 FROM runtime AS recorder
 ENV HTTP_PORT=8083
 EXPOSE 8083
-CMD ["node", "--initial-old-space-size=256", "dist/services/recorder/src/main.js"]
+CMD ["node", "--initial-old-space-size=256", "--max-semi-space-size=64", "dist/services/recorder/src/main.js"]
 
 FROM runtime AS credential-vault
 ENV HTTP_PORT=8084
