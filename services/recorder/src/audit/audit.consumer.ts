@@ -14,6 +14,7 @@ import {
   type PreparedLinks,
   type ReceivedAuditEvent,
 } from './audit.repository';
+import { storedForm } from './copy-rows';
 import { deadLetterOf, refusedByStore, type DeadLetter } from './dead-letter';
 import { RecorderMetrics } from './recorder-metrics';
 
@@ -510,11 +511,12 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
 /**
  * Checks one message against the audit contract and puts it in canonical form (see
  * acceptAuditMessage). The store keeps the message as it arrived (unknown fields included: the
- * contract grows additively), and its link hashes exactly that.
+ * contract grows additively), and its link hashes exactly that. Of its bytes and its text, only
+ * the form the store is written from is kept (see storedForm).
  */
 export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
   const { event, raw, canonical } = acceptAuditMessage(value);
-  return { event, raw, canonical, offset, bytes: value };
+  return { event, raw: storedForm(value, raw), canonical, offset };
 }
 
 /**

@@ -7,21 +7,19 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { AuditEvent } from '@airlock/contracts';
-import { GENESIS_HASH, linkHash } from '../integrity/chain';
+import { GENESIS_HASH, linkHashHex } from '../integrity/chain';
 import { partitionDayOf } from '../integrity/partition-day';
-import { COPY_COLUMNS, CopyText } from './copy-rows';
+import { COPY_COLUMNS, CopyText, type StoredMessage } from './copy-rows';
 import { SessionTally, UPSERT_SESSIONS_SQL, upsertParams } from '../summaries/session-tally';
 
 export interface ReceivedAuditEvent {
   /** The event as checked against its contract. */
   event: AuditEvent;
-  /** The message exactly as it arrived: stored as is, so nothing is lost or reshaped. */
-  raw: string;
+  /** The message exactly as it arrived: stored as is, so nothing is lost or reshaped (see storedForm). */
+  raw: StoredMessage;
   /** The event in RFC 8785 canonical form: what its link hashes. */
   canonical: string;
   offset: string;
-  /** The message's bytes as they arrived, when at hand: written to the store as they are when they can be. */
-  bytes?: Buffer | null;
 }
 
 /** A message of the partition that is not stored: recorded with the batch, past which the head moves. */
@@ -309,21 +307,26 @@ export class AuditRepository {
     const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
     const text = new CopyText(chunkSizeFor(fresh.length));
     let seq = BigInt(head.seq);
-    let prev = head.hash;
+    let prev = head.hash.toString('hex');
     for (const e of fresh) {
-      const hash = linkHash(prev, e.canonical);
+      const hash = linkHashHex(prev, e.canonical);
       seq++;
-      text.row(
-        { event: e.event, raw: e.raw, chain: a.chain, seq: seq.toString(), prevHash: prev, hash, offset: e.offset },
-        e.bytes,
-      );
+      text.row({
+        event: e.event,
+        raw: e.raw,
+        chain: a.chain,
+        seq: seq.toString(),
+        prevHash: prev,
+        hash,
+        offset: e.offset,
+      });
       tally.add(e.event);
       prev = hash;
     }
     return {
       append: a,
       basis: head,
-      after: { chain: a.chain, seq: seq.toString(), hash: prev, kafka_offset: a.lastOffset },
+      after: { chain: a.chain, seq: seq.toString(), hash: Buffer.from(prev, 'hex'), kafka_offset: a.lastOffset },
       result: { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates },
       deadLetters,
       text: text.chunks(),

@@ -41,14 +41,31 @@ export function textArrayLiteral(items: readonly string[]): string {
   return `{${items.map((i) => `"${i.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
+/** Bytes that COPY text can carry as they are: only `storedForm` makes them. */
+export type VerbatimBytes = Buffer & { readonly verbatim: unique symbol };
+
+/** A message as it arrived, in the one form kept until its row is written (see storedForm). */
+export type StoredMessage = string | VerbatimBytes;
+
+/**
+ * The form a message is kept in until its row is written: its bytes as they arrived when COPY
+ * text can carry them as they are (valid UTF-8 holding nothing COPY must escape: JSON text rarely
+ * holds a backslash, never a raw tab or newline inside a string), else its text as decoded. Only
+ * one of the two is kept: a window holds tens of thousands of messages while it waits.
+ */
+export function storedForm(bytes: Buffer | null | undefined, text: string): StoredMessage {
+  return bytes && isUtf8(bytes) && !needsEscape(bytes) ? (bytes as VerbatimBytes) : text;
+}
+
 export interface ChainedRow {
   event: AuditEvent;
-  /** The message text as it arrived. */
-  raw: string;
+  /** The message as it arrived. */
+  raw: StoredMessage;
   chain: number;
   seq: string;
-  prevHash: Buffer;
-  hash: Buffer;
+  /** The previous link's hash and this one's, as 64 lowercase hex digits each. */
+  prevHash: string;
+  hash: string;
   offset: string;
 }
 
@@ -68,20 +85,15 @@ export function copyRow(r: ChainedRow): string {
     copyValue(e.connection),
     copyValue(e.protocol),
     copyValue(e.source),
-    copyValue(r.raw),
+    copyValue(typeof r.raw === 'string' ? r.raw : r.raw.toString('utf8')),
     String(r.chain),
     r.seq,
-    `\\\\x${r.prevHash.toString('hex')}`,
-    `\\\\x${r.hash.toString('hex')}`,
+    `\\\\x${r.prevHash}`,
+    `\\\\x${r.hash}`,
     r.offset,
   ].join('\t')}\n`;
 }
 
-/** Two ASCII hex digits for every byte value. */
-const HEX_DIGITS = Buffer.from(
-  Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0')).join(''),
-  'latin1',
-);
 const BACKSLASH = 0x5c;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
@@ -104,9 +116,7 @@ const EMPTY = Buffer.alloc(0);
 /**
  * COPY text (the same bytes as `copyRow` gives, one line per row) written straight into buffers
  * of about `chunkSize` bytes: no string per row and no conversion of the whole text at the end,
- * and the event's bytes are copied as they arrived from Kafka when they are valid UTF-8 and hold
- * nothing COPY must escape (JSON text rarely holds a backslash, never a raw tab or newline
- * inside a string).
+ * and the event's bytes copied as they arrived from Kafka when they were kept (see storedForm).
  */
 export class CopyText {
   private readonly done: Buffer[] = [];
@@ -118,11 +128,11 @@ export class CopyText {
 
   constructor(private readonly chunkSize = 256 * 1024) {}
 
-  /** Adds one row; `bytes` are the message as it arrived, if they are at hand. */
-  row(r: ChainedRow, bytes?: Buffer | null): void {
+  /** Adds one row. */
+  row(r: ChainedRow): void {
     const e = r.event;
-    const verbatim = bytes && isUtf8(bytes) && !needsEscape(bytes) ? bytes : undefined;
-    this.room(rowBound(r, verbatim ? verbatim.length : 3 * r.raw.length));
+    const raw = r.raw;
+    this.room(rowBound(r, typeof raw === 'string' ? 3 * raw.length : raw.length));
     this.ascii(e.id);
     this.tab();
     this.text(e.type);
@@ -151,10 +161,10 @@ export class CopyText {
     this.tab();
     this.text(e.source);
     this.tab();
-    if (verbatim) {
-      this.at += verbatim.copy(this.buf, this.at);
+    if (typeof raw === 'string') {
+      this.text(raw);
     } else {
-      this.text(r.raw);
+      this.at += raw.copy(this.buf, this.at);
     }
     this.tab();
     this.ascii(String(r.chain));
@@ -234,18 +244,12 @@ export class CopyText {
     this.at += this.buf.write(copyValue(s), this.at, 'utf8');
   }
 
-  /** A bytea in hex form, its backslash escaped: `\\x` and two digits a byte. */
-  private hex(b: Buffer): void {
-    const buf = this.buf;
-    let at = this.at;
-    buf[at++] = BACKSLASH;
-    buf[at++] = BACKSLASH;
-    buf[at++] = 0x78;
-    for (let i = 0; i < b.length; i++) {
-      buf[at++] = HEX_DIGITS[2 * b[i]];
-      buf[at++] = HEX_DIGITS[2 * b[i] + 1];
-    }
-    this.at = at;
+  /** A bytea in hex form, its backslash escaped: `\\x` and the hash's hex digits. */
+  private hex(digits: string): void {
+    this.buf[this.at++] = BACKSLASH;
+    this.buf[this.at++] = BACKSLASH;
+    this.buf[this.at++] = 0x78;
+    this.ascii(digits);
   }
 }
 

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { ChainWalker, GENESIS_HASH, eventHash, linkHash, type ChainAnchor, type StoredLink } from './chain';
+import fc from 'fast-check';
+import {
+  ChainWalker,
+  GENESIS_HASH,
+  eventHash,
+  linkHash,
+  linkHashHex,
+  type ChainAnchor,
+  type StoredLink,
+} from './chain';
 
 /** SHA-256 over the raw bytes given, computed here without the code under test. */
 const sha256 = (...parts: Buffer[]): Buffer => createHash('sha256').update(Buffer.concat(parts)).digest();
@@ -37,6 +46,28 @@ describe('link hashes', () => {
     expect(linkHash(previous, canonical)).not.toEqual(
       sha256(Buffer.from(previous.toString('hex')), Buffer.from(canonical)),
     );
+  });
+
+  it('gives the same link in hex from the previous hash in hex, for any previous hash and event text', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.string({ unit: 'grapheme', maxLength: 300 }),
+        (bytes, text) => {
+          const previous = Buffer.from(bytes);
+          expect(linkHashHex(previous.toString('hex'), text)).toBe(linkHash(previous, text).toString('hex'));
+        },
+      ),
+    );
+    // Long enough to need a larger scratch buffer than the first.
+    const long = 'é'.repeat(40_000);
+    expect(linkHashHex('ab'.repeat(32), long)).toBe(sha256(Buffer.alloc(32, 0xab), Buffer.from(long)).toString('hex'));
+  });
+
+  it('refuses a previous hash in hex that is not 32 bytes of hex digits', () => {
+    for (const previous of ['', 'ab'.repeat(31), 'ab'.repeat(33), `${'ab'.repeat(31)}zz`, `zz${'ab'.repeat(31)}`]) {
+      expect(() => linkHashHex(previous, '{}')).toThrow('a previous hash is 64 hex digits');
+    }
   });
 
   it('hashes an event in its canonical form, whatever the order of its members', () => {
