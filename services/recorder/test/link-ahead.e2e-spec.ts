@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { uuidv7 } from '@airlock/contracts';
 import { TestDatabase, syntheticAuditEvent } from '@airlock/testing';
-import { decode } from '../src/audit/audit.consumer';
+import { ReceivedBatch } from '../src/audit/received-events';
 import { AuditRepository, type ChainAppend } from '../src/audit/audit.repository';
 import { ChainWalker, GENESIS_HASH } from '../src/integrity/chain';
 import { ownerOptions, roleOf, writerOptions } from '../src/store/store.options';
@@ -21,13 +21,14 @@ describe('linking ahead of the lock', () => {
   let writer: DataSource;
   let nextChain = 0;
 
-  /** Consecutive batches of one chain, `size` events each, from Kafka offset 0. */
+  /** Consecutive batches of one chain, `size` events each, from Kafka offset 0, each received as one fetch. */
   function batches(chain: number, count: number, size: number): ChainAppend[] {
     const session = uuidv7();
     return Array.from({ length: count }, (_, b) => {
+      const received = new ReceivedBatch(size);
       const batch = Array.from({ length: size }, (_, i) => {
         const offset = String(b * size + i);
-        return decode(Buffer.from(JSON.stringify(syntheticAuditEvent(session))), offset);
+        return received.receive(Buffer.from(JSON.stringify(syntheticAuditEvent(session))), null, offset);
       });
       return { chain, batch, firstOffset: batch[0].offset, lastOffset: batch[size - 1].offset };
     });
@@ -141,7 +142,7 @@ describe('linking ahead of the lock', () => {
         const { offsets, ids, walker } = await walk(chain);
         const expected = all.slice(0, stored + 1).flatMap((a) => a.batch);
         expect(offsets).toEqual(expected.map((e) => e.offset));
-        expect(ids).toEqual(expected.map((e) => e.event.id));
+        expect(ids).toEqual(expected.map((e) => e.id));
         expect(walker.result).toMatchObject({ verified: expected.length, brokenAt: null });
         const [head] = await writer.query<{ seq: string; hash: Buffer }[]>(
           'SELECT seq, hash FROM audit_chain_head WHERE chain = $1',

@@ -4,14 +4,8 @@ import { Topics } from '@airlock/contracts';
 import { syntheticAuditEvent } from '@airlock/testing';
 import type { RecorderConfig } from '../config';
 import { AuditConsumer } from './audit.consumer';
-import type {
-  AppendResult,
-  AuditRepository,
-  ChainAppend,
-  DeadLetterRow,
-  PreparedLinks,
-  ReceivedAuditEvent,
-} from './audit.repository';
+import type { AppendResult, AuditRepository, ChainAppend, DeadLetterRow, PreparedLinks } from './audit.repository';
+import type { ReceivedAuditEvent } from './received-events';
 import { RecorderMetrics } from './recorder-metrics';
 
 /**
@@ -51,7 +45,7 @@ function harness(
     lastOffset: string,
     extra: { deadLetters?: DeadLetterRow[] } = {},
   ): Promise<AppendResult> => {
-    const ids = batch.map((e) => e.event.id);
+    const ids = batch.map((e) => e.id);
     if (opts.storeRefuses?.(ids))
       throw Object.assign(new Error('date/time field value out of range'), { code: '22008' });
     appends.push({ events: ids, lastOffset, deadLetters: extra.deadLetters ?? [] });

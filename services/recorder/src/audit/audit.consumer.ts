@@ -2,20 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { ContractViolation, Topics, acceptAuditMessage } from '@airlock/contracts';
+import { ContractViolation, Topics } from '@airlock/contracts';
 import { KAFKA } from '@airlock/messaging';
 import { SpanKind, contextFromIds, startSpan, tracingEnabled } from '@airlock/observability';
 import { RECORDER_CONFIG, type RecorderConfig } from '../config';
 import { checkWriterRights } from '../store/store-setup';
-import {
-  AuditRepository,
-  type AppendResult,
-  type ChainAppend,
-  type PreparedLinks,
-  type ReceivedAuditEvent,
-} from './audit.repository';
-import { storedForm } from './copy-rows';
+import { AuditRepository, type AppendResult, type ChainAppend, type PreparedLinks } from './audit.repository';
 import { deadLetterOf, refusedByStore, type DeadLetter } from './dead-letter';
+import { ReceivedAuditEvent, ReceivedBatch } from './received-events';
 import { RecorderMetrics } from './recorder-metrics';
 
 /** How long a partition waits before it is read again after a failed store. */
@@ -35,32 +29,23 @@ const MAX_WAITING_WINDOWS = 2;
  */
 const SPLIT_WINDOW_AT = 2_000;
 
-/** One message of a batch: an event to store, or a message that goes to the dead-letter topic. */
-type Item =
-  | { kind: 'event'; offset: string; event: ReceivedAuditEvent; value: Buffer | null; key: Buffer | null }
-  | { kind: 'dead'; offset: string; letter: DeadLetter };
-
-// Loops rather than flatMap: a window holds tens of thousands of items, and flatMap would make
-// an array for each.
-function eventsOf(items: Item[]): ReceivedAuditEvent[] {
-  const events: ReceivedAuditEvent[] = [];
-  for (const i of items) if (i.kind === 'event') events.push(i.event);
-  return events;
+/** A message that goes to the dead-letter topic instead of the store. */
+interface DeadItem {
+  offset: string;
+  letter: DeadLetter;
 }
 
-function lettersOf(items: Item[]): DeadLetter[] {
-  const letters: DeadLetter[] = [];
-  for (const i of items) if (i.kind === 'dead') letters.push(i.letter);
-  return letters;
-}
-
-/** What a window holds of one partition: consecutive messages from `first` to `last`. */
+/**
+ * What a window holds of one partition: consecutive messages from `first` to `last`, each an
+ * event to store or a dead letter, each list in Kafka order.
+ */
 interface PartitionRun {
   topic: string;
   partition: number;
   first: string;
   last: string;
-  items: Item[];
+  events: ReceivedAuditEvent[];
+  dead: DeadItem[];
 }
 
 /** Messages of every partition gathered for one transaction. */
@@ -79,15 +64,23 @@ class Window {
   /** Resolves once the window is stored, or abandoned after a failure. */
   readonly settled = new Promise<void>((r) => (this.settle = r));
 
-  add(topic: string, partition: number, first: string, last: string, items: Item[]): void {
+  add(
+    topic: string,
+    partition: number,
+    first: string,
+    last: string,
+    events: ReceivedAuditEvent[],
+    dead: DeadItem[],
+  ): void {
     const run = this.runs.get(partition);
     if (run) {
       run.last = last;
-      for (const item of items) run.items.push(item);
+      for (const e of events) run.events.push(e);
+      for (const d of dead) run.dead.push(d);
     } else {
-      this.runs.set(partition, { topic, partition, first, last, items });
+      this.runs.set(partition, { topic, partition, first, last, events, dead });
     }
-    this.messages += items.length;
+    this.messages += events.length + dead.length;
   }
 
   done(): void {
@@ -98,10 +91,10 @@ class Window {
   appends(): ChainAppend[] {
     this.chainAppends ??= [...this.runs.values()].map((r) => ({
       chain: r.partition,
-      batch: eventsOf(r.items),
+      batch: r.events,
       lastOffset: r.last,
       firstOffset: r.first,
-      deadLetters: lettersOf(r.items).map((l) => l.row),
+      deadLetters: r.dead.map((d) => d.letter.row),
     }));
     return this.chainAppends;
   }
@@ -248,13 +241,17 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       await new Promise((r) => setTimeout(r, pause));
       return;
     }
-    const items: Item[] = [];
+    let bytes = 0;
+    for (const m of batch.messages) bytes += m.value?.length ?? 0;
+    const received = new ReceivedBatch(batch.messages.length, bytes);
+    const events: ReceivedAuditEvent[] = [];
+    const dead: DeadItem[] = [];
     const t0 = performance.now();
     this.stats.batches++;
     this.stats.received += batch.messages.length;
     for (const m of batch.messages) {
       try {
-        items.push({ kind: 'event', offset: m.offset, event: decode(m.value, m.offset), value: m.value, key: m.key });
+        events.push(received.receive(m.value, m.key, m.offset));
       } catch (err) {
         this.stats.rejected++;
         const reason = err instanceof ContractViolation ? err.message : String(err);
@@ -262,7 +259,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
           { partition: batch.partition, offset: m.offset, err: reason },
           'rejected an audit event that does not match its contract: dead-lettered',
         );
-        items.push({ kind: 'dead', offset: m.offset, letter: deadLetterOf('contract', reason, m, batch.partition) });
+        dead.push({ offset: m.offset, letter: deadLetterOf('contract', reason, m, batch.partition) });
       }
     }
     this.stats.decodeMs += performance.now() - t0;
@@ -278,7 +275,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       this.closer = setTimeout(() => this.close(), 0);
     }
     const window = this.open;
-    window.add(batch.topic, batch.partition, first, last, items);
+    window.add(batch.topic, batch.partition, first, last, events, dead);
     if (window.messages >= this.maxEvents) this.close();
     // The next fetch of this partition starts after this batch; what is durable is decided by
     // the commit, which waits for the rows.
@@ -363,8 +360,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     const runs = [...window.runs.values()];
     const t1 = performance.now();
     try {
-      const dead = runs.flatMap((r) => lettersOf(r.items));
-      await this.publishDeadLetters(dead);
+      await this.publishDeadLetters(runs.flatMap((r) => r.dead.map((d) => d.letter)));
       let results: AppendResult[];
       try {
         const appends = window.appends();
@@ -395,7 +391,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
           'the store refused a row of the window: storing it one event at a time',
         );
         results = [];
-        for (const run of runs) results.push(await this.storeOneByOne(run.partition, run.items));
+        for (const run of runs) results.push(await this.storeOneByOne(run));
       }
       this.stats.storeMs += performance.now() - t1;
       for (const result of results) {
@@ -406,7 +402,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       this.metrics.windowStored(
         window.messages,
         results,
-        window.appends().flatMap((a) => a.batch.map((e) => e.event.id)),
+        window.appends().flatMap((a) => a.batch.map((e) => e.id)),
         runs.map((r) => ({ partition: r.partition, next: (BigInt(r.last) + 1n).toString() })),
       );
       if (tracingEnabled()) traceStored(window);
@@ -436,7 +432,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
    * Stores a batch the store refused, event by event in Kafka order: the events it takes are
    * chained, the one it refuses is dead-lettered (stage store) and the head moves past it.
    */
-  private async storeOneByOne(partition: number, items: Item[]): Promise<AppendResult> {
+  private async storeOneByOne({ partition, events, dead }: PartitionRun): Promise<AppendResult> {
     const total: AppendResult = { stored: 0, deadLettered: 0, redelivered: 0, duplicates: 0 };
     const add = (r: AppendResult): void => {
       total.stored += r.stored;
@@ -444,15 +440,20 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       total.redelivered += r.redelivered;
       total.duplicates += r.duplicates;
     };
+    const items: (ReceivedAuditEvent | DeadItem)[] = [...events, ...dead];
+    items.sort((a, b) => {
+      const d = BigInt(a.offset) - BigInt(b.offset);
+      return d < 0n ? -1 : d > 0n ? 1 : 0;
+    });
     for (const item of items) {
       const at = { firstOffset: item.offset };
-      if (item.kind === 'dead') {
+      if (!(item instanceof ReceivedAuditEvent)) {
         // Already on the dead-letter topic.
         add(await this.repository.append(partition, [], item.offset, { ...at, deadLetters: [item.letter.row] }));
         continue;
       }
       try {
-        add(await this.repository.append(partition, [item.event], item.offset, at));
+        add(await this.repository.append(partition, [item], item.offset, at));
       } catch (err) {
         if (!refusedByStore(err)) throw err;
         const reason = `the audit store refused the event: ${(err as Error).message}`;
@@ -509,25 +510,13 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
 }
 
 /**
- * Checks one message against the audit contract and puts it in canonical form (see
- * acceptAuditMessage). The store keeps the message as it arrived (unknown fields included: the
- * contract grows additively), and its link hashes exactly that. Of its bytes and its text, only
- * the form the store is written from is kept (see storedForm).
- */
-export function decode(value: Buffer | null, offset: string): ReceivedAuditEvent {
-  const { event, raw, canonical } = acceptAuditMessage(value);
-  return { event, raw: storedForm(value, raw), canonical, offset };
-}
-
-/**
  * With tracing on, each stored event that names its trace gets a span there (a child of the span
  * that made it), from its window's arrival to its commit: the recorder's step of the operation.
  */
 function traceStored(window: Window): void {
   for (const run of window.runs.values()) {
-    for (const item of run.items) {
-      if (item.kind !== 'event') continue;
-      const { traceId, spanId, type } = item.event.event;
+    for (const e of run.events) {
+      const { traceId, spanId, type } = e.event();
       if (traceId === undefined || spanId === undefined) continue;
       const span = startSpan('airlock.audit store', SpanKind.CONSUMER, contextFromIds(traceId, spanId), window.opened);
       span.setAttribute('airlock.audit.type', type);

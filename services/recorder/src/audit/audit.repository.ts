@@ -6,21 +6,11 @@ import type { Pool, PoolClient, QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import type { AuditEvent } from '@airlock/contracts';
-import { GENESIS_HASH, linkHashHex } from '../integrity/chain';
+import { GENESIS_HASH, linkHashHexAt } from '../integrity/chain';
 import { partitionDayOf } from '../integrity/partition-day';
-import { COPY_COLUMNS, CopyText, type StoredMessage } from './copy-rows';
+import { COPY_COLUMNS, CopyText } from './copy-rows';
+import { tallyOf, type ReceivedAuditEvent } from './received-events';
 import { SessionTally, UPSERT_SESSIONS_SQL, upsertParams } from '../summaries/session-tally';
-
-export interface ReceivedAuditEvent {
-  /** The event as checked against its contract. */
-  event: AuditEvent;
-  /** The message exactly as it arrived: stored as is, so nothing is lost or reshaped (see storedForm). */
-  raw: StoredMessage;
-  /** The event in RFC 8785 canonical form: what its link hashes. */
-  canonical: string;
-  offset: string;
-}
 
 /** A message of the partition that is not stored: recorded with the batch, past which the head moves. */
 export interface DeadLetterRow {
@@ -182,7 +172,7 @@ export class AuditRepository {
         for (const a of appends) this.expectedHeads.delete(a.chain);
         if (attempt >= 3) throw err;
         if (pgCode(err) === '23505') {
-          const stored = await this.storedIds(all.map((e) => e.event.id));
+          const stored = await this.storedIds(all.map((e) => e.id));
           if (stored.length === 0) throw err;
           for (const id of stored) skip.add(id);
           this.logger.warn(
@@ -293,34 +283,24 @@ export class AuditRepository {
     let redelivered = 0;
     for (const e of a.batch) {
       if (BigInt(e.offset) <= after) redelivered++;
-      else if (!seen.has(e.event.id)) {
-        seen.add(e.event.id);
+      else if (!seen.has(e.id)) {
+        seen.add(e.id);
         fresh.push(e);
       }
     }
     const duplicates = a.batch.length - redelivered - fresh.length;
-    const tally = new SessionTally();
     if (BigInt(a.lastOffset) <= after) {
       const result = { stored: 0, deadLettered: 0, redelivered, duplicates };
-      return { append: a, basis: head, after: head, result, deadLetters: [], text: [], tally };
+      return { append: a, basis: head, after: head, result, deadLetters: [], text: [], tally: new SessionTally() };
     }
     const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
     const text = new CopyText(chunkSizeFor(fresh.length));
     let seq = BigInt(head.seq);
     let prev = head.hash.toString('hex');
     for (const e of fresh) {
-      const hash = linkHashHex(prev, e.canonical);
+      const hash = linkHashHexAt(prev, e.bytes, e.at, e.canonicalEnd);
       seq++;
-      text.row({
-        event: e.event,
-        raw: e.raw,
-        chain: a.chain,
-        seq: seq.toString(),
-        prevHash: prev,
-        hash,
-        offset: e.offset,
-      });
-      tally.add(e.event);
+      text.row(e, a.chain, seq.toString(), prev, hash);
       prev = hash;
     }
     return {
@@ -330,7 +310,7 @@ export class AuditRepository {
       result: { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates },
       deadLetters,
       text: text.chunks(),
-      tally,
+      tally: tallyOf(fresh),
     };
   }
 
@@ -380,7 +360,7 @@ export class AuditRepository {
   private async ensurePartitions(batch: ReceivedAuditEvent[]): Promise<void> {
     const days = new Set<string>();
     for (const e of batch) {
-      const day = partitionDayOf(e.event.id);
+      const day = partitionDayOf(e.id);
       if (!this.knownPartitions.has(day)) days.add(day);
     }
     for (const day of days) {

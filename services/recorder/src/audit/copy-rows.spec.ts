@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { syntheticAuditEvent } from '@airlock/testing';
-import { COPY_COLUMNS, CopyText, copyRow, copyValue, storedForm, textArrayLiteral, type ChainedRow } from './copy-rows';
+import {
+  COPY_COLUMNS,
+  CopyText,
+  EventWriter,
+  copyRow,
+  copyValue,
+  storedForm,
+  textArrayLiteral,
+  type ChainedRow,
+} from './copy-rows';
 
 describe('COPY text rows', () => {
   it('escapes backslash, tab, newline and carriage return, and writes NULL as \\N', () => {
@@ -54,7 +63,7 @@ describe('COPY text rows', () => {
     }
   });
 
-  describe('CopyText', () => {
+  describe('EventWriter and CopyText', () => {
     const base = syntheticAuditEvent('0192e1a2-0000-7000-8000-000000000000');
     const row = (over: Partial<ChainedRow> = {}): ChainedRow => ({
       event: base,
@@ -66,11 +75,19 @@ describe('COPY text rows', () => {
       offset: '98765',
       ...over,
     });
-    const written = (rows: ChainedRow[], chunkSize?: number): string => {
+    /** Each row's head written as its event is received (in buffers of `receivedSize`), then the rows. */
+    const writtenIn = (rows: ChainedRow[], receivedSize?: number, chunkSize?: number): Buffer[] => {
+      const writer = new EventWriter(receivedSize);
+      const heads = rows.map((r) => {
+        writer.write(r.event, r.raw, JSON.stringify(r.event));
+        const { lastBytes: bytes, lastAt: at, lastCanonicalEnd: canonicalEnd, lastHeadEnd: headEnd } = writer;
+        return { bytes, at, canonicalEnd, headEnd, offset: r.offset };
+      });
       const text = new CopyText(chunkSize);
-      for (const r of rows) text.row(r);
-      return Buffer.concat(text.chunks()).toString('utf8');
+      rows.forEach((r, i) => text.row(heads[i], r.chain, r.seq, r.prevHash, r.hash));
+      return text.chunks();
     };
+    const written = (rows: ChainedRow[]): string => Buffer.concat(writtenIn(rows)).toString('utf8');
     /** The row with its message kept as decode keeps it, from the bytes of its text. */
     const asReceived = (r: ChainedRow): ChainedRow => ({ ...r, raw: storedForm(Buffer.from(r.raw), String(r.raw)) });
 
@@ -117,9 +134,7 @@ describe('COPY text rows', () => {
       const rows = Array.from({ length: 50 }, (_, i) => {
         return asReceived(row({ seq: String(i + 1), raw: JSON.stringify({ ...base, n: 'x'.repeat(i * 37) }) }));
       });
-      const text = new CopyText(1024);
-      for (const r of rows) text.row(r);
-      const chunks = text.chunks();
+      const chunks = writtenIn(rows, 1024, 1024);
       expect(chunks.length).toBeGreaterThan(1);
       for (const c of chunks) expect(c[c.length - 1]).toBe(0x0a);
       expect(Buffer.concat(chunks).toString('utf8')).toBe(rows.map((r) => copyRow(r)).join(''));

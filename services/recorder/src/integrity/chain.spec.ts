@@ -5,7 +5,7 @@ import {
   GENESIS_HASH,
   eventHash,
   linkHash,
-  linkHashHex,
+  linkHashHexAt,
   type ChainAnchor,
   type StoredLink,
 } from './chain';
@@ -48,25 +48,32 @@ describe('link hashes', () => {
     );
   });
 
-  it('gives the same link in hex from the previous hash in hex, for any previous hash and event text', () => {
+  /** The link of `text` after `previousHex`, with the event written at `from + 32` in a buffer of its own. */
+  const linkAt = (previousHex: string, text: string, from = 0): string => {
+    const input = Buffer.alloc(from + 32 + Buffer.byteLength(text) + 7, 0xee);
+    const end = from + 32 + input.write(text, from + 32, 'utf8');
+    return linkHashHexAt(previousHex, input, from, end);
+  };
+
+  it('gives the same link in hex from the previous hash in hex, for any previous hash, event text and place', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
         fc.string({ unit: 'grapheme', maxLength: 300 }),
-        (bytes, text) => {
+        fc.nat(100),
+        (bytes, text, from) => {
           const previous = Buffer.from(bytes);
-          expect(linkHashHex(previous.toString('hex'), text)).toBe(linkHash(previous, text).toString('hex'));
+          expect(linkAt(previous.toString('hex'), text, from)).toBe(linkHash(previous, text).toString('hex'));
         },
       ),
     );
-    // Long enough to need a larger scratch buffer than the first.
     const long = 'é'.repeat(40_000);
-    expect(linkHashHex('ab'.repeat(32), long)).toBe(sha256(Buffer.alloc(32, 0xab), Buffer.from(long)).toString('hex'));
+    expect(linkAt('ab'.repeat(32), long)).toBe(sha256(Buffer.alloc(32, 0xab), Buffer.from(long)).toString('hex'));
   });
 
   it('refuses a previous hash in hex that is not 32 bytes of hex digits', () => {
     for (const previous of ['', 'ab'.repeat(31), 'ab'.repeat(33), `${'ab'.repeat(31)}zz`, `zz${'ab'.repeat(31)}`]) {
-      expect(() => linkHashHex(previous, '{}')).toThrow('a previous hash is 64 hex digits');
+      expect(() => linkAt(previous, '{}')).toThrow('a previous hash is 64 hex digits');
     }
   });
 

@@ -19,16 +19,16 @@ export function linkHash(previous: Buffer, canonicalEvent: string): Buffer {
 }
 
 /**
- * `linkHash` with both hashes as 64 lowercase hex digits, the form the store's COPY text takes:
- * a link then makes a short string rather than a buffer of its own, which costs the engine
- * several times more to make and to collect than to hash the link.
+ * `linkHash` with both hashes as 64 lowercase hex digits (the form the store's COPY text takes),
+ * of an event whose canonical form is already written at `input[from + 32, end)`: the previous
+ * hash goes into the 32 bytes kept before it, and the link is hashed where it lies. A link then
+ * makes a short string and no buffer of its own, and its event is not written out again.
  */
-export function linkHashHex(previousHex: string, canonicalEvent: string): string {
-  const length = withEvent(canonicalEvent);
-  if (previousHex.length !== 64 || scratch.write(previousHex, 0, 'hex') !== 32) {
+export function linkHashHexAt(previousHex: string, input: Buffer, from: number, end: number): string {
+  if (previousHex.length !== 64 || input.write(previousHex, from, 32, 'hex') !== 32) {
     throw new Error('a previous hash is 64 hex digits');
   }
-  return hash('sha256', scratch.subarray(0, length), 'hex');
+  return hash('sha256', input.subarray(from, end), 'hex');
 }
 
 /** Writes the event after the room for the previous hash in the scratch buffer; the input's length. */

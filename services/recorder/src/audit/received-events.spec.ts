@@ -1,10 +1,18 @@
-import { ContractViolation, Topics } from '@airlock/contracts';
+import fc from 'fast-check';
+import { ContractViolation, Topics, type AuditEvent } from '@airlock/contracts';
 import { syntheticAuditEvent } from '@airlock/testing';
 import { canonicalJson } from '../integrity/canonical-json';
-import { decode } from './audit.consumer';
+import { SessionTally } from '../summaries/session-tally';
+import { COPY_COLUMNS, copyValue } from './copy-rows';
+import { ReceivedBatch, decode, tallyOf, type ReceivedAuditEvent } from './received-events';
 
 const sessionId = '019c0000-0000-7000-8000-000000000001';
 const message = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
+/** The columns of the head of its COPY row, written when it was received (as COPY text, escaped). */
+const headColumns = (r: ReceivedAuditEvent): string[] =>
+  r.bytes.toString('utf8', r.canonicalEnd, r.headEnd).split('\t').slice(0, -1);
+/** The event column of its row: the message as it arrived, escaped for COPY. */
+const stored = (r: ReceivedAuditEvent): string => headColumns(r)[COPY_COLUMNS.indexOf('event')];
 
 describe('decoding an audit message', () => {
   it('gives the id, the message as it arrived, its canonical form and the offset', () => {
@@ -13,10 +21,20 @@ describe('decoding an audit message', () => {
 
     const received = decode(Buffer.from(text, 'utf8'), '41');
 
-    expect(received.event.id).toBe(event.id);
-    // Kept as the bytes that arrived: COPY takes them as they are.
-    expect(received.raw).toEqual(Buffer.from(text, 'utf8'));
+    expect(received.id).toBe(event.id);
+    expect(stored(received)).toBe(text);
     expect(received.offset).toBe('41');
+    expect(received.event()).toEqual(event);
+    // The head of its row: every column before the chain's.
+    expect(headColumns(received)).toHaveLength(COPY_COLUMNS.indexOf('chain'));
+    expect(headColumns(received).slice(0, 6)).toEqual([
+      event.id,
+      'operation.completed',
+      String(event.schemaVersion),
+      '2026-02-03T04:05:06.007Z',
+      sessionId,
+      event.requestId,
+    ]);
     expect(received.canonical).toBe(canonicalJson(event));
     // Members sorted: the envelope's "actor" comes first, "type" last.
     expect(received.canonical.startsWith('{"actor":{"groups":["agents"],"issuer":"https://idp.test"')).toBe(true);
@@ -31,8 +49,9 @@ describe('decoding an audit message', () => {
     const fromPretty = decode(Buffer.from(pretty, 'utf8'), '1');
     const fromCompact = decode(message(event), '2');
 
-    // Its newlines need escaping in COPY text: kept as text.
-    expect(fromPretty.raw).toBe(pretty);
+    // Its newlines escaped in COPY text, so that the row stays one line.
+    expect(stored(fromPretty)).toBe(copyValue(pretty));
+    expect(stored(fromPretty)).not.toContain('\n');
     expect(fromPretty.canonical).toBe(fromCompact.canonical);
   });
 
@@ -85,8 +104,8 @@ describe('decoding an audit message', () => {
 
     const received = decode(Buffer.from(text, 'utf8'), '0');
 
-    // Its backslash needs escaping in COPY text: kept as text.
-    expect(received.raw).toBe(text);
+    // Its backslash escaped in COPY text.
+    expect(stored(received)).toBe(copyValue(text));
     expect(received.canonical).toContain('"note":"path\\\\u0000x"');
   });
 
@@ -97,8 +116,7 @@ describe('decoding an audit message', () => {
 
     const received = decode(Buffer.from(text, 'utf8'), '0');
 
-    // Kept as the bytes that arrived: COPY takes them as they are.
-    expect(received.raw).toEqual(Buffer.from(text, 'utf8'));
+    expect(stored(received)).toBe(text);
     expect(received.canonical).toBe(canonicalJson(event));
     expect(JSON.parse(received.canonical)).toMatchObject({ zeta: { added: 'later', n: 2 }, data: { retries: 3 } });
   });
@@ -111,7 +129,7 @@ describe('decoding an audit message', () => {
     );
     const vault = { ...syntheticAuditEvent(sessionId), source: 'credential-vault' };
     expect(() => decode(Buffer.from(JSON.stringify(vault), 'utf8'), '0')).toThrow(/only ingress-proxy/);
-    expect(decode(Buffer.from(JSON.stringify(syntheticAuditEvent(sessionId)), 'utf8'), '0').event.source).toBe(
+    expect(decode(Buffer.from(JSON.stringify(syntheticAuditEvent(sessionId)), 'utf8'), '0').event().source).toBe(
       'ingress-proxy',
     );
   });
@@ -135,3 +153,43 @@ function catchError(fn: () => unknown): unknown {
   }
   throw new Error('expected an error');
 }
+
+describe('the sessions tally of received events', () => {
+  const sessions = ['019c0000-0000-7000-8000-00000000000a', '019c0000-0000-7000-8000-00000000000b'];
+  const anEvent = fc
+    .record({
+      session: fc.constantFrom(...sessions),
+      at: fc.integer({ min: 1_767_225_600_000, max: 1_767_225_700_000 }),
+      subject: fc.option(fc.constantFrom('agent-a', 'agent-b')),
+      masked: fc.nat(3),
+    })
+    .map(({ session, at, subject, masked }): AuditEvent => {
+      const e = syntheticAuditEvent(session, { at, subject: subject ?? undefined });
+      return {
+        ...e,
+        actor: subject === null ? null : e.actor,
+        data: { ...e.data, masked: { 'aws-access-key': masked } },
+      } as AuditEvent;
+    });
+
+  it('is the tally of their events, for whole batches and for any selection of them in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(anEvent, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.infiniteStream(fc.boolean())),
+        (fetched, keep) => {
+          let offset = 0;
+          const received = fetched.flatMap((events) => {
+            const batch = new ReceivedBatch(events.length);
+            return events.map((e) => batch.receive(Buffer.from(JSON.stringify(e)), null, String(offset++)));
+          });
+          // Every event (what a window stores), or some of them (what a redelivery leaves).
+          const selected = keep === null ? received : received.filter(() => keep.next().value);
+          const expected = new SessionTally();
+          for (const r of selected) expected.add(JSON.parse(r.value.toString()) as AuditEvent);
+          expect(tallyOf(selected).deltas()).toEqual(expected.deltas());
+        },
+      ),
+    );
+  });
+});

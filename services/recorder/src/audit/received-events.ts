@@ -1,0 +1,114 @@
+import { acceptAuditMessage, type AuditEvent } from '@airlock/contracts';
+import { SessionTally } from '../summaries/session-tally';
+import { EventWriter, storedForm, type WrittenEvent } from './copy-rows';
+
+/**
+ * An event checked against the audit contract, held until its window is stored as what the
+ * store needs of it: its id and offset, and the bytes its writer wrote when it was received (the
+ * input of its link, the head of its COPY row). A window of tens of thousands of events then holds
+ * a few objects per event rather than the decoded event's dozen, which the collector copies
+ * each time it runs while the window waits.
+ */
+export class ReceivedAuditEvent implements WrittenEvent {
+  constructor(
+    readonly id: string,
+    readonly offset: string,
+    /** The message's bytes and key as they arrived: for a dead letter, or to read the event again. */
+    readonly value: Buffer,
+    readonly key: Buffer | null,
+    /** The batch it was received in: what it adds to its session's summary is in the batch's tally. */
+    readonly batch: ReceivedBatch,
+    readonly bytes: Buffer,
+    readonly at: number,
+    readonly canonicalEnd: number,
+    readonly headEnd: number,
+  ) {}
+
+  /** The event again, from the bytes that passed the contract: for what is rarely needed. */
+  event(): AuditEvent {
+    return JSON.parse(this.value.toString('utf8')) as AuditEvent;
+  }
+
+  /** Its canonical form (RFC 8785): what its link hashes. */
+  get canonical(): string {
+    return this.bytes.toString('utf8', this.at + 32, this.canonicalEnd);
+  }
+}
+
+/**
+ * What the writer's buffers of a batch start with: about what its events take (an event's
+ * canonical form and its row are each about as long as its message, and the other columns add a
+ * few hundred bytes), within 4 KB to 256 KB.
+ */
+function writerSize(messages: number, messageBytes: number): number {
+  return Math.min(256 * 1024, Math.max(4 * 1024, 2 * messageBytes + 384 * messages));
+}
+
+/**
+ * The events of one fetched batch of one partition, as they are received: each is checked
+ * (acceptAuditMessage), written (EventWriter) and added to the batch's sessions' tally. A batch
+ * whose events are all stored adds its tally as it is; the tally of any other selection of
+ * events is made again from their messages (see tallyOf).
+ */
+export class ReceivedBatch {
+  readonly tally = new SessionTally();
+  /** Events received into it. */
+  size = 0;
+  private readonly writer: EventWriter;
+
+  /** For `messages` messages of `messageBytes` bytes in all. */
+  constructor(messages = 1, messageBytes = 1024) {
+    this.writer = new EventWriter(writerSize(messages, messageBytes));
+  }
+
+  /** Checks one message and keeps it; throws a ContractViolation for a message the contract refuses. */
+  receive(value: Buffer | null, key: Buffer | null, offset: string): ReceivedAuditEvent {
+    const { event, raw, canonical } = acceptAuditMessage(value);
+    // acceptAuditMessage refuses an empty message.
+    const message = value as Buffer;
+    const w = this.writer;
+    w.write(event, storedForm(message, raw), canonical);
+    this.tally.add(event);
+    this.size++;
+    return new ReceivedAuditEvent(
+      event.id,
+      offset,
+      message,
+      key,
+      this,
+      w.lastBytes,
+      w.lastAt,
+      w.lastCanonicalEnd,
+      w.lastHeadEnd,
+    );
+  }
+}
+
+/** One message received on its own (see ReceivedBatch.receive). */
+export function decode(value: Buffer | null, offset: string, key: Buffer | null = null): ReceivedAuditEvent {
+  return new ReceivedBatch(1, value?.length ?? 0).receive(value, key, offset);
+}
+
+/**
+ * What the events add to their sessions' summaries, in order. When they are every event of the
+ * batches they were received in, those batches' tallies; otherwise (a redelivery skipped some, or a
+ * duplicate) a tally made again from their messages.
+ */
+export function tallyOf(events: readonly ReceivedAuditEvent[]): SessionTally {
+  const batches: ReceivedBatch[] = [];
+  let whole = 0;
+  for (const e of events) {
+    if (batches[batches.length - 1] === e.batch) continue;
+    if (batches.includes(e.batch)) return tallyAgain(events);
+    batches.push(e.batch);
+    whole += e.batch.size;
+  }
+  if (whole !== events.length) return tallyAgain(events);
+  return SessionTally.merged(batches.map((b) => b.tally));
+}
+
+function tallyAgain(events: readonly ReceivedAuditEvent[]): SessionTally {
+  const tally = new SessionTally();
+  for (const e of events) tally.add(e.event());
+  return tally;
+}
