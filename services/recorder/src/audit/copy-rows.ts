@@ -53,8 +53,8 @@ export type StoredMessage = string | VerbatimBytes;
  * holds a backslash, never a raw tab or newline inside a string), else its text as decoded. Only
  * one of the two is kept: a window holds tens of thousands of messages while it waits.
  */
-export function storedForm(bytes: Buffer | null | undefined, text: string): StoredMessage {
-  return bytes && isUtf8(bytes) && !needsEscape(bytes) ? (bytes as VerbatimBytes) : text;
+export function storedForm(bytes: Buffer, text: string): StoredMessage {
+  return isUtf8(bytes) && !needsEscape(bytes) ? (bytes as VerbatimBytes) : text;
 }
 
 export interface ChainedRow {

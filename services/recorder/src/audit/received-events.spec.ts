@@ -4,10 +4,13 @@ import { syntheticAuditEvent } from '@airlock/testing';
 import { canonicalJson } from '../integrity/canonical-json';
 import { SessionTally } from '../summaries/session-tally';
 import { COPY_COLUMNS, copyValue } from './copy-rows';
-import { ReceivedBatch, decode, tallyOf, type ReceivedAuditEvent } from './received-events';
+import { ReceivedBatch, tallyOf, type ReceivedAuditEvent } from './received-events';
 
 const sessionId = '019c0000-0000-7000-8000-000000000001';
 const message = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
+/** One message received on its own. */
+const decode = (value: Buffer | null, offset: string): ReceivedAuditEvent =>
+  new ReceivedBatch(1, value?.length ?? 0).receive(value, null, offset);
 /** The columns of the head of its COPY row, written when it was received (as COPY text, escaped). */
 const headColumns = (r: ReceivedAuditEvent): string[] =>
   r.bytes.toString('utf8', r.canonicalEnd, r.headEnd).split('\t').slice(0, -1);

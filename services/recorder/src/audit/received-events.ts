@@ -84,11 +84,6 @@ export class ReceivedBatch {
   }
 }
 
-/** One message received on its own (see ReceivedBatch.receive). */
-export function decode(value: Buffer | null, offset: string, key: Buffer | null = null): ReceivedAuditEvent {
-  return new ReceivedBatch(1, value?.length ?? 0).receive(value, key, offset);
-}
-
 /**
  * What the events add to their sessions' summaries, in order. When they are every event of the
  * batches they were received in, those batches' tallies; otherwise (a redelivery skipped some, or a

@@ -13,9 +13,13 @@ export const GENESIS_HASH = Buffer.alloc(32);
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
 export function linkHash(previous: Buffer, canonicalEvent: string): Buffer {
-  const length = withEvent(canonicalEvent);
+  // Room for the longest encoding (3 bytes a UTF-16 unit): no need to measure the string first,
+  // which for a string built from pieces costs as much as writing it.
+  const room = 32 + 3 * canonicalEvent.length;
+  if (room > scratch.length) scratch = Buffer.allocUnsafe(Math.max(room, scratch.length * 2));
   previous.copy(scratch, 0, 0, 32);
-  return hash('sha256', scratch.subarray(0, length), 'buffer') as unknown as Buffer;
+  const written = scratch.write(canonicalEvent, 32, 'utf8');
+  return hash('sha256', scratch.subarray(0, 32 + written), 'buffer') as unknown as Buffer;
 }
 
 /**
@@ -29,15 +33,6 @@ export function linkHashHexAt(previousHex: string, input: Buffer, from: number, 
     throw new Error('a previous hash is 64 hex digits');
   }
   return hash('sha256', input.subarray(from, end), 'hex');
-}
-
-/** Writes the event after the room for the previous hash in the scratch buffer; the input's length. */
-function withEvent(canonicalEvent: string): number {
-  // Room for the longest encoding (3 bytes a UTF-16 unit): no need to measure the string first,
-  // which for a string built from pieces costs as much as writing it.
-  const room = 32 + 3 * canonicalEvent.length;
-  if (room > scratch.length) scratch = Buffer.allocUnsafe(Math.max(room, scratch.length * 2));
-  return 32 + scratch.write(canonicalEvent, 32, 'utf8');
 }
 
 /** The link of an event given as the JSON value that was received. */
