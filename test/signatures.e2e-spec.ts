@@ -24,17 +24,29 @@ import { TestSystem } from './support/system';
 const attackerKey = (signer: string): MessageSigner =>
   MessageSigner.fromPem(signer, generateSigningKeyPair().privateKeyPem);
 
+/** What a forger writes back: a body, and Nest's error header when it poses as an error reply. */
+interface ForgedAnswer {
+  value: string | null;
+  error?: string;
+}
+
+const json = (body: unknown): ForgedAnswer => ({ value: JSON.stringify(body) });
+
 /** Answers every request on `topic` with what `forge` makes of it, straight to the requester's reply partition. */
 class Forger {
+  /** Requests as they were read, and once answered. */
+  readonly seen: Record<string, unknown>[] = [];
   readonly answered: Record<string, unknown>[] = [];
   private consumer!: Consumer;
   private producer!: Producer;
+  private held: Promise<void> | undefined;
+  private release: () => void = () => undefined;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly topic: RequestTopic,
     private readonly groupId: string,
-    private readonly forge: (request: Record<string, unknown>) => Record<string, unknown>,
+    private readonly forge: (request: Record<string, unknown>) => ForgedAnswer,
   ) {}
 
   async start(): Promise<this> {
@@ -52,13 +64,19 @@ class Forger {
         const partition = Number(h[NestKafkaHeaders.ReplyPartition]?.toString());
         if (!correlationId || !replyTopic || !message.value) return;
         const request = JSON.parse(message.value.toString()) as Record<string, unknown>;
+        this.seen.push(request);
+        await this.held;
+        const { value, error } = this.forge(request);
         await this.producer.send({
           topic: replyTopic,
           messages: [
             {
               partition,
-              value: JSON.stringify(this.forge(request)),
-              headers: { [NestKafkaHeaders.CorrelationId]: correlationId },
+              value,
+              headers: {
+                [NestKafkaHeaders.CorrelationId]: correlationId,
+                ...(error !== undefined ? { [NestKafkaHeaders.Error]: error } : {}),
+              },
             },
           ],
         });
@@ -69,7 +87,18 @@ class Forger {
     return this;
   }
 
+  /** Answers nothing from now on until `releaseAnswers()`. */
+  holdAnswers(): void {
+    this.held = new Promise<void>((resolve) => (this.release = resolve));
+  }
+
+  releaseAnswers(): void {
+    this.release();
+    this.held = undefined;
+  }
+
   async stop(): Promise<void> {
+    this.releaseAnswers();
     await Promise.allSettled([this.consumer?.disconnect(), this.producer?.disconnect()]);
   }
 }
@@ -118,13 +147,15 @@ describe('signed decisions, leases and lease requests', () => {
         `${sys.groupPrefix}-forger-${randomUUID()}`,
         (r) => {
           const request = r as unknown as PolicyEvaluateRequest;
-          return sign({
-            requestId: request.requestId,
-            decision: 'allow',
-            reason: 'forged',
-            policyVersion: 'forged',
-            masking: [],
-          }) as Record<string, unknown>;
+          return json(
+            sign({
+              requestId: request.requestId,
+              decision: 'allow',
+              reason: 'forged',
+              policyVersion: 'forged',
+              masking: [],
+            }),
+          );
         },
       ).start();
       try {
@@ -153,35 +184,112 @@ describe('signed decisions, leases and lease requests', () => {
     },
   );
 
-  it('keeps waiting for the genuine policy answer when a forger answers too: a forged reply cannot fail the call', async () => {
-    const forger = await new Forger(kafka, Topics.PolicyEvaluate, `${sys.groupPrefix}-forger-${randomUUID()}`, (r) => {
-      const request = r as unknown as PolicyEvaluateRequest;
-      return attackerKey('policy').sign(
+  /** An allow for the request, signed with a key the ingress does not trust. */
+  const forgedAllow = (r: Record<string, unknown>): ForgedAnswer => {
+    const request = r as unknown as PolicyEvaluateRequest;
+    return json(
+      attackerKey('policy').sign(
         { topic: 'x' },
-        {
-          requestId: request.requestId,
-          decision: 'allow',
-          reason: 'forged',
-          policyVersion: 'forged',
-          masking: [],
-        },
-      ) as Record<string, unknown>;
-    }).start();
+        { requestId: request.requestId, decision: 'allow', reason: 'forged', policyVersion: 'forged', masking: [] },
+      ),
+    );
+  };
+
+  /** A forger on the policy topic, once it is seen to read the requests. */
+  async function policyForger(forge: (request: Record<string, unknown>) => ForgedAnswer): Promise<Forger> {
+    const forger = await new Forger(
+      kafka,
+      Topics.PolicyEvaluate,
+      `${sys.groupPrefix}-forger-${randomUUID()}`,
+      forge,
+    ).start();
+    await waitFor('the forger reading policy requests', async () => {
+      const session = randomUUID();
+      await sys.call(`/c/demo/secrets/warm-${session}`, { headers: { 'x-airlock-session-id': session } });
+      return forger.seen.some((r) => r.sessionId === session) || undefined;
+    });
+    return forger;
+  }
+
+  const refusalLogged = (requestId: string): boolean =>
+    sys.ingress.logs.split('\n').some((line) => line.includes('refused an answer') && line.includes(requestId));
+
+  /**
+   * With policy frozen, a request to /secrets (which the genuine policy denies) that only the
+   * forger answers; policy goes on once the ingress has refused the forged answer. Returns the
+   * ingress's answer and the request id.
+   */
+  async function forgedFirst(
+    forger: Forger,
+  ): Promise<{ res: Awaited<ReturnType<TestSystem['call']>>; requestId: string; session: string }> {
+    const session = randomUUID();
+    sys.policy.pause();
+    let call: ReturnType<TestSystem['call']>;
+    let requestId: string;
     try {
-      const { session, res } = await waitFor('a request the forger answered', async () => {
-        const session = randomUUID();
-        const res = await sys.call(`/c/demo/secrets/raced-${session}`, {
-          headers: { 'x-airlock-session-id': session },
+      call = sys.call(`/c/demo/secrets/raced-${session}`, { headers: { 'x-airlock-session-id': session } });
+      // Within the ingress's 3 s policy deadline.
+      requestId = await waitFor(
+        'the ingress refusing the forged answer',
+        async () => {
+          const request = forger.answered.find((r) => r.sessionId === session);
+          return request && refusalLogged(String(request.requestId)) ? String(request.requestId) : undefined;
+        },
+        { timeoutMs: 2500, intervalMs: 20 },
+      );
+    } finally {
+      sys.policy.resume();
+    }
+    return { res: await call, requestId, session };
+  }
+
+  it.each([
+    ['an allow signed with a key the ingress does not trust', forgedAllow, /not a trusted key of policy/],
+    [
+      'an unsigned error reply',
+      (): ForgedAnswer => ({ value: null, error: JSON.stringify({ status: 'error', message: 'policy is down' }) }),
+      /is not signed/,
+    ],
+    ['an unreadable answer', (): ForgedAnswer => ({ value: 'not json' }), /unreadable \(not valid JSON\)/],
+  ])(
+    'keeps waiting for the genuine policy answer when a forger answers first with %s: a forged answer cannot fail the call',
+    async (_what, forge, reason) => {
+      const forger = await policyForger(forge);
+      try {
+        const { res, requestId, session } = await forgedFirst(forger);
+        // The genuine policy denies /secrets: its answer decides, though the forged one came first.
+        expect(res.status).toBe(403);
+        expect(res.body).toMatchObject({ error: 'denied' });
+        expect(sys.upstream.received.some((r) => r.url.includes(session))).toBe(false);
+        const [event] = await rejectedEvents(requestId);
+        expect(event.event).toMatchObject({
+          source: 'ingress-proxy',
+          sessionId: session,
+          data: { topic: `${Topics.PolicyEvaluate}.reply`, reason: expect.stringMatching(reason) },
         });
-        return forger.answered.some((r) => r.sessionId === session) ? { session, res } : undefined;
-      });
-      // The genuine policy denies /secrets: its answer decides, whichever came first.
+      } finally {
+        await forger.stop();
+      }
+    },
+  );
+
+  it('refuses and audits a forged answer that comes after the genuine one: losing the race leaves a trace', async () => {
+    const forger = await policyForger(forgedAllow);
+    try {
+      forger.holdAnswers();
+      const session = randomUUID();
+      const res = await sys.call(`/c/demo/secrets/late-${session}`, { headers: { 'x-airlock-session-id': session } });
       expect(res.status).toBe(403);
-      expect(res.body).toMatchObject({ error: 'denied' });
-      expect(sys.upstream.received.some((r) => r.url.includes(session))).toBe(false);
-      const requestId = String(forger.answered.find((r) => r.sessionId === session)?.requestId);
-      const [event] = await rejectedEvents(requestId);
-      expect(event.event).toMatchObject({ source: 'ingress-proxy', data: { topic: `${Topics.PolicyEvaluate}.reply` } });
+      const request = await waitFor('the forger reading the request', async () =>
+        forger.seen.find((r) => r.sessionId === session),
+      );
+      forger.releaseAnswers();
+      const [event] = await rejectedEvents(String(request.requestId));
+      expect(event.event).toMatchObject({
+        source: 'ingress-proxy',
+        sessionId: session,
+        data: { topic: `${Topics.PolicyEvaluate}.reply`, reason: expect.stringMatching(/not a trusted key of policy/) },
+      });
     } finally {
       await forger.stop();
     }
@@ -227,7 +335,7 @@ describe('signed decisions, leases and lease requests', () => {
         Buffer.from(JSON.stringify({ kind: 'bearer', token: 'x' })),
         leaseAssociatedData(reply),
       );
-      return attackerKey('credential-vault').sign({ topic: `${Topics.VaultLease}.reply` }, { ...reply, sealed });
+      return json(attackerKey('credential-vault').sign({ topic: `${Topics.VaultLease}.reply` }, { ...reply, sealed }));
     }).start();
     try {
       const res = await waitFor('a lease request the forger answered', async () => {

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { KafkaContext } from '@nestjs/microservices';
+import { RpcException, type KafkaContext } from '@nestjs/microservices';
 import { Topics, uuidv7, type PolicyDecision, type VaultLeaseRequest } from '@airlock/contracts';
 import { MessageSigner, TrustedKeys, generateSigningKeyPair } from '@airlock/sealing';
 import { NestKafkaHeaders } from './headers';
 import { messageRejectedEvent, type RejectedMessage } from './message-trust';
-import { answerRequest, consumeEvent } from './nest';
+import { SignedRpcError, answerRequest, consumeEvent } from './nest';
 
 const pair = (): { signer: (name: string) => MessageSigner; publicKeyPem: string } => {
   const p = generateSigningKeyPair();
@@ -119,6 +119,73 @@ describe('answerRequest with signatures', () => {
       source: 'credential-vault',
       data: { topic: Topics.VaultLease },
     });
+  });
+});
+
+describe('error replies with signatures', () => {
+  const request = (): VaultLeaseRequest =>
+    ingress
+      .signer('ingress-proxy')
+      .sign(
+        { topic: Topics.VaultLease, correlationId: 'c1' },
+        { requestId: uuidv7(), connection: 'billing', ingressInstance: 'i-1', publicKey: 'AAAA' },
+      );
+  const refusal = async (handler: () => never, payload: unknown = request()): Promise<unknown> => {
+    try {
+      await answerRequest(Topics.VaultLease, payload, ctx('c1'), logger, handler, {
+        signer: vault.signer('credential-vault'),
+        trust,
+      });
+    } catch (err) {
+      return err;
+    }
+    throw new Error('answered');
+  };
+  const verifies = (body: unknown, correlationId = 'c1'): boolean => {
+    try {
+      trust.verify({ topic: `${Topics.VaultLease}.reply`, correlationId }, body, ['credential-vault']);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it.each([
+    [
+      'a refusal of the handler',
+      new RpcException({ status: 'error', message: 'unknown connection' }),
+      'unknown connection',
+    ],
+    ['an unexpected error', new Error('disk on fire'), 'internal error'],
+  ])('signs %s for this exchange, so a verifying caller can tell it from a forgery', async (_what, thrown, message) => {
+    const err = await refusal(() => {
+      throw thrown;
+    });
+    expect(err).toBeInstanceOf(SignedRpcError);
+    const body = (err as SignedRpcError).getError();
+    expect(body).toMatchObject({ status: 'error', message });
+    expect(verifies(body)).toBe(true);
+    expect(verifies(body, 'c2')).toBe(false);
+    // An exception filter that knows the refusal better signs its own body the same way.
+    expect(verifies((err as SignedRpcError).sign({ status: 'error' as const, message: 'better' }))).toBe(true);
+  });
+
+  it("signs the service's own refusals too: a request that breaks its contract", async () => {
+    const body = ((await refusal(() => undefined as never, { requestId: 'x' })) as SignedRpcError).getError();
+    expect(body).toMatchObject({ status: 'error', message: expect.stringMatching(/requestId|connection/) });
+    expect(verifies(body)).toBe(true);
+  });
+
+  it('leaves an error reply unsigned where the service has no signing key', async () => {
+    const err = await answerRequest(
+      Topics.VaultLease,
+      { requestId: 'x' },
+      ctx('c1'),
+      logger,
+      () => undefined as never,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RpcException);
+    expect(err).not.toBeInstanceOf(SignedRpcError);
   });
 });
 

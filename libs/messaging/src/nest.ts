@@ -94,7 +94,8 @@ function correlationIdOf(ctx: KafkaContext | undefined): string | undefined {
  * Runs a request handler on a validated request and checks its reply against the contract too.
  * A request that fails its schema is answered with an error and logged; it never reaches `fn`.
  * With `security.trust`, a request must be signed by the service that sends on the topic with a
- * trusted key; with `security.signer`, the reply is signed for this exchange (topic and correlation id).
+ * trusted key; with `security.signer`, the reply is signed for this exchange (topic and correlation id),
+ * and so is an error reply (`SignedRpcError`).
  */
 export async function answerRequest<T extends RequestTopic>(
   topic: T,
@@ -104,17 +105,47 @@ export async function answerRequest<T extends RequestTopic>(
   fn: (request: RequestOf<T>) => Promise<ReplyOf<T>> | ReplyOf<T>,
   security: MessageSecurity = {},
 ): Promise<ReplyOf<T>> {
-  if (!tracingEnabled()) return answer(topic, payload, ctx, logger, fn, security);
-  // The caller's span (traceparent header) is the parent: the answer is one step of its trace.
-  const span = startSpan(`${topic} handle`, SpanKind.SERVER, contextFromHeaders(ctx?.getMessage().headers));
-  span.setAttribute('messaging.destination.name', topic);
   try {
-    const reply = await withSpan(span, () => answer(topic, payload, ctx, logger, fn, security));
-    endSpan(span);
-    return reply;
+    if (!tracingEnabled()) return await answer(topic, payload, ctx, logger, fn, security);
+    // The caller's span (traceparent header) is the parent: the answer is one step of its trace.
+    const span = startSpan(`${topic} handle`, SpanKind.SERVER, contextFromHeaders(ctx?.getMessage().headers));
+    span.setAttribute('messaging.destination.name', topic);
+    try {
+      const reply = await withSpan(span, () => answer(topic, payload, ctx, logger, fn, security));
+      endSpan(span);
+      return reply;
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
   } catch (err) {
-    endSpan(span, err);
-    throw err;
+    const signer = security.signer;
+    if (!signer) throw err;
+    const context = { topic: replyTopicOf(topic), correlationId: correlationIdOf(ctx) };
+    throw new SignedRpcError(err, (body) => signer.sign(context, body));
+  }
+}
+
+/** The public message of an error reply when no exception filter says better: a RpcException's own, else a generic one. */
+function rpcMessageOf(err: unknown): string {
+  if (!(err instanceof RpcException)) return 'internal error';
+  const e = err.getError();
+  return typeof e === 'string' ? e : String((e as { message?: unknown }).message);
+}
+
+/**
+ * The error reply of a request, signed for its exchange like an answer: a caller that verifies
+ * answers takes an unsigned error reply for a forgery (which could otherwise fail any call) and
+ * goes on waiting for the genuine answer. Its body is `{status: 'error', message}` from the
+ * refusal; a service's exception filter that knows the refusal better (`rpcErrorBody`) makes the
+ * body again and signs it with `sign`.
+ */
+export class SignedRpcError extends RpcException {
+  constructor(
+    readonly refusal: unknown,
+    readonly sign: <B extends { status: 'error'; message: string }>(body: B) => B,
+  ) {
+    super(sign({ status: 'error' as const, message: rpcMessageOf(refusal) }));
   }
 }
 

@@ -54,6 +54,34 @@ const requestTimeouts = counter({
 
 type Outcome = 'ok' | 'timeout' | 'error';
 
+/** A call that is over, remembered a while so that a forged answer to it is still refused and reported. */
+interface Settled {
+  topic: RequestTopic;
+  requestId?: string;
+  sessionId?: string;
+  /** performance.now() when the call ended. */
+  at: number;
+}
+
+/** How long, and for how many calls at most, a call is remembered once it is over. */
+const SETTLED_KEPT_MS = 60_000;
+const SETTLED_KEPT_MAX = 10_000;
+
+/** An answer as it came: a reply, an error reply (`kafka_nest-err`), or neither readable. */
+type Answer = { kind: 'reply' | 'error'; body: unknown } | { kind: 'unreadable'; reason: string };
+
+function readAnswer(value: Buffer | null, errorHeader: unknown): Answer {
+  const error = errorHeader !== undefined && errorHeader !== null;
+  const raw = error ? String(errorHeader) : value?.toString('utf8');
+  if (raw === undefined) return { kind: 'unreadable', reason: 'empty message' };
+  try {
+    return { kind: error ? 'error' : 'reply', body: JSON.parse(raw) };
+  } catch {
+    // An error reply of a caller that does not verify answers may be plain text.
+    return error ? { kind: 'error', body: raw } : { kind: 'unreadable', reason: 'not valid JSON' };
+  }
+}
+
 function observe(p: Pending, outcome: Outcome, err?: unknown): void {
   requestSeconds.labels(p.topic, outcome).observe((performance.now() - p.since) / 1000);
   if (outcome === 'timeout') requestTimeouts.labels(p.topic).inc();
@@ -81,12 +109,14 @@ export interface RequestReplyClientOptions {
  * Unlike ClientKafka, each instance has its own consumer group and reads all partitions of the
  * reply topics: scaling the callers never rebalances anyone else, and no reply can land on a
  * partition that nobody is assigned. Replies are matched by correlation id; every call has a
- * deadline, and a late or unknown reply is dropped.
+ * deadline, and a late or unknown reply is dropped (a forged one is reported first).
  */
 export class RequestReplyClient {
   private readonly producer: Producer;
   private readonly consumer: Consumer;
   private readonly pending = new Map<string, Pending>();
+  /** Calls that are over, oldest first. */
+  private readonly settled = new Map<string, Settled>();
   private readonly probes = new Map<string, () => void>();
   private connected = false;
   private readonly replyPartition: number;
@@ -204,8 +234,7 @@ export class RequestReplyClient {
     }
     const result = new Promise<ReplyOf<T>>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const p = this.pending.get(correlationId);
-        this.pending.delete(correlationId);
+        const p = this.end(correlationId);
         const err = new MessagingError('timeout', `no answer on ${topic} within ${deadlineMs} ms`);
         if (p) observe(p, 'timeout', err);
         reject(err);
@@ -245,47 +274,42 @@ export class RequestReplyClient {
   }
 
   /**
-   * With trusted keys, an answer whose signature does not verify is refused and reported, but it
-   * does not end the call: whoever can write to the reply topic could otherwise fail every call
-   * by answering first. The call goes on waiting for the genuine answer until its deadline.
+   * With trusted keys, an answer (a reply or an error reply) whose signature does not verify is
+   * refused and reported, but it does not end the call: whoever can write to the reply topic
+   * could otherwise fail every call by answering first. The call goes on waiting for the genuine
+   * answer until its deadline. A forged answer that comes after the call is over is refused and
+   * reported as well, as one to that call: losing the race must not leave a forger unseen.
    */
   private settle(replyTopic: string, correlationId: string, value: Buffer | null, errorHeader: unknown): void {
     const p = this.pending.get(correlationId);
-    if (!p) return; // late (already timed out) or somebody else's
-    let message: unknown;
-    let unreadable: string | undefined;
-    if (errorHeader === undefined || errorHeader === null) {
-      if (value === null) unreadable = 'empty message';
-      else {
-        try {
-          message = JSON.parse(value.toString('utf8'));
-        } catch {
-          unreadable = 'not valid JSON';
-        }
-      }
-      const trust = this.options.security?.trust;
-      if (trust && unreadable === undefined) {
-        const rejected = checkSignature(trust, { topic: replyTopic, correlationId }, message, [answererOf(p.topic)]);
-        if (rejected) {
-          this.options.security?.onRejected?.({ ...rejected, requestId: p.requestId, sessionId: p.sessionId });
-          return;
-        }
+    const call = p ?? this.remembered(correlationId);
+    if (!call) return; // somebody else's: every instance reads every reply partition
+    const answer = readAnswer(value, errorHeader);
+    const trust = this.options.security?.trust;
+    if (trust) {
+      const rejected =
+        answer.kind === 'unreadable'
+          ? { topic: replyTopic, reason: `answer on ${replyTopic} is unreadable (${answer.reason}), so not signed` }
+          : checkSignature(trust, { topic: replyTopic, correlationId }, answer.body, [answererOf(call.topic)]);
+      if (rejected) {
+        this.options.security?.onRejected?.({ ...rejected, requestId: call.requestId, sessionId: call.sessionId });
+        return;
       }
     }
-    this.pending.delete(correlationId);
-    clearTimeout(p.timer);
-    if (errorHeader !== undefined && errorHeader !== null) {
+    if (!p) return; // a genuine answer after the deadline
+    this.end(correlationId);
+    if (answer.kind === 'error') {
       const err = new MessagingError(
         'remote',
-        `${p.topic} answered with an error: ${describeRemoteError(String(errorHeader))}`,
+        `${p.topic} answered with an error: ${describeRemoteError(answer.body)}`,
       );
       observe(p, 'error', err);
       p.reject(err);
       return;
     }
     try {
-      if (unreadable !== undefined) throw new ContractViolation(replyTopic, unreadable);
-      const reply = parseContract(replyTopic, RequestReplyContracts[p.topic].reply, message);
+      if (answer.kind === 'unreadable') throw new ContractViolation(replyTopic, answer.reason);
+      const reply = parseContract(replyTopic, RequestReplyContracts[p.topic].reply, answer.body);
       observe(p, 'ok');
       p.resolve(reply);
     } catch (err) {
@@ -296,11 +320,30 @@ export class RequestReplyClient {
     }
   }
 
-  private fail(correlationId: string, err: MessagingError): void {
+  /** A call that is over, if it ended recently enough to be remembered. */
+  private remembered(correlationId: string): Settled | undefined {
+    const s = this.settled.get(correlationId);
+    return s && performance.now() - s.at < SETTLED_KEPT_MS ? s : undefined;
+  }
+
+  /** Ends a pending call (its timer too) and remembers it a while; returns it, if it was pending. */
+  private end(correlationId: string): Pending | undefined {
     const p = this.pending.get(correlationId);
-    if (!p) return;
+    if (!p) return undefined;
     this.pending.delete(correlationId);
     clearTimeout(p.timer);
+    const now = performance.now();
+    this.settled.set(correlationId, { topic: p.topic, requestId: p.requestId, sessionId: p.sessionId, at: now });
+    for (const [id, s] of this.settled) {
+      if (this.settled.size <= SETTLED_KEPT_MAX && now - s.at < SETTLED_KEPT_MS) break;
+      this.settled.delete(id);
+    }
+    return p;
+  }
+
+  private fail(correlationId: string, err: MessagingError): void {
+    const p = this.end(correlationId);
+    if (!p) return;
     observe(p, 'error', err);
     p.reject(err);
   }
@@ -313,12 +356,8 @@ export class RequestReplyClient {
   }
 }
 
-function describeRemoteError(raw: string): string {
-  try {
-    const parsed = JSON.parse(raw) as { message?: unknown };
-    if (parsed && typeof parsed.message === 'string') return parsed.message;
-  } catch {
-    /* not JSON: use the text */
-  }
-  return raw;
+/** The message of an error reply: `{status, message}` as answerRequest sends it, or its text. */
+function describeRemoteError(body: unknown): string {
+  const message = (body as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : typeof body === 'string' ? body : JSON.stringify(body);
 }

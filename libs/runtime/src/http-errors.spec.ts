@@ -1,6 +1,16 @@
 import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
 import { AuditEventSchema } from '@airlock/contracts';
-import { causeText, errorCodeOf, isHealthReport, publicMessageOf, refusedCallEvent } from './http-errors';
+import { SignedRpcError } from '@airlock/messaging';
+import { MessageSigner, TrustedKeys, generateSigningKeyPair } from '@airlock/sealing';
+import {
+  NotFoundError,
+  causeText,
+  errorCodeOf,
+  isHealthReport,
+  publicMessageOf,
+  refusedCallEvent,
+  rpcErrorBody,
+} from './http-errors';
 
 describe('HTTP error helpers', () => {
   it('gives every status a stable code', () => {
@@ -48,5 +58,21 @@ describe('HTTP error helpers', () => {
       time: new Date().toISOString(),
     };
     expect(AuditEventSchema.safeParse(full).success).toBe(true);
+  });
+
+  it("signs the error reply of a signed refusal with the service's public message, for its exchange", () => {
+    const keys = generateSigningKeyPair();
+    const signer = MessageSigner.fromPem('credential-vault', keys.privateKeyPem);
+    const trust = TrustedKeys.fromJson(
+      JSON.stringify({ keys: [{ signer: 'credential-vault', publicKey: keys.publicKeyPem }] }),
+    );
+    const context = { topic: 'airlock.vault.lease.reply', correlationId: 'c1' };
+    const refusal = new SignedRpcError(new NotFoundError('unknown connection "x"'), (b) => signer.sign(context, b));
+    const logger = { warn: () => undefined, error: () => undefined };
+    const body = rpcErrorBody(refusal, logger);
+    expect(body).toMatchObject({ status: 'error', message: 'unknown connection "x"' });
+    expect(trust.verify(context, body, ['credential-vault'])).toMatchObject({ signer: 'credential-vault' });
+    // Without the signature the caller could not tell it from a forgery.
+    expect(rpcErrorBody(new NotFoundError('unknown connection "x"'), logger)).not.toHaveProperty('signature');
   });
 });

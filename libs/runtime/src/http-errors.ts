@@ -3,6 +3,7 @@ import { RpcException } from '@nestjs/microservices';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { truncateText, uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
+import { SignedRpcError } from '@airlock/messaging';
 import type { HealthReport } from './health';
 
 /** What every refused HTTP call of an admin or audit API answers: a stable code and a public message. */
@@ -167,6 +168,7 @@ export function rpcErrorBody(
   logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void },
   unexpected = 'unexpected error answering a request',
 ): RpcErrorBody {
+  if (exception instanceof SignedRpcError) return exception.sign(rpcErrorBody(exception.refusal, logger, unexpected));
   if (exception instanceof PublicError) {
     if (exception.cause !== undefined)
       logger.warn({ err: causeText(exception.cause) }, `request refused: ${exception.publicMessage}`);

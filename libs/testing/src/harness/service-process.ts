@@ -112,11 +112,24 @@ export class ServiceProcess {
     await this.signal('SIGKILL', 5000);
   }
 
+  /** Freezes the process (SIGSTOP): it holds its connections but answers nothing until resume(). */
+  pause(): void {
+    if (!this.running) throw new Error(`${this.name} is not running`);
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused process go on (SIGCONT). */
+  resume(): void {
+    if (this.running) this.child?.kill('SIGCONT');
+  }
+
   private async signal(sig: NodeJS.Signals, deadlineMs: number): Promise<void> {
     const child = this.child;
     if (!child || this.exitCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill(sig);
+    // A paused process would act on SIGTERM only once it runs again.
+    if (sig !== 'SIGKILL') child.kill('SIGCONT');
     const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
     await exited;
     clearTimeout(timer);

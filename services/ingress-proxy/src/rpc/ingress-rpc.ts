@@ -9,7 +9,8 @@ import { INGRESS_CONFIG, type IngressConfig } from '../config';
  * The ingress instance's one request/reply client: policy decisions, vault leases, approvals and their status.
  * Its requests are signed with the instance's identity key; an answer is used only when the
  * service that answers its topic signed it for this very request, with a key the ingress trusts.
- * A refused answer is logged and audited (`message.rejected`), and the caller fails closed.
+ * A refused answer is logged and audited (`message.rejected`); the call waits on for the genuine
+ * answer, and fails closed when none comes within its deadline.
  */
 @Injectable()
 export class IngressRpc extends RequestReplyClient implements OnModuleInit, OnApplicationShutdown {
@@ -22,9 +23,10 @@ export class IngressRpc extends RequestReplyClient implements OnModuleInit, OnAp
         signer: config.SIGNING_KEY_FILE,
         trust: config.TRUSTED_KEYS_FILE,
         onRejected: (rejected: RejectedMessage) => {
+          const { topic, reason, signer, keyId, requestId, sessionId } = rejected;
           logger.error(
-            { topic: rejected.topic, reason: rejected.reason, signer: rejected.signer, keyId: rejected.keyId },
-            'refused an answer whose signature does not verify; the operation fails closed',
+            { topic, reason, signer, keyId, requestId, sessionId },
+            'refused an answer whose signature does not verify; only a genuine answer is acted on',
           );
           audit.emitAfter(messageRejectedEvent('ingress-proxy', rejected));
         },
