@@ -260,13 +260,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       try {
         events.push(received.receive(m.value, m.key, m.offset));
       } catch (err) {
-        this.stats.rejected++;
-        const reason = err instanceof ContractViolation ? err.message : String(err);
-        this.logger.error(
-          { partition: batch.partition, offset: m.offset, err: reason },
-          'rejected an audit event that does not match its contract: dead-lettered',
-        );
-        dead.push({ offset: m.offset, letter: deadLetterOf('contract', reason, m, batch.partition) });
+        dead.push({ offset: m.offset, letter: this.refusedAtReceipt(err, m, batch.partition) });
       }
     }
     this.stats.decodeMs += performance.now() - t0;
@@ -433,6 +427,33 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     }
     this.stats.commitMs += performance.now() - t2;
     return true;
+  }
+
+  /**
+   * The dead letter of a message refused when it was received: one the contract refuses (stage
+   * contract), or one with a value PostgreSQL would refuse, found when its row was written (stage
+   * store, as the store's own refusal would give).
+   */
+  private refusedAtReceipt(
+    err: unknown,
+    m: { value: Buffer | null; key: Buffer | null; offset: string },
+    partition: number,
+  ): DeadLetter {
+    if (refusedByStore(err)) {
+      const reason = `the audit store refused the event: ${(err as Error).message}`;
+      this.logger.error(
+        { partition, offset: m.offset, err: reason },
+        'audit event refused by the store: dead-lettered',
+      );
+      return deadLetterOf('store', reason, m, partition);
+    }
+    this.stats.rejected++;
+    const reason = err instanceof ContractViolation ? err.message : String(err);
+    this.logger.error(
+      { partition, offset: m.offset, err: reason },
+      'rejected an audit event that does not match its contract: dead-lettered',
+    );
+    return deadLetterOf('contract', reason, m, partition);
   }
 
   /**

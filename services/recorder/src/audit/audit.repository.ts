@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { GENESIS_HASH, linkHashHexAt } from '../integrity/chain';
 import { partitionDayOf } from '../integrity/partition-day';
-import { COPY_COLUMNS, CopyText } from './copy-rows';
+import { COPY_COLUMNS, CopyRows, copyData } from './copy-rows';
 import { tallyOf, type ReceivedAuditEvent } from './received-events';
 import { SessionTally, UPSERT_SESSIONS_SQL, upsertParams } from '../summaries/session-tally';
 
@@ -33,7 +33,7 @@ export interface AppendResult {
   duplicates: number;
 }
 
-const COPY_SQL = `COPY audit_event (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
+const COPY_SQL = `COPY audit_event (${COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
 /**
  * The window's sessions' summaries (UPSERT_SESSIONS_SQL, $1) and the chain heads' move ($2–$5) in
@@ -81,7 +81,8 @@ interface LinkedChain {
   after: HeadRow;
   result: AppendResult;
   deadLetters: DeadLetterRow[];
-  text: Buffer[];
+  /** Its binary COPY rows. */
+  rows: Buffer[];
   tally: SessionTally;
 }
 
@@ -91,7 +92,7 @@ export type PreparedLinks = ReadonlyMap<number, LinkedChain>;
 const sameHead = (a: HeadRow, b: HeadRow): boolean =>
   a.seq === b.seq && a.kafka_offset === b.kafka_offset && a.hash.equals(b.hash);
 
-/** A COPY text's chunk for a chain's batch: about its size, within 16 KB to 256 KB. */
+/** A COPY piece for a chain's batch: about its size, within 16 KB to 256 KB. */
 const chunkSizeFor = (events: number): number => Math.min(256 * 1024, Math.max(16 * 1024, events * 1024));
 
 const NO_SKIP: ReadonlySet<string> = new Set();
@@ -240,7 +241,7 @@ export class AuditRepository {
     opts.onLinked?.();
     const deadLetters = linked.flatMap((l) => l.deadLetters.map((d) => ({ chain: l.append.chain, row: d })));
     if (deadLetters.length > 0) await this.recordDeadLetters(client, deadLetters);
-    const chunks = linked.flatMap((l) => l.text);
+    const chunks = copyData(linked.flatMap((l) => l.rows));
     if (chunks.length > 0) await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_SQL)));
     const moved = linked.filter((l) => l.after !== l.basis).map((l) => l.after);
     const tally = SessionTally.merged(linked.map((l) => l.tally));
@@ -291,16 +292,16 @@ export class AuditRepository {
     const duplicates = a.batch.length - redelivered - fresh.length;
     if (BigInt(a.lastOffset) <= after) {
       const result = { stored: 0, deadLettered: 0, redelivered, duplicates };
-      return { append: a, basis: head, after: head, result, deadLetters: [], text: [], tally: new SessionTally() };
+      return { append: a, basis: head, after: head, result, deadLetters: [], rows: [], tally: new SessionTally() };
     }
     const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
-    const text = new CopyText(chunkSizeFor(fresh.length));
+    const rows = new CopyRows(chunkSizeFor(fresh.length));
     let seq = BigInt(head.seq);
     let prev = head.hash.toString('hex');
     for (const e of fresh) {
       const hash = linkHashHexAt(prev, e.bytes, e.at, e.canonicalEnd);
       seq++;
-      text.row(e, a.chain, seq.toString(), prev, hash);
+      rows.row(e, a.chain, seq.toString(), prev, hash);
       prev = hash;
     }
     return {
@@ -309,7 +310,7 @@ export class AuditRepository {
       after: { chain: a.chain, seq: seq.toString(), hash: Buffer.from(prev, 'hex'), kafka_offset: a.lastOffset },
       result: { stored: fresh.length, deadLettered: deadLetters.length, redelivered, duplicates },
       deadLetters,
-      text: text.chunks(),
+      rows: rows.chunks(),
       tally: tallyOf(fresh),
     };
   }

@@ -5,7 +5,7 @@ import { EventWriter, storedForm, type WrittenEvent } from './copy-rows';
 /**
  * An event checked against the audit contract, held until its window is stored as what the
  * store needs of it: its id and offset, and the bytes its writer wrote when it was received (the
- * input of its link, the head of its COPY row). A window of tens of thousands of events then holds
+ * input of its link, the head of its binary COPY row). A window of tens of thousands of events then holds
  * a few objects per event rather than the decoded event's dozen, which the collector copies
  * each time it runs while the window waits.
  */
@@ -61,7 +61,11 @@ export class ReceivedBatch {
     this.writer = new EventWriter(writerSize(messages, messageBytes));
   }
 
-  /** Checks one message and keeps it; throws a ContractViolation for a message the contract refuses. */
+  /**
+   * Checks one message and keeps it. Throws a ContractViolation for a message the contract
+   * refuses, and an error with PostgreSQL's SQLSTATE (class 22) for one with a value the store
+   * would refuse (a time or an id, see EventWriter.write).
+   */
   receive(value: Buffer | null, key: Buffer | null, offset: string): ReceivedAuditEvent {
     const { event, raw, canonical } = acceptAuditMessage(value);
     // acceptAuditMessage refuses an empty message.
