@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { Client } from 'pg';
-import { PgUpstreamDatabase, freePort, repoRoot } from '@airlock/testing';
+import { PgUpstreamDatabase, repoRoot } from '@airlock/testing';
 import { consoleServer, consoleSettings } from '../../apps/console/server/serve';
 import { TestSystem } from '../support/system';
 
@@ -30,7 +31,11 @@ test.beforeAll(async () => {
   test.setTimeout(300_000);
   mkdirSync(SHOTS, { recursive: true });
   readFileSync(join(WEB, 'index.html')); // built by `npm run build:console`; fail early when it is not
-  const port = await freePort();
+  // The console's port is held from the start: a port only chosen here and bound once the system
+  // is up could be taken meanwhile (an outgoing connection of a starting service, say).
+  server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
   consoleUrl = `http://127.0.0.1:${port}`;
   await sys.start({ postgres: true, serviceEnv: { CONSOLE_ORIGINS: consoleUrl } });
   db = await PgUpstreamDatabase.create('airlock_console');
@@ -41,7 +46,7 @@ test.beforeAll(async () => {
   await sys.addPgConnection('pgreview', db);
   const issuer = sys.idp.issuer;
   const roles = (groups: string[]) => JSON.stringify({ [issuer]: groups });
-  server = consoleServer(
+  const app = consoleServer(
     consoleSettings({
       CONSOLE_WEB_DIR: WEB,
       CONSOLE_OIDC_ISSUER: issuer,
@@ -55,7 +60,7 @@ test.beforeAll(async () => {
       AUDITOR_GROUPS: roles(['airlock-auditors']),
     }),
   );
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  server.on('request', (req, res) => app.emit('request', req, res));
 });
 
 test.afterAll(async () => {

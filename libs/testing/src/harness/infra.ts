@@ -57,16 +57,47 @@ export function serviceKafkaEnv(principal: KafkaPrincipal): Record<string, strin
   return { KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD_FILE: kafkaPasswordFile(principal) };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/** Whether `port` can be listened on at 127.0.0.1 right now. */
+function canListen(port: number): Promise<number | undefined> {
+  return new Promise((resolvePort) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => resolvePort(undefined));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
+      const bound = typeof addr === 'object' && addr ? addr.port : undefined;
+      srv.close(() => resolvePort(bound));
     });
   });
+}
+
+/** The first port the kernel hands out to outgoing connections (32768 unless configured otherwise). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A port that is free now, for a server that a test binds later (often a service process started
+ * seconds later). It is taken from below the kernel's ephemeral range: a port from that range
+ * (what listening on port 0 gives) can be taken meanwhile as the local port of any outgoing
+ * connection, by the services starting up, and the later bind then fails.
+ */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow() - 1;
+  const low = Math.max(20000, high - 12000);
+  if (high - low >= 1000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = await canListen(low + Math.floor(Math.random() * (high - low + 1)));
+      if (port !== undefined) return port;
+    }
+  }
+  const any = await canListen(0);
+  if (any === undefined) throw new Error('no free port to listen on');
+  return any;
 }
 
 /** A fresh suffix so a test run's consumer groups and databases never meet another run's. */
