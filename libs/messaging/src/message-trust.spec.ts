@@ -170,6 +170,28 @@ describe('error replies with signatures', () => {
     expect(verifies((err as SignedRpcError).sign({ status: 'error' as const, message: 'better' }))).toBe(true);
   });
 
+  it("logs an unexpected error once when Nest's own filter sends the reply, as that filter would have", async () => {
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const err = (await refusal(() => {
+        throw new Error('disk on fire');
+      })) as SignedRpcError;
+      expect(error).not.toHaveBeenCalled();
+      err.getError();
+      err.getError();
+      expect(error).toHaveBeenCalledTimes(1);
+      expect(error.mock.calls[0][0]).toMatchObject({ err: expect.stringContaining('disk on fire') });
+      error.mockClear();
+      const refused = (await refusal(() => {
+        throw new RpcException({ status: 'error', message: 'unknown connection' });
+      })) as SignedRpcError;
+      refused.getError();
+      expect(error).not.toHaveBeenCalled();
+    } finally {
+      error.mockRestore();
+    }
+  });
+
   it("signs the service's own refusals too: a request that breaks its contract", async () => {
     const body = ((await refusal(() => undefined as never, { requestId: 'x' })) as SignedRpcError).getError();
     expect(body).toMatchObject({ status: 'error', message: expect.stringMatching(/requestId|connection/) });

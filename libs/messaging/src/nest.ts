@@ -141,11 +141,27 @@ function rpcMessageOf(err: unknown): string {
  * body again and signs it with `sign`.
  */
 export class SignedRpcError extends RpcException {
+  private static readonly logger = new Logger('RpcExceptionsHandler');
+  private logged = false;
+
   constructor(
     readonly refusal: unknown,
     readonly sign: <B extends { status: 'error'; message: string }>(body: B) => B,
   ) {
     super(sign({ status: 'error' as const, message: rpcMessageOf(refusal) }));
+  }
+
+  /**
+   * The body as sent by Nest's own exception filter (a service without a filter of its own),
+   * which logs an unexpected refusal as it would have logged the refusal itself.
+   */
+  override getError(): string | object {
+    if (!this.logged && !(this.refusal instanceof RpcException)) {
+      this.logged = true;
+      const err = this.refusal instanceof Error ? (this.refusal.stack ?? this.refusal.message) : String(this.refusal);
+      SignedRpcError.logger.error({ err }, 'unexpected error answering a request');
+    }
+    return super.getError();
   }
 }
 
