@@ -127,7 +127,7 @@ export async function answerRequest<T extends RequestTopic>(
 }
 
 /** The public message of an error reply when no exception filter says better: a RpcException's own, else a generic one. */
-function rpcMessageOf(err: unknown): string {
+export function rpcMessageOf(err: unknown): string {
   if (!(err instanceof RpcException)) return 'internal error';
   const e = err.getError();
   return typeof e === 'string' ? e : String((e as { message?: unknown }).message);

@@ -55,13 +55,10 @@ const requestTimeouts = counter({
 type Outcome = 'ok' | 'timeout' | 'error';
 
 /** A call that is over, remembered a while so that a forged answer to it is still refused and reported. */
-interface Settled {
-  topic: RequestTopic;
-  requestId?: string;
-  sessionId?: string;
+type Settled = Pick<Pending, 'topic' | 'requestId' | 'sessionId'> & {
   /** performance.now() when the call ended. */
   at: number;
-}
+};
 
 /** How long, and for how many calls at most, a call is remembered once it is over. */
 const SETTLED_KEPT_MS = 60_000;

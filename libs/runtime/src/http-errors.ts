@@ -3,7 +3,7 @@ import { RpcException } from '@nestjs/microservices';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { truncateText, uuidv7, type AuditEventDraft, type Principal } from '@airlock/contracts';
-import { SignedRpcError } from '@airlock/messaging';
+import { rpcMessageOf, SignedRpcError } from '@airlock/messaging';
 import type { HealthReport } from './health';
 
 /** What every refused HTTP call of an admin or audit API answers: a stable code and a public message. */
@@ -174,10 +174,7 @@ export function rpcErrorBody(
       logger.warn({ err: causeText(exception.cause) }, `request refused: ${exception.publicMessage}`);
     return { status: 'error', message: exception.publicMessage };
   }
-  if (exception instanceof RpcException) {
-    const e = exception.getError();
-    return { status: 'error', message: typeof e === 'string' ? e : String((e as { message?: unknown }).message) };
-  }
+  if (exception instanceof RpcException) return { status: 'error', message: rpcMessageOf(exception) };
   logger.error({ err: causeText(exception) }, unexpected);
   return { status: 'error', message: 'internal error' };
 }

@@ -190,9 +190,9 @@ abstract class ByteWriter {
   }
 
   /** A value's bytes as they are, with their length. */
-  protected bytes(b: Buffer, from = 0, end = b.length): void {
-    this.word(end - from);
-    this.at += b.copy(this.buf, this.at, from, end);
+  protected bytes(b: Buffer): void {
+    this.word(b.length);
+    this.at += b.copy(this.buf, this.at);
   }
 }
 
