@@ -52,6 +52,41 @@ describe('the canonical form of parsed JSON text', () => {
     );
   });
 
+  it('quotes strings as the general form does, control characters, quotes and backslashes among them', () => {
+    const text = fc.string({
+      unit: fc.constantFrom('\u0000', '\u0008', '\t', '\n', '\u001f', '"', '\\', '/', 'a', '\u2028', 'é', '\u007f'),
+    });
+    const value = fc.dictionary(text, fc.oneof(text, fc.array(text, { maxLength: 3 })), { minKeys: 1, maxKeys: 8 });
+    fc.assert(
+      fc.property(value, fc.boolean(), (v, compact) => {
+        const r = both(compact ? JSON.stringify(v) : JSON.stringify(v, null, 1));
+        expect(r.fromParsed).toEqual(r.general);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes values nested past the depth it checks order to as the general form does', () => {
+    // Chains of objects, in order or not, deeper than the depth up to which order is checked
+    // level by level, with index-like names and __proto__ among them.
+    const name = fc.constantFrom('a', 'b', 'z', '0', '7', '10', '__proto__', 'A');
+    const link = fc.tuple(name, name, fc.boolean(), fc.integer());
+    fc.assert(
+      fc.property(fc.array(link, { minLength: 20, maxLength: 60 }), (links) => {
+        let v: unknown = 'leaf';
+        for (const [inner, other, arrayed, n] of links) {
+          const o: Record<string, unknown> = JSON.parse('{}') as Record<string, unknown>;
+          Object.defineProperty(o, inner, { value: arrayed ? [v] : v, enumerable: true, writable: true });
+          if (other !== inner) Object.defineProperty(o, other, { value: n, enumerable: true, writable: true });
+          v = o;
+        }
+        const r = both(JSON.stringify(v));
+        expect(r.fromParsed).toEqual(r.general);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('sorts integer-like names as text and keeps a member named __proto__', () => {
     const text = '{"9":1,"10":2,"__proto__":{"b":1,"a":2},"a":[{"y":1,"x":0}]}';
     expect(canonicalJsonOfParsed(JSON.parse(text), text)).toBe(
@@ -65,6 +100,24 @@ describe('the canonical form of parsed JSON text', () => {
       const r = both(text);
       expect(r.fromParsed).toBe(r.general);
       expect(r.fromParsed).toContain('"__proto__":');
+    }
+  });
+
+  it('refuses a number too large for a double, which JSON.parse reads as Infinity, as the general form does', () => {
+    const huge = `1${'0'.repeat(400)}`;
+    for (const text of [
+      '{"a":1e400}',
+      '{"b":1,"a":-1e999}',
+      `[${huge}]`,
+      '{"a":{"b":2E+308}}',
+      `{"x":[{"y":-${huge}.5}]}`,
+    ]) {
+      expect(() => canonicalJsonOfParsed(JSON.parse(text), text)).toThrow(CanonicalJsonError);
+    }
+    // The same characters in a string, and a number that only underflows to 0, are no reason to refuse.
+    for (const text of ['{"a":"1e400"}', `{"a":"${huge}"}`, '{"a":1e-400}']) {
+      const r = both(text);
+      expect(r.fromParsed).toBe(r.general);
     }
   });
 

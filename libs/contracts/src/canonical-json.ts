@@ -71,104 +71,115 @@ export function canonicalJson(value: unknown): string {
 
 /** An escape of a UTF-16 surrogate (`\uD800`–`\uDFFF`): the only way JSON text can carry a lone one. */
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
-/** Names an engine enumerates first, in numeric order, whatever the insertion order (array indices). */
-const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/;
-
-const SORTED = 0;
-const UNSORTED = 1;
-/** Names the sorted copy cannot carry as they are: index-like ones, and `__proto__`. */
-const INDEX_NAMES = 2;
 
 /**
  * `canonicalJson(value)` for a value that `JSON.parse(text)` returned, computed mostly by the
  * engine's own JSON.stringify: when no string can hold a lone surrogate (the text is well formed
- * and escapes none), the canonical form differs from JSON.stringify's only in member order, so
- * the value is stringified as it is when its members are already sorted, or as a sorted copy
- * (unless a name is index-like: the engine would put it first again). The result is the same
- * string, built flat rather than from many small pieces (cheaper to hash and to write).
+ * and escapes none), the canonical form differs from JSON.stringify's only in member order. So a
+ * value whose members are in order throughout is stringified whole, and one that is not is
+ * written member by member in sorted order, each member's value that is in order throughout
+ * stringified whole again. Nothing is copied: an event's small inner objects (its actor, its
+ * counters) usually are in order, and only the objects around them are written piece by piece.
  * Anything else goes the general way.
  */
 export function canonicalJsonOfParsed(value: unknown, text: string): string {
-  if (!isWellFormed(text) || SURROGATE_ESCAPE.test(text)) return canonicalJson(value);
-  const order = memberOrder(value);
-  if (order === SORTED) return JSON.stringify(value);
-  if (order === UNSORTED) return JSON.stringify(sortedCopy(value));
-  return canonicalJson(value);
+  if (!isWellFormed(text) || (text.includes('\\u') && SURROGATE_ESCAPE.test(text))) return canonicalJson(value);
+  return valueJson(value, 0);
 }
 
-function memberOrder(value: unknown): number {
-  if (value === null || typeof value !== 'object') return SORTED;
-  let order = SORTED;
+/**
+ * Beyond this depth the general form is written instead: checking each level's order again
+ * below it would cost the square of the depth.
+ */
+const ORDERED_DEPTH_MAX = 32;
+
+function valueJson(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      // Well formed here: quoted as JSON.stringify quotes it, and without a call when nothing needs escaping.
+      return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+    case 'number':
+      return String(finite(value));
+    case 'object':
+      if (value === null) return 'null';
+      if (depth > ORDERED_DEPTH_MAX) return canonicalJson(value);
+      return inOrder(value) ? JSON.stringify(value) : orderedJson(value, depth);
+    default:
+      return JSON.stringify(value);
+  }
+}
+
+/** What JSON.stringify escapes in a well-formed string. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+/**
+ * A number JSON.parse read, unless it read Infinity (a literal too large for a double, such as
+ * 1e400): that has no canonical form, where JSON.stringify would write null.
+ */
+function finite(n: number): number {
+  if (!Number.isFinite(n)) throw new CanonicalJsonError(`${n} has no JSON form`);
+  return n;
+}
+
+/**
+ * Whether every object in the value lists its own members in sorted order, as JSON.stringify
+ * takes them (stops at the first that does not), refusing on the way a number JSON.stringify
+ * would write as null. Index-like names, which the engine lists first
+ * in numeric order, and a member named __proto__, which JSON.parse makes an own member, need no
+ * exception: the order checked is the order JSON.stringify writes.
+ */
+function inOrder(value: object): boolean {
   if (Array.isArray(value)) {
-    for (const item of value) order = Math.max(order, memberOrder(item));
-    return order;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'number') finite(item);
+      else if (item !== null && typeof item === 'object' && !inOrder(item)) return false;
+    }
+    return true;
   }
   let previous: string | undefined;
   // for..in rather than Object.keys: no array per object (own members only, as JSON.stringify takes).
   for (const name in value) {
     if (!Object.hasOwn(value, name)) continue;
-    // A plain object would take a member named __proto__ as its prototype: such values go the general way.
-    if (INDEX_LIKE.test(name) || name === '__proto__') return INDEX_NAMES;
-    if (previous !== undefined && !(previous < name)) order = UNSORTED;
+    if (previous !== undefined && !(previous < name)) return false;
     previous = name;
-    order = Math.max(order, memberOrder((value as Record<string, unknown>)[name]));
-    if (order === INDEX_NAMES) return order;
+    const member: unknown = (value as Record<string, unknown>)[name];
+    if (typeof member === 'number') finite(member);
+    else if (member !== null && typeof member === 'object' && !inOrder(member)) return false;
   }
-  return order;
+  return true;
 }
 
-/** Member names, and their values once copied, of the object being copied at each depth: nothing allocated per object. */
+/** Member names of the object being written at each depth: no array allocated per object. */
 const namesAt: string[][] = [];
-const valuesAt: unknown[][] = [];
 /** Up to this many members an insertion sort in place; more (rare in an event) the engine's sort. */
 const INSERTION_SORT_MAX = 24;
+/** A scratch array grown past this many names (a very wide object) is not kept. */
+const NAMES_KEPT_MAX = 4096;
 
-/**
- * The value with every object's members in sorted order. What is in that order already, with
- * everything under it, is returned as it is rather than copied: an event's small inner objects
- * (its actor, its counters) usually are.
- */
-function sortedCopy(value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object') return value;
+/** An object or array not in order, written with every object's members sorted. */
+function orderedJson(value: object, depth: number): string {
   if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
+    let out = '[';
     for (let i = 0; i < value.length; i++) {
-      const item = sortedCopy(value[i], depth + 1);
-      if (item !== value[i]) (copy ??= value.slice())[i] = item;
+      if (i > 0) out += ',';
+      out += valueJson(value[i], depth + 1);
     }
-    return copy ?? value;
+    return `${out}]`;
   }
   const record = value as Record<string, unknown>;
   let names = (namesAt[depth] ??= []);
   let n = 0;
-  let moved = false;
-  for (const name in record) {
-    if (!Object.hasOwn(record, name)) continue;
-    if (n > 0 && !(names[n - 1] < name)) moved = true;
-    names[n++] = name;
-  }
-  if (moved) {
-    if (n <= INSERTION_SORT_MAX) insertionSort(names, n);
-    else names = names.slice(0, n).sort();
-  }
-  const values = (valuesAt[depth] ??= []);
-  let changed = moved;
+  for (const name in record) if (Object.hasOwn(record, name)) names[n++] = name;
+  if (n <= INSERTION_SORT_MAX) insertionSort(names, n);
+  else names = names.slice(0, n).sort();
+  let out = '{';
   for (let i = 0; i < n; i++) {
-    const original = record[names[i]];
-    const item = sortedCopy(original, depth + 1);
-    if (item !== original) changed = true;
-    values[i] = item;
+    if (i > 0) out += ',';
+    out += quotedName(names[i]) + valueJson(record[names[i]], depth + 1);
   }
-  let result: unknown = value;
-  if (changed) {
-    // A plain object (the engine stringifies it faster than one without a prototype): memberOrder
-    // keeps values with a member named __proto__ out of here.
-    const copy: Record<string, unknown> = {};
-    for (let i = 0; i < n; i++) copy[names[i]] = values[i];
-    result = copy;
-  }
-  values.fill(undefined, 0, n);
-  return result;
+  if (namesAt[depth].length > NAMES_KEPT_MAX) namesAt[depth] = [];
+  return `${out}}`;
 }
 
 /** Sorts the first `n` names in place by UTF-16 code units, as the default sort compares. */

@@ -79,6 +79,8 @@ describe('the recorder dead-letters what it cannot store', () => {
     const malformed = { ...valid(), actor: { issuer: 'i', subject: `bad-${tag}`, groups: [] }, data: { status: 'x' } };
     // A lone surrogate, escaped in the JSON text: no canonical form, no UTF-8 form.
     const split = `${JSON.stringify({ ...valid(), actor: { issuer: 'i', subject: `split-${tag}`, groups: [] } }).slice(0, -1)},"extra":"\\ud83d"}`;
+    // A number too large for a double: JSON.parse reads Infinity, which has no canonical form.
+    const overflow = `${JSON.stringify({ ...valid(), actor: { issuer: 'i', subject: `overflow-${tag}`, groups: [] } }).slice(0, -1)},"extra":1e400}`;
     // Passes the contract, but PostgreSQL refuses year 0 (SQLSTATE 22008).
     const refused = {
       ...valid(),
@@ -90,7 +92,7 @@ describe('the recorder dead-letters what it cannot store', () => {
       topic: Topics.Audit,
       acks: -1,
       // One key: one partition, in this order.
-      messages: [before, malformed, split, refused, after].map((e) => ({
+      messages: [before, malformed, split, overflow, refused, after].map((e) => ({
         key: sessionId,
         value: typeof e === 'string' ? e : JSON.stringify(e),
       })),
@@ -104,13 +106,15 @@ describe('the recorder dead-letters what it cannot store', () => {
     });
     expect(stored.map((r) => r.id)).toEqual([before.id, after.id]);
 
-    const dead = await waitFor('three dead letters of the session', () => (letters.length >= 3 ? letters : undefined));
+    const dead = await waitFor('four dead letters of the session', () => (letters.length >= 4 ? letters : undefined));
     const bySubject = (s: string): AuditDeadLetter | undefined =>
       dead.find((d) => Buffer.from(d.value, 'base64').toString('utf8').includes(`${s}-${tag}`));
     expect(bySubject('bad')).toMatchObject({ stage: 'contract', topic: Topics.Audit, eventId: malformed.id });
     expect(bySubject('bad')?.reason).toMatch(/data\.status/);
     expect(bySubject('split')).toMatchObject({ stage: 'contract' });
     expect(bySubject('split')?.reason).toMatch(/lone surrogate/);
+    expect(bySubject('overflow')).toMatchObject({ stage: 'contract' });
+    expect(bySubject('overflow')?.reason).toMatch(/Infinity has no JSON form/);
     expect(bySubject('year0')).toMatchObject({ stage: 'store', eventId: refused.id });
     expect(bySubject('year0')?.reason).toMatch(/out of range/);
     // The bytes as they arrived.
@@ -122,7 +126,7 @@ describe('the recorder dead-letters what it cannot store', () => {
     expect(res.status).toBe(200);
     const report = (await res.json()) as VerifyReport;
     expect(report.ok).toBe(true);
-    expect(report.deadLetters.count).toBe(3);
+    expect(report.deadLetters.count).toBe(4);
     const reported = new Map(report.deadLetters.latest.map((d) => [d.eventId, d]));
     expect(reported.get(malformed.id)).toMatchObject({ stage: 'contract' });
     expect(reported.get(refused.id)).toMatchObject({ stage: 'store' });
@@ -130,6 +134,6 @@ describe('the recorder dead-letters what it cannot store', () => {
     expect(Date.parse(reported.get(refused.id)!.recordedAt)).toBeGreaterThan(Date.now() - 120_000);
 
     const stats = (await (await fetch(`${recorder.url}/audit/stats`)).json()) as Record<string, number>;
-    expect(stats.deadLettered).toBeGreaterThanOrEqual(3);
+    expect(stats.deadLettered).toBeGreaterThanOrEqual(4);
   }, 60000);
 });
