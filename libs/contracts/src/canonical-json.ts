@@ -124,9 +124,9 @@ function finite(n: number): number {
 /**
  * Whether every object in the value lists its own members in sorted order, as JSON.stringify
  * takes them (stops at the first that does not), refusing on the way a number JSON.stringify
- * would write as null. Index-like names, which the engine lists first
- * in numeric order, and a member named __proto__, which JSON.parse makes an own member, need no
- * exception: the order checked is the order JSON.stringify writes.
+ * would write as null. Index-like names, which the engine lists first in numeric order, and a
+ * member named __proto__, which JSON.parse makes an own member, need no exception: the order
+ * checked is the order JSON.stringify writes.
  */
 function inOrder(value: object): boolean {
   if (Array.isArray(value)) {
