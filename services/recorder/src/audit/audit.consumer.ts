@@ -107,6 +107,9 @@ class Window {
   }
 }
 
+/** What a dead letter is made from: a message as it came. */
+type LetterSource = Parameters<typeof deadLetterOf>[2];
+
 /**
  * Consumes `airlock.audit` into one hash chain per partition. A fetch waits up to
  * `AUDIT_BATCH_WINDOW_MS` for a megabyte of events; what it brings, of every partition this process
@@ -434,19 +437,8 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
    * contract), or one with a value PostgreSQL would refuse, found when its row was written (stage
    * store, as the store's own refusal would give).
    */
-  private refusedAtReceipt(
-    err: unknown,
-    m: { value: Buffer | null; key: Buffer | null; offset: string },
-    partition: number,
-  ): DeadLetter {
-    if (refusedByStore(err)) {
-      const reason = `the audit store refused the event: ${(err as Error).message}`;
-      this.logger.error(
-        { partition, offset: m.offset, err: reason },
-        'audit event refused by the store: dead-lettered',
-      );
-      return deadLetterOf('store', reason, m, partition);
-    }
+  private refusedAtReceipt(err: unknown, m: LetterSource, partition: number): DeadLetter {
+    if (refusedByStore(err)) return this.refusedByStoreLetter(err as Error, m, partition);
     this.stats.rejected++;
     const reason = err instanceof ContractViolation ? err.message : String(err);
     this.logger.error(
@@ -454,6 +446,13 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       'rejected an audit event that does not match its contract: dead-lettered',
     );
     return deadLetterOf('contract', reason, m, partition);
+  }
+
+  /** The dead letter (stage store) of an event the store refuses, or would refuse (see refusedAtReceipt). */
+  private refusedByStoreLetter(err: Error, m: LetterSource, partition: number): DeadLetter {
+    const reason = `the audit store refused the event: ${err.message}`;
+    this.logger.error({ partition, offset: m.offset, err: reason }, 'audit event refused by the store: dead-lettered');
+    return deadLetterOf('store', reason, m, partition);
   }
 
   /**
@@ -484,12 +483,7 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
         add(await this.repository.append(partition, [item], item.offset, at));
       } catch (err) {
         if (!refusedByStore(err)) throw err;
-        const reason = `the audit store refused the event: ${(err as Error).message}`;
-        this.logger.error(
-          { partition, offset: item.offset, err: reason },
-          'audit event refused by the store: dead-lettered',
-        );
-        const letter = deadLetterOf('store', reason, item, partition);
+        const letter = this.refusedByStoreLetter(err as Error, item, partition);
         await this.publishDeadLetters([letter]);
         add(await this.repository.append(partition, [], item.offset, { ...at, deadLetters: [letter.row] }));
       }

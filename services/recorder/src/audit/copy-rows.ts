@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { AuditEvent } from '@airlock/contracts';
-import { writeTimestamptz } from './pg-timestamp';
+import { timestamptz } from './pg-timestamp';
 
 /**
  * Rows for `COPY audit_event FROM STDIN (FORMAT binary)`: each row a count of its columns, then
@@ -114,15 +114,19 @@ abstract class ByteWriter {
 
   /** A bigint column from its decimal text (sequence numbers and offsets). */
   protected int64(decimal: string): void {
-    this.word(8);
     // Up to 15 digits the number is exact as a double: no BigInt needed.
-    if (decimal.length <= 15) {
-      const n = Number(decimal);
-      const high = Math.floor(n / 0x1_0000_0000);
+    this.int64Of(decimal.length <= 15 ? Number(decimal) : BigInt(decimal));
+  }
+
+  /** A 64-bit column (bigint, timestamptz) from its value: a number when it is an exact integer. */
+  protected int64Of(value: number | bigint): void {
+    this.word(8);
+    if (typeof value === 'number') {
+      const high = Math.floor(value / 0x1_0000_0000);
       this.word(high);
-      this.word(n - high * 0x1_0000_0000);
+      this.word(value - high * 0x1_0000_0000);
     } else {
-      this.buf.writeBigInt64BE(BigInt(decimal), this.at);
+      this.buf.writeBigInt64BE(value, this.at);
       this.at += 8;
     }
   }
@@ -247,9 +251,7 @@ export class EventWriter extends ByteWriter {
       this.uuid(e.id);
       this.text(e.type);
       this.int32(e.schemaVersion);
-      this.word(8);
-      writeTimestamptz(e.time, this.buf, this.at);
-      this.at += 8;
+      this.int64Of(timestamptz(e.time));
       this.uuid(e.sessionId);
       this.uuid(e.requestId);
       if (e.actor) {

@@ -1,12 +1,8 @@
 import fc from 'fast-check';
-import { TimestampRefused, parse, writeTimestamptz } from './pg-timestamp';
+import { TimestampRefused, parse, timestamptz } from './pg-timestamp';
 
 const PG_EPOCH_MS = Date.parse('2000-01-01T00:00:00Z');
-const micros = (text: string): bigint => {
-  const buf = Buffer.alloc(8);
-  writeTimestamptz(text, buf, 0);
-  return buf.readBigInt64BE(0);
-};
+const micros = (text: string): bigint => BigInt(timestamptz(text));
 
 describe('timestamptz in binary form', () => {
   it.each([

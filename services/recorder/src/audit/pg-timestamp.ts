@@ -22,18 +22,12 @@ const PG_EPOCH_DAYS = 10_957;
 const MAX_DISPLACEMENT_HOURS = 15;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The timestamp as a signed 64-bit integer written big-endian at `at` (8 bytes). */
-export function writeTimestamptz(text: string, buf: Buffer, at: number): void {
+/** The timestamp's value: a number while it is exact as a double, else a bigint. */
+export function timestamptz(text: string): number | bigint {
   const { seconds, micros } = parse(text);
   const value = seconds * 1_000_000 + micros;
-  if (Number.isSafeInteger(value)) {
-    const high = Math.floor(value / 0x1_0000_0000);
-    buf.writeInt32BE(high, at);
-    buf.writeUInt32BE(value - high * 0x1_0000_0000, at + 4);
-  } else {
-    // Beyond about ±285 years of 2000 the product leaves the doubles' exact integers.
-    buf.writeBigInt64BE(BigInt(seconds) * 1_000_000n + BigInt(micros), at);
-  }
+  // Beyond about ±285 years of 2000 the product leaves the doubles' exact integers.
+  return Number.isSafeInteger(value) ? value : BigInt(seconds) * 1_000_000n + BigInt(micros);
 }
 
 function refuse(text: string, why: string, code = '22007'): never {
