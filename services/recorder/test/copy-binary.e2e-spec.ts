@@ -258,6 +258,20 @@ describe('binary COPY rows against the text form, on the real PostgreSQL', () =>
     expect(refused).toBeGreaterThan(10);
   });
 
+  it('refuses a NUL in a text column as the text form does, when a column before it would be refused too', async () => {
+    const base = fc.sample(chainedRow, { numRuns: 1, seed: 7 })[0];
+    const actor = { issuer: '\0', subject: 's', groups: [] };
+    const cases = [
+      { time: '1990-01-01T00:00+16:00', actor },
+      { time: '0000-01-01T00:00Z', source: 'a\0' },
+      { sessionId: 'not-a-uuid', type: '\0' },
+    ];
+    for (const c of cases) {
+      const outcome = await both([{ ...base, event: { ...base.event, ...c } as AuditEvent }]);
+      expect(outcome).toEqual({ text: '22021', binary: '22021' });
+    }
+  });
+
   it('stores the instants of hand-picked times exactly as their text does', async () => {
     const base = fc.sample(chainedRow, { numRuns: 1, seed: 7 })[0];
     const times = [

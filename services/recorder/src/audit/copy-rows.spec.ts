@@ -209,6 +209,35 @@ describe('binary COPY rows, written as each event is received', () => {
     expect(writer.lastAt).toBe(after);
   });
 
+  it('refuses a NUL in any text column first, as the text form does, whatever else it would refuse', () => {
+    // PostgreSQL's text COPY checks a row's encoding before reading any value, so a NUL anywhere
+    // in the row is its refusal (22021) even when a column before it holds a bad time or id.
+    const bad = [{ time: '2026-01-01T00:00:00+16:00' }, { time: '0000-01-01T00:00Z' }, { id: 'x' }, { sessionId: 'y' }];
+    const actor = { issuer: 'i', subject: 's', groups: ['g'] };
+    const nul = [
+      { type: 'a\0' },
+      { actor: { ...actor, issuer: '\0' } },
+      { actor: { ...actor, subject: 's\0' } },
+      { actor: { ...actor, groups: ['g', '\0g'] } },
+      { connection: '\0' },
+      { protocol: 'p\0' },
+      { source: '\0' },
+    ];
+    const writer = new EventWriter(4096);
+    for (const b of bad) {
+      for (const n of nul) {
+        const event = { ...base, ...b, ...n } as AuditEvent;
+        expect(() => writer.write(event, Buffer.from('{}'), 'refused')).toThrow(
+          expect.objectContaining({ code: '22021' }),
+        );
+      }
+      // Without a NUL, the value's own refusal.
+      expect(() => writer.write({ ...base, ...b } as AuditEvent, Buffer.from('{}'), 'refused')).toThrow(
+        expect.not.objectContaining({ code: '22021' }),
+      );
+    }
+  });
+
   it('frames the rows of a COPY with the signature and the trailer, and nothing when there are none', () => {
     expect(COPY_HEADER.toString('latin1', 0, 11)).toBe('PGCOPY\n\xff\r\n\0');
     expect(COPY_HEADER).toHaveLength(19);

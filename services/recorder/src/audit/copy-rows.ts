@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { AuditEvent } from '@airlock/contracts';
-import { timestamptz } from './pg-timestamp';
+import { TimestampRefused, timestamptz } from './pg-timestamp';
 
 /**
  * Rows for `COPY audit_event FROM STDIN (FORMAT binary)`: each row a count of its columns, then
@@ -54,6 +54,22 @@ export class UuidRefused extends Error {
     super(`invalid input syntax for type uuid: "${value}"`);
     this.name = 'UuidRefused';
   }
+}
+
+/** A NUL in a text column: PostgreSQL's text COPY refuses its row before it reads any value. */
+export class NulRefused extends Error {
+  readonly code = '22021';
+  constructor() {
+    super('invalid byte sequence for encoding "UTF8": 0x00');
+    this.name = 'NulRefused';
+  }
+}
+
+/** Whether any text column of the event holds a NUL. */
+function holdsNul(e: AuditEvent): boolean {
+  const texts = [e.type, e.connection, e.protocol, e.source];
+  if (e.actor) texts.push(e.actor.issuer, e.actor.subject, ...e.actor.groups);
+  return texts.some((t) => typeof t === 'string' && t.includes('\0'));
 }
 
 /** PostgreSQL's oid of `text`, the element type of `actor_groups`. */
@@ -237,7 +253,7 @@ export class EventWriter extends ByteWriter {
 
   /**
    * Writes an event; the `last` fields then tell where it lies. Throws (TimestampRefused,
-   * UuidRefused: SQLSTATEs of class 22) for a value PostgreSQL would refuse, and keeps nothing of it.
+   * UuidRefused, NulRefused: SQLSTATEs of class 22) for a value PostgreSQL would refuse, and keeps nothing of it.
    */
   write(e: AuditEvent, raw: Buffer | string, canonical: string): void {
     this.room(32 + 3 * canonical.length + headBound(e, typeof raw === 'string' ? 3 * raw.length : raw.length));
@@ -272,7 +288,8 @@ export class EventWriter extends ByteWriter {
       this.lastHeadEnd = this.at;
     } catch (err) {
       this.at = at;
-      throw err;
+      // The text form's order: a NUL anywhere in the row before any value's own refusal.
+      throw (err instanceof TimestampRefused || err instanceof UuidRefused) && holdsNul(e) ? new NulRefused() : err;
     }
   }
 
