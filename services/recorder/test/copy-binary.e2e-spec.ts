@@ -12,11 +12,12 @@ import { ownerOptions, roleOf } from '../src/store/store.options';
 import { prepareStore } from '../src/store/store-setup';
 
 /**
- * The recorder writes the store with binary COPY, each row's head written when its event is
- * received. PostgreSQL's text form is the reference: for generated rows (any text, any groups,
- * any JSON, times in every form the audit contract takes, 64-bit numbers), the binary rows must
- * store exactly the values the text rows store, and each row be refused exactly when its text
- * row is, with the same SQLSTATE: by the writer when it is received, or by PostgreSQL.
+ * The recorder writes the store with binary COPY, each row written when its event is received
+ * (its tail when it is linked). PostgreSQL's text form is the reference: for generated rows (any
+ * text, any groups, any JSON, times in every form the audit contract takes, 64-bit numbers), the
+ * binary rows must store exactly the values the text rows store, and each row be refused exactly
+ * when its text row is, with the same SQLSTATE: by the writer when it is received, or by
+ * PostgreSQL.
  */
 
 /** A row as the store gets it: an event, its message as it arrived, its link and its offset. */
@@ -192,13 +193,13 @@ describe('binary COPY rows against the text form, on the real PostgreSQL', () =>
     ]);
 
   /**
-   * The rows as the recorder writes them: each head when its event is received (a refusal there
+   * The rows as the recorder writes them: each row when its event is received (a refusal there
    * is that row's outcome), then one binary COPY of those written. The SQLSTATE of the first
    * refusal, or null when every row is stored.
    */
   async function binaryCopy(rows: ChainedRow[]): Promise<string | null> {
     const writer = new EventWriter(4096);
-    const heads: (WrittenEvent & { offset: string })[] = [];
+    const written: (WrittenEvent & { offset: string })[] = [];
     for (const r of rows) {
       try {
         writer.write(r.event, Buffer.from(r.raw), 'canonical');
@@ -207,12 +208,11 @@ describe('binary COPY rows against the text form, on the real PostgreSQL', () =>
         if (typeof code !== 'string') throw err;
         return code;
       }
-      const { lastBytes: bytes, lastAt: at, lastCanonicalEnd: canonicalEnd, lastHeadEnd: headEnd } = writer;
-      heads.push({ bytes, at, canonicalEnd, headEnd, offset: r.offset });
+      written.push({ ...writer.lastWritten(), offset: r.offset });
     }
     return copy(`COPY copy_binary (${COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`, () => {
-      const out = new CopyRows(4096);
-      rows.forEach((r, i) => out.row(heads[i], r.chain, r.seq, r.prevHash.toString('hex'), r.hash.toString('hex')));
+      const out = new CopyRows();
+      rows.forEach((r, i) => out.row(written[i], r.chain, r.seq, r.prevHash.toString('hex'), r.hash.toString('hex')));
       return copyData(out.chunks());
     });
   }

@@ -92,9 +92,6 @@ export type PreparedLinks = ReadonlyMap<number, LinkedChain>;
 const sameHead = (a: HeadRow, b: HeadRow): boolean =>
   a.seq === b.seq && a.kafka_offset === b.kafka_offset && a.hash.equals(b.hash);
 
-/** A COPY piece for a chain's batch: about its size, within 16 KB to 256 KB. */
-const chunkSizeFor = (events: number): number => Math.min(256 * 1024, Math.max(16 * 1024, events * 1024));
-
 const NO_SKIP: ReadonlySet<string> = new Set();
 
 /**
@@ -295,11 +292,11 @@ export class AuditRepository {
       return { append: a, basis: head, after: head, result, deadLetters: [], rows: [], tally: new SessionTally() };
     }
     const deadLetters = (a.deadLetters ?? []).filter((d) => BigInt(d.offset) > after);
-    const rows = new CopyRows(chunkSizeFor(fresh.length));
+    const rows = new CopyRows();
     let seq = BigInt(head.seq);
     let prev = head.hash.toString('hex');
     for (const e of fresh) {
-      const hash = linkHashHexAt(prev, e.bytes, e.at, e.canonicalEnd);
+      const hash = linkHashHexAt(prev, e.linkBytes, e.linkAt, e.linkEnd);
       seq++;
       rows.row(e, a.chain, seq.toString(), prev, hash);
       prev = hash;

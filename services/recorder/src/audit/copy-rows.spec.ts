@@ -72,16 +72,15 @@ describe('binary COPY rows, written as each event is received', () => {
     offset: '98765',
     ...over,
   });
-  /** Each row's head written as its event is received (in buffers of `receivedSize`), then the rows in pieces of `chunkSize`. */
-  const writtenIn = (rows: Row[], receivedSize?: number, chunkSize?: number): Buffer[] => {
+  /** Each row written as its event is received (in buffers of `receivedSize`), then its tail as it is linked. */
+  const writtenIn = (rows: Row[], receivedSize?: number): Buffer[] => {
     const writer = new EventWriter(receivedSize);
-    const heads = rows.map((r) => {
+    const placed = rows.map((r) => {
       writer.write(r.event, r.raw, JSON.stringify(r.event));
-      const { lastBytes: bytes, lastAt: at, lastCanonicalEnd: canonicalEnd, lastHeadEnd: headEnd } = writer;
-      return { bytes, at, canonicalEnd, headEnd, offset: r.offset };
+      return { ...writer.lastWritten(), offset: r.offset };
     });
-    const out = new CopyRows(chunkSize);
-    rows.forEach((r, i) => out.row(heads[i], r.chain, r.seq, r.prevHash, r.hash));
+    const out = new CopyRows();
+    rows.forEach((r, i) => out.row(placed[i], r.chain, r.seq, r.prevHash, r.hash));
     return out.chunks();
   };
   const written = (rows: Row[]): Buffer => Buffer.concat(writtenIn(rows));
@@ -113,12 +112,13 @@ describe('binary COPY rows, written as each event is received', () => {
     expect(int64(column(cols, 'kafka_offset'))).toBe(98765n);
   });
 
-  it("keeps the link's input before the row's head: 32 bytes for the previous hash, then the canonical form", () => {
+  it("keeps the link's input apart from the row: 32 bytes for the previous hash, then the canonical form", () => {
     const writer = new EventWriter();
     writer.write(base, Buffer.from('{}'), 'canonical ✓');
-    expect(writer.lastCanonicalEnd - writer.lastAt).toBe(32 + Buffer.byteLength('canonical ✓'));
-    expect(writer.lastBytes.toString('utf8', writer.lastAt + 32, writer.lastCanonicalEnd)).toBe('canonical ✓');
-    expect(writer.lastBytes.readInt16BE(writer.lastCanonicalEnd)).toBe(COPY_COLUMNS.length);
+    const w = writer.lastWritten();
+    expect(w.linkEnd - w.linkAt).toBe(32 + Buffer.byteLength('canonical ✓'));
+    expect(w.linkBytes.toString('utf8', w.linkAt + 32, w.linkEnd)).toBe('canonical ✓');
+    expect(w.rowBytes.readInt16BE(w.rowAt)).toBe(COPY_COLUMNS.length);
   });
 
   it('writes NULL for the actor and its groups of an unauthenticated caller, and for no connection', () => {
@@ -179,16 +179,42 @@ describe('binary COPY rows, written as each event is received', () => {
     );
   });
 
-  it('keeps rows whole across pieces, whatever the piece size', () => {
+  it('sends rows that lie one after another as one piece, and each piece as whole rows', () => {
     const rows = Array.from({ length: 50 }, (_, i) =>
       row({ seq: String(i + 1), raw: Buffer.from(JSON.stringify({ ...base, n: 'x'.repeat(i * 37) })) }),
     );
-    const chunks = writtenIn(rows, 1024, 1024);
-    expect(chunks.length).toBeGreaterThan(1);
-    // Every piece reads as whole rows on its own.
-    const pieces = chunks.map((c) => readRows(c));
-    expect(pieces.flat().map((cols) => int64(column(cols, 'seq')))).toEqual(rows.map((_, i) => BigInt(i + 1)));
-    expect(Buffer.concat(chunks)).toEqual(written(rows));
+    // Buffers of 1 KB: a row of its own in most.
+    const small = writtenIn(rows, 1024);
+    expect(small.length).toBeGreaterThan(10);
+    const large = writtenIn(rows, 1024 * 1024);
+    expect(large).toHaveLength(1);
+    for (const chunks of [small, large]) {
+      // Every piece reads as whole rows on its own.
+      const pieces = chunks.map((c) => readRows(c));
+      expect(pieces.flat().map((cols) => int64(column(cols, 'seq')))).toEqual(rows.map((_, i) => BigInt(i + 1)));
+    }
+    expect(Buffer.concat(small)).toEqual(Buffer.concat(large));
+  });
+
+  it('leaves out a row between two that are linked, and writes a tail again where it lies when linked again', () => {
+    const writer = new EventWriter(64 * 1024);
+    const placed = [1, 2, 3].map((n) => {
+      writer.write(base, Buffer.from(`{"n":${n}}`), 'c');
+      return { ...writer.lastWritten(), offset: String(n) };
+    });
+    const link = (seq: string): Buffer[] => {
+      const out = new CopyRows();
+      out.row(placed[0], 1, seq, 'aa'.repeat(32), 'bb'.repeat(32));
+      out.row(placed[2], 1, seq, 'cc'.repeat(32), 'dd'.repeat(32));
+      return out.chunks();
+    };
+    link('7');
+    const chunks = link('9');
+    expect(chunks).toHaveLength(2);
+    const read = chunks.flatMap((c) => readRows(c));
+    expect(read.map((cols) => String(column(cols, 'event')))).toEqual(['{"n":1}', '{"n":3}']);
+    expect(read.map((cols) => int64(column(cols, 'seq')))).toEqual([9n, 9n]);
+    expect(read.map((cols) => column(cols, 'hash')!.toString('hex'))).toEqual(['bb'.repeat(32), 'dd'.repeat(32)]);
   });
 
   it('refuses an event whose time or ids PostgreSQL would refuse, with its SQLSTATE, and keeps nothing of it', () => {
@@ -200,13 +226,13 @@ describe('binary COPY rows, written as each event is received', () => {
     ] as const;
     const writer = new EventWriter(4096);
     writer.write(base, Buffer.from('{}'), 'first');
-    const after = writer.lastHeadEnd;
+    const after = writer.lastRowEnd;
     for (const [event, code] of refused) {
       expect(() => writer.write(event, Buffer.from('{}'), 'refused')).toThrow(expect.objectContaining({ code }));
     }
     writer.write(base, Buffer.from('{}'), 'next');
     // The next event starts where the refused ones would have.
-    expect(writer.lastAt).toBe(after);
+    expect(writer.lastRowAt).toBe(after);
   });
 
   it('refuses a NUL in any text column first, as the text form does, whatever else it would refuse', () => {

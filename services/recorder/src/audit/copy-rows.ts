@@ -217,38 +217,89 @@ abstract class ByteWriter {
 }
 
 /**
- * Where a received event lies in its buffer (see EventWriter): from `at`, 32 bytes for the
- * previous link's hash and the event's canonical form, up to `canonicalEnd`; then the head of its
- * binary COPY row, up to `headEnd`.
+ * Where a received event lies (see EventWriter): the input of its link in `linkBytes`, from
+ * `linkAt` to `linkEnd` (32 bytes for the previous link's hash, then its canonical form); its
+ * binary COPY row in `rowBytes`, from `rowAt` to `rowEnd`, of which the last TAIL_BYTES are
+ * written when it is linked.
  */
 export interface WrittenEvent {
-  readonly bytes: Buffer;
-  readonly at: number;
-  readonly canonicalEnd: number;
-  readonly headEnd: number;
+  readonly linkBytes: Buffer;
+  readonly linkAt: number;
+  readonly linkEnd: number;
+  readonly rowBytes: Buffer;
+  readonly rowAt: number;
+  readonly rowEnd: number;
+}
+
+/** The inputs of links, one after another: 32 bytes for the previous hash, then the canonical form. */
+class LinkWriter extends ByteWriter {
+  lastBytes = EMPTY;
+  lastAt = 0;
+
+  protected filled(): void {
+    // Each event keeps its buffer (WrittenEvent.linkBytes).
+  }
+
+  write(canonical: string): void {
+    this.room(32 + 3 * canonical.length);
+    this.lastBytes = this.buf;
+    this.lastAt = this.at;
+    this.at += 32;
+    this.at += this.buf.write(canonical, this.at, 'utf8');
+  }
+
+  get lastEnd(): number {
+    return this.at;
+  }
 }
 
 /**
  * Writes what the store needs of each event when it is received, so that a window waiting to be
  * stored holds bytes rather than the decoded event (a dozen objects the collector would copy
- * each time it runs): the input of its link, and the head of its binary COPY row (the column
- * count and the first thirteen columns: everything but the chain, the link and the offset).
+ * each time it runs): the input of its link, and its binary COPY row, all but the tail (the
+ * chain, the link and the offset) that its link fills in where it lies. The rows of events
+ * received one after another lie one after another, so a window's COPY sends them as they are.
  */
 export class EventWriter extends ByteWriter {
+  private readonly links: LinkWriter;
   private lastGroups: readonly string[] = [];
   private lastGroupsValue = EMPTY;
   /** Where the event written last lies (fields rather than an object: one per event would outlive it). */
-  lastBytes = EMPTY;
-  lastAt = 0;
-  lastCanonicalEnd = 0;
-  lastHeadEnd = 0;
+  lastRowBytes = EMPTY;
+  lastRowAt = 0;
+  lastRowEnd = 0;
 
   constructor(chunkSize = 256 * 1024) {
     super(chunkSize);
+    this.links = new LinkWriter(chunkSize);
+  }
+
+  get lastLinkBytes(): Buffer {
+    return this.links.lastBytes;
+  }
+
+  get lastLinkAt(): number {
+    return this.links.lastAt;
+  }
+
+  get lastLinkEnd(): number {
+    return this.links.lastEnd;
+  }
+
+  /** Where the event written last lies, as an object of its own. */
+  lastWritten(): WrittenEvent {
+    return {
+      linkBytes: this.lastLinkBytes,
+      linkAt: this.lastLinkAt,
+      linkEnd: this.lastLinkEnd,
+      rowBytes: this.lastRowBytes,
+      rowAt: this.lastRowAt,
+      rowEnd: this.lastRowEnd,
+    };
   }
 
   protected filled(): void {
-    // Each event keeps its buffer (WrittenEvent.bytes).
+    // Each event keeps its buffer (WrittenEvent.rowBytes).
   }
 
   /**
@@ -256,12 +307,9 @@ export class EventWriter extends ByteWriter {
    * UuidRefused, NulRefused: SQLSTATEs of class 22) for a value PostgreSQL would refuse, and keeps nothing of it.
    */
   write(e: AuditEvent, raw: Buffer | string, canonical: string): void {
-    this.room(32 + 3 * canonical.length + headBound(e, typeof raw === 'string' ? 3 * raw.length : raw.length));
+    this.room(headBound(e, typeof raw === 'string' ? 3 * raw.length : raw.length) + TAIL_BYTES);
     const at = this.at;
     try {
-      this.at += 32;
-      this.at += this.buf.write(canonical, this.at, 'utf8');
-      const canonicalEnd = this.at;
       this.buf.writeInt16BE(COPY_COLUMNS.length, this.at);
       this.at += 2;
       this.uuid(e.id);
@@ -282,15 +330,16 @@ export class EventWriter extends ByteWriter {
       this.text(e.source);
       if (typeof raw === 'string') this.text(raw);
       else this.bytes(raw);
-      this.lastBytes = this.buf;
-      this.lastAt = at;
-      this.lastCanonicalEnd = canonicalEnd;
-      this.lastHeadEnd = this.at;
     } catch (err) {
       this.at = at;
       // The text form's order: a NUL anywhere in the row before any value's own refusal.
       throw (err instanceof TimestampRefused || err instanceof UuidRefused) && holdsNul(e) ? new NulRefused() : err;
     }
+    this.at += TAIL_BYTES;
+    this.links.write(canonical);
+    this.lastRowBytes = this.buf;
+    this.lastRowAt = at;
+    this.lastRowEnd = this.at;
   }
 
   /** `actor_groups`, a one-dimensional text[] (no dimension when empty); the previous event's bytes when the groups are the same. */
@@ -306,40 +355,68 @@ export class EventWriter extends ByteWriter {
   }
 }
 
-/**
- * Binary COPY rows (see copyData for what goes around them), each from the head written when its
- * event was received and the tail its link gives.
- */
-export class CopyRows extends ByteWriter {
-  private readonly done: Buffer[] = [];
-
-  constructor(chunkSize = 256 * 1024) {
-    super(chunkSize);
+/** Writes a row's tail where it lies. */
+class TailWriter extends ByteWriter {
+  constructor() {
+    super(0);
   }
 
-  protected filled(written: Buffer): void {
-    this.done.push(written);
+  protected filled(): void {
+    throw new Error('a tail is written in the room its row kept for it');
   }
 
-  /** Adds one row: the event's head, then its chain, sequence number, link (hashes in hex) and offset. */
-  row(e: WrittenEvent & { readonly offset: string }, chain: number, seq: string, prevHash: string, hash: string): void {
-    this.room(e.headEnd - e.canonicalEnd + TAIL_BYTES);
-    this.at += e.bytes.copy(this.buf, this.at, e.canonicalEnd, e.headEnd);
+  fill(
+    e: WrittenEvent & { readonly offset: string },
+    chain: number,
+    seq: string,
+    prevHash: string,
+    hash: string,
+  ): void {
+    this.buf = e.rowBytes;
+    this.at = e.rowEnd - TAIL_BYTES;
     this.int32(chain);
     this.int64(seq);
     this.hash(prevHash);
     this.hash(hash);
     this.int64(e.offset);
+    this.buf = EMPTY;
+  }
+}
+
+/**
+ * The binary COPY rows of a window (see copyData for what goes around them): each row's tail is
+ * written where the row lies, and rows that lie one after another go as one piece.
+ */
+export class CopyRows {
+  private readonly tail = new TailWriter();
+  private readonly done: Buffer[] = [];
+  private bytes = EMPTY;
+  private from = 0;
+  private to = 0;
+
+  /** Adds one row, with its chain, sequence number, link (hashes in hex) and offset. */
+  row(e: WrittenEvent & { readonly offset: string }, chain: number, seq: string, prevHash: string, hash: string): void {
+    this.tail.fill(e, chain, seq, prevHash, hash);
+    if (e.rowBytes === this.bytes && e.rowAt === this.to) {
+      this.to = e.rowEnd;
+      return;
+    }
+    this.end();
+    this.bytes = e.rowBytes;
+    this.from = e.rowAt;
+    this.to = e.rowEnd;
   }
 
   /** The rows so far, in pieces (none empty), each ending at the end of a row. */
   chunks(): Buffer[] {
-    if (this.at > 0) {
-      this.done.push(this.buf.subarray(0, this.at));
-      this.buf = EMPTY;
-      this.at = 0;
-    }
+    this.end();
+    this.bytes = EMPTY;
     return this.done;
+  }
+
+  private end(): void {
+    if (this.to > this.from) this.done.push(this.bytes.subarray(this.from, this.to));
+    this.from = this.to = 0;
   }
 }
 

@@ -5,7 +5,7 @@ import { EventWriter, storedForm, type WrittenEvent } from './copy-rows';
 /**
  * An event checked against the audit contract, held until its window is stored as what the
  * store needs of it: its id and offset, and the bytes its writer wrote when it was received (the
- * input of its link, the head of its binary COPY row). A window of tens of thousands of events then holds
+ * input of its link, its binary COPY row but the tail its link fills in). A window of tens of thousands of events then holds
  * a few objects per event rather than the decoded event's dozen, which the collector copies
  * each time it runs while the window waits.
  */
@@ -18,10 +18,12 @@ export class ReceivedAuditEvent implements WrittenEvent {
     readonly key: Buffer | null,
     /** The batch it was received in: what it adds to its session's summary is in the batch's tally. */
     readonly batch: ReceivedBatch,
-    readonly bytes: Buffer,
-    readonly at: number,
-    readonly canonicalEnd: number,
-    readonly headEnd: number,
+    readonly linkBytes: Buffer,
+    readonly linkAt: number,
+    readonly linkEnd: number,
+    readonly rowBytes: Buffer,
+    readonly rowAt: number,
+    readonly rowEnd: number,
   ) {}
 
   /** The event again, from the bytes that passed the contract: for what is rarely needed. */
@@ -31,17 +33,17 @@ export class ReceivedAuditEvent implements WrittenEvent {
 
   /** Its canonical form (RFC 8785): what its link hashes. */
   get canonical(): string {
-    return this.bytes.toString('utf8', this.at + 32, this.canonicalEnd);
+    return this.linkBytes.toString('utf8', this.linkAt + 32, this.linkEnd);
   }
 }
 
 /**
- * What the writer's buffers of a batch start with: about what its events take (an event's
- * canonical form and its row are each about as long as its message, and the other columns add a
- * few hundred bytes), within 4 KB to 256 KB.
+ * What each of the writer's buffers of a batch starts with: about what its events take (an
+ * event's row and the input of its link are each about as long as its message, and a row's other
+ * columns add a few hundred bytes), within 4 KB to 256 KB.
  */
 function writerSize(messages: number, messageBytes: number): number {
-  return Math.min(256 * 1024, Math.max(4 * 1024, 2 * messageBytes + 384 * messages));
+  return Math.min(256 * 1024, Math.max(4 * 1024, messageBytes + 512 * messages));
 }
 
 /**
@@ -80,10 +82,12 @@ export class ReceivedBatch {
       message,
       key,
       this,
-      w.lastBytes,
-      w.lastAt,
-      w.lastCanonicalEnd,
-      w.lastHeadEnd,
+      w.lastLinkBytes,
+      w.lastLinkAt,
+      w.lastLinkEnd,
+      w.lastRowBytes,
+      w.lastRowAt,
+      w.lastRowEnd,
     );
   }
 }
