@@ -5,9 +5,9 @@ import { EventWriter, storedForm, type WrittenEvent } from './copy-rows';
 /**
  * An event checked against the audit contract, held until its window is stored as what the
  * store needs of it: its id and offset, and the bytes its writer wrote when it was received (the
- * input of its link, its binary COPY row but the tail its link fills in). A window of tens of thousands of events then holds
- * a few objects per event rather than the decoded event's dozen, which the collector copies
- * each time it runs while the window waits.
+ * input of its link, its binary COPY row but the tail its link fills in). A window of tens of
+ * thousands of events then holds a few objects per event rather than the decoded event's dozen,
+ * which the collector copies each time it runs while the window waits.
  */
 export class ReceivedAuditEvent implements WrittenEvent {
   constructor(
