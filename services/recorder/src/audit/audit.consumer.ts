@@ -25,8 +25,8 @@ const FETCH_MIN_BYTES = 1024 * 1024;
  * the fetches and their checking run ahead of PostgreSQL, which is not left without a window to
  * write while the next fetch is on its way. Four rather than two looked faster while the bench
  * counted from the first stored event, which left out the receipt of the windows read ahead;
- * counted from the start of receipt, two stored more events a second in five of six alternating
- * pairs (bench/results/audit-cost-model.md).
+ * counted from the start of receipt, two stored more events a second in six alternating pairs
+ * (bench/results/audit-cost-model.md).
  */
 const MAX_WAITING_WINDOWS = 2;
 /**
