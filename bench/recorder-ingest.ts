@@ -128,7 +128,8 @@ async function main(): Promise<void> {
     let first: number | undefined;
     let firstN = 0;
     let cpuFirst = cpuNow(recorderProcs);
-    // The last sample before the recorders received anything: where the count starts.
+    // The last sample before the recorders received anything (at first, the end of their start):
+    // where the count starts.
     let before = { t: performance.now(), n: 0, cpu: cpuFirst };
     const samples: { t: number; n: number }[] = [];
     const deadline = Date.now() + 30 * 60_000;
