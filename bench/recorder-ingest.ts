@@ -125,28 +125,19 @@ async function main(): Promise<void> {
     await Promise.all(recorders.map((r) => r.start()));
     const bootSeconds = (performance.now() - bootStart) / 1000;
     const recorderProcs = childProcesses('services/recorder/src/main.js');
-    let first: number | undefined;
-    let firstN = 0;
-    let cpuFirst = cpuNow(recorderProcs);
     // The last sample before the recorders received anything (at first, the end of their start):
     // where the count starts.
-    let before = { t: performance.now(), n: 0, cpu: cpuFirst };
+    let start = { t: performance.now(), n: 0, cpu: cpuNow(recorderProcs) };
+    let receiving = false;
     const samples: { t: number; n: number }[] = [];
     const deadline = Date.now() + 30 * 60_000;
     for (;;) {
       // Progress from the recorders' own counters of received and committed events (cheap to read).
       const { stored: n, received } = await statsOf(recorders);
       const t = performance.now();
-      if (first === undefined) {
-        if (received > 0) {
-          // Receipt began after the sample before this one: count from there.
-          first = before.t;
-          firstN = before.n;
-          cpuFirst = before.cpu;
-        } else {
-          before = { t, n, cpu: cpuNow(recorderProcs) };
-        }
-      }
+      // Until receipt begins, each sample moves the start; then it stays.
+      if (received > 0) receiving = true;
+      else if (!receiving) start = { t, n, cpu: cpuNow(recorderProcs) };
       samples.push({ t, n });
       // The topic is shared: other clients' events may be stored too, so the end is a lag of 0.
       if (n >= total && (await consumerLag(`${prefix}-recorder`, Topics.Audit)) === 0) break;
@@ -160,8 +151,8 @@ async function main(): Promise<void> {
     // Events other clients of the shared topic published meanwhile, stored (and timed) with ours.
     const foreign = counted.all - counted.ours;
     const last = samples[samples.length - 1];
-    const seconds = (last.t - (first ?? last.t)) / 1000;
-    const rate = (total - firstN) / Math.max(seconds, 0.001);
+    const seconds = (last.t - start.t) / 1000;
+    const rate = (total - start.n) / Math.max(seconds, 0.001);
     // The best 5-second window: the steady rate once the batches are full.
     let peak = 0;
     for (let i = 0, j = 0; i < samples.length; i++) {
@@ -191,7 +182,7 @@ async function main(): Promise<void> {
       windows += Number(/^airlock_recorder_batches_total(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? 0);
     }
     const perEvent = (k: 'recorder' | 'postgres' | 'broker'): string =>
-      (((cpuLast[k] - cpuFirst[k]) * 1000) / Math.max(1, total - firstN)).toFixed(1);
+      (((cpuLast[k] - start.cpu[k]) * 1000) / Math.max(1, total - start.n)).toFixed(1);
     const lines = [
       '# Recorder ingest: airlock.audit → PostgreSQL, chained and batched',
       '',
