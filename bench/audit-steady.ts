@@ -24,7 +24,7 @@
  *   node dist/bench/audit-steady.js [events/s=2000] [seconds=60]
  *
  * RECORDER_NODE_ARGS are node flags for the recorder, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
- * AUDIT_BATCH_WINDOW_MS is passed to the recorder when set. Results go to
+ * AUDIT_BATCH_WINDOW_MS and RECORDER_PIPELINES are passed to the recorder when set. Results go to
  * bench/results/audit-steady-<rate>.md, the settings named when not the defaults (e.g.
  * audit-steady-2000-interval20.md). BENCH_NO_RESULT=1 prints the figures without writing them to bench/results (a profiling run).
  *
@@ -137,6 +137,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       // The recorder's own defaults unless the run names a window.
       ...(process.env.AUDIT_BATCH_WINDOW_MS ? { AUDIT_BATCH_WINDOW_MS: process.env.AUDIT_BATCH_WINDOW_MS } : {}),
+      ...(process.env.RECORDER_PIPELINES ? { RECORDER_PIPELINES: process.env.RECORDER_PIPELINES } : {}),
     },
     process.env.RECORDER_NODE_ARGS?.split(' ').filter(Boolean),
   );
@@ -255,7 +256,7 @@ async function main(): Promise<void> {
       `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Kafka, PostgreSQL, the recorder and this publisher on the same machine.`,
       `Target ${rate} events/s (${opsPerSecond} operations/s, each one awaited event and one in the background), measured over ${elapsed.toFixed(1)} s after a ${warmupSeconds} s warm-up.`,
       `Publisher: linger ${lingerMs} ms for background events, at least ${minIntervalMs} ms between produce requests, one request in flight.`,
-      `Recorder: AUDIT_BATCH_WINDOW_MS ${process.env.AUDIT_BATCH_WINDOW_MS ?? 'unset (its default)'}.`,
+      `Recorder: AUDIT_BATCH_WINDOW_MS ${process.env.AUDIT_BATCH_WINDOW_MS ?? 'unset (its default)'}, RECORDER_PIPELINES ${process.env.RECORDER_PIPELINES ?? 'unset (its default, 1)'}.`,
       '',
       '| figure | value | goal |',
       '| --- | ---: | ---: |',
@@ -288,6 +289,7 @@ async function main(): Promise<void> {
         process.env.AUDIT_REQUEST_INTERVAL_MS ? `-interval${process.env.AUDIT_REQUEST_INTERVAL_MS}` : '',
         process.env.AUDIT_LINGER_MS ? `-linger${process.env.AUDIT_LINGER_MS}` : '',
         process.env.AUDIT_BATCH_WINDOW_MS ? `-window${process.env.AUDIT_BATCH_WINDOW_MS}` : '',
+        process.env.RECORDER_PIPELINES ? `-pipelines${process.env.RECORDER_PIPELINES}` : '',
       ].join('');
       writeFileSync(join(out, `audit-steady-${rate}${settings}.md`), lines.join('\n'));
     }

@@ -11,7 +11,8 @@
  *
  *   node dist/bench/recorder-ingest.js [events=500000]
  *
- * RECORDERS=2 runs two recorder processes in one consumer group.
+ * RECORDERS=2 runs two recorder processes in one consumer group; RECORDER_PIPELINES=2 gives each
+ * recorder two audit pipelines (services/recorder/src/config.ts).
  * RECORDER_NODE_ARGS are node flags for the recorder, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  * BENCH_NO_RESULT=1 prints the figures without writing them to bench/results (a profiling run).
  *
@@ -82,7 +83,12 @@ async function main(): Promise<void> {
   const idp = await TestIdentityProvider.start();
   const db = await TestDatabase.create('airlock_bench_ingest');
   const workDir = mkdtempSync(join(tmpdir(), 'airlock-bench-ingest-'));
-  const env = { ...db.standaloneRecorderEnv(workDir, prefix, idp), LOG_LEVEL: 'warn' };
+  const pipelines = Number(process.env.RECORDER_PIPELINES ?? 1);
+  const env = {
+    ...db.standaloneRecorderEnv(workDir, prefix, idp),
+    LOG_LEVEL: 'warn',
+    RECORDER_PIPELINES: String(pipelines),
+  };
   const nodeArgs = process.env.RECORDER_NODE_ARGS?.split(' ').filter(Boolean);
   // RECORDERS=2: two recorder processes in one consumer group share the partitions (and chains).
   const recorders: ServiceProcess[] = [];
@@ -187,7 +193,7 @@ async function main(): Promise<void> {
       '# Recorder ingest: airlock.audit → PostgreSQL, chained and batched',
       '',
       `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Kafka, PostgreSQL and the recorder on the same machine.`,
-      `Recorder processes: ${recorders.length}.`,
+      `Recorder processes: ${recorders.length}, each with ${pipelines} audit pipeline${pipelines > 1 ? 's' : ''} (RECORDER_PIPELINES).`,
       `Backlog of ${total} events (~${(bytes / total).toFixed(0)} bytes each, 6 partitions = 6 chains), written while the recorder was stopped.`,
       '',
       '| figure | value |',
@@ -214,7 +220,15 @@ async function main(): Promise<void> {
       const out = join(repoRoot(), 'bench', 'results');
       mkdirSync(out, { recursive: true });
       writeFileSync(
-        join(out, recorders.length === 1 ? 'recorder-ingest.md' : `recorder-ingest-${recorders.length}-recorders.md`),
+        join(
+          out,
+          [
+            'recorder-ingest',
+            recorders.length > 1 ? `-${recorders.length}-recorders` : '',
+            pipelines > 1 ? `-${pipelines}-pipelines` : '',
+            '.md',
+          ].join(''),
+        ),
         lines.join('\n'),
       );
     }

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import { metricsRegistry } from './metrics';
 
 /*
@@ -63,9 +63,30 @@ export function joinWorkerMetrics(): void {
   });
 }
 
+/** The series of a registry this process holds apart from its own (a worker thread's), as JSON. */
+export type MetricsSource = () => Promise<Awaited<ReturnType<Registry['getMetricsAsJSON']>>>;
+
+const sources = new Set<MetricsSource>();
+
+/**
+ * Adds registries to what this process's scrape returns (summed with its own series by the same
+ * rules as the workers'); returns the function that takes them out again.
+ */
+export function addMetricsSource(source: MetricsSource): () => void {
+  sources.add(source);
+  return () => sources.delete(source);
+}
+
+/** This process's series and its sources', summed. */
+async function processMetrics(): Promise<string> {
+  if (sources.size === 0) return metricsRegistry.metrics();
+  const all = await Promise.all([metricsRegistry.getMetricsAsJSON(), ...[...sources].map((source) => source())]);
+  return AggregatorRegistry.aggregate(all).metrics();
+}
+
 /** The text a scrape returns: this process's series, or every worker's when it is one of several. */
 export function scrapeMetrics(): Promise<string> {
-  if (!joined) return metricsRegistry.metrics();
+  if (!joined) return processMetrics();
   const id = nextAsk++;
   return new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {

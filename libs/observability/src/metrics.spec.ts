@@ -1,3 +1,5 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+import { addMetricsSource, scrapeMetrics } from './cluster-metrics';
 import { counter, gauge, histogram, metricsRegistry } from './metrics';
 import { injectTraceHeaders, tracingEnabled } from './tracing';
 
@@ -40,6 +42,35 @@ describe('the shared metrics registry', () => {
   it('shows a series without labels at 0 before anything is counted', async () => {
     counter({ name: 'airlock_test_untouched_total', help: 'x' });
     expect(await metricsRegistry.metrics()).toContain('airlock_test_untouched_total 0\n');
+  });
+});
+
+describe('a scrape of a process with metrics sources (worker threads)', () => {
+  it("sums each source's series with the process's own, and stops once the source is taken out", async () => {
+    counter({ name: 'airlock_test_threads_total', help: 'x', labelNames: ['partition'] as const })
+      .labels('0')
+      .inc(2);
+    const thread = new Registry();
+    new Counter({ name: 'airlock_test_threads_total', help: 'x', labelNames: ['partition'], registers: [thread] })
+      .labels('0')
+      .inc(3);
+    const seconds = new Histogram({
+      name: 'airlock_test_thread_seconds',
+      help: 'x',
+      buckets: [1],
+      registers: [thread],
+    });
+    seconds.observe(0.5);
+    seconds.observe(2);
+    const remove = addMetricsSource(() => thread.getMetricsAsJSON());
+    const text = await scrapeMetrics();
+    expect(text).toContain('airlock_test_threads_total{partition="0"} 5\n');
+    expect(text).toContain('airlock_test_thread_seconds_bucket{le="1"} 1\n');
+    expect(text).toContain('airlock_test_thread_seconds_count 2\n');
+    remove();
+    const alone = await scrapeMetrics();
+    expect(alone).toContain('airlock_test_threads_total{partition="0"} 2\n');
+    expect(alone).not.toContain('airlock_test_thread_seconds');
   });
 });
 

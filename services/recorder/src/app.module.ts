@@ -2,29 +2,29 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import { IdentityModule, identityConfigFromSettings } from '@airlock/identity';
-import { KAFKA, createKafka, kafkaHealthCheck, nestKafkaLogSink } from '@airlock/messaging';
+import { KAFKA, kafkaHealthCheck } from '@airlock/messaging';
 import { MetricsController } from '@airlock/observability';
-import { HEALTH_CHECKS, HealthController, SERVICE_NAME, kafkaConnection, loggerModule } from '@airlock/runtime';
-import { AuditConsumer } from './audit/audit.consumer';
+import { HEALTH_CHECKS, HealthController, SERVICE_NAME } from '@airlock/runtime';
 import { AuditModule } from './audit/audit.module';
 import { AuditRepository } from './audit/audit.repository';
-import { RECORDER_CONFIG, type RecorderConfig } from './config';
+import type { RecorderConfig } from './config';
 import { IntegrityModule } from './integrity/integrity.module';
+import { AuditPipelines } from './pipelines/audit-pipelines';
 import { RecorderExceptionFilter } from './recorder-exception.filter';
 import { PublishingModule } from './publishing/publishing.module';
 import { ReplayModule } from './replay/replay.module';
 import { RetentionModule } from './retention/retention.module';
-import { StoreModule } from './store/store.module';
+import { recorderCore } from './recorder-core';
 
 @Global()
 @Module({})
 export class AppModule {
   static forConfig(config: RecorderConfig): DynamicModule {
+    const core = recorderCore(config);
     return {
       module: AppModule,
       imports: [
-        loggerModule('recorder', config.LOG_LEVEL),
-        StoreModule.forConfig(config),
+        ...core.imports,
         IdentityModule.forRoot(identityConfigFromSettings(config)),
         AuditModule,
         IntegrityModule,
@@ -34,30 +34,20 @@ export class AppModule {
       ],
       controllers: [HealthController, MetricsController],
       providers: [
-        { provide: RECORDER_CONFIG, useValue: config },
-        {
-          provide: KAFKA,
-          useFactory: (): Kafka =>
-            createKafka({ ...kafkaConnection(config), clientId: 'airlock-recorder' }, nestKafkaLogSink()),
-        },
+        ...core.providers,
         { provide: APP_FILTER, useClass: RecorderExceptionFilter },
         { provide: SERVICE_NAME, useValue: 'recorder' },
         {
           provide: HEALTH_CHECKS,
-          inject: [KAFKA, AuditRepository, AuditConsumer],
-          useFactory: (kafka: Kafka, repo: AuditRepository, consumer: AuditConsumer) => [
+          inject: [KAFKA, AuditRepository, AuditPipelines],
+          useFactory: (kafka: Kafka, repo: AuditRepository, pipelines: AuditPipelines) => [
             kafkaHealthCheck(kafka),
             { name: 'database', check: () => repo.ping() },
-            {
-              name: 'audit-consumer',
-              check: async () => {
-                if (!consumer.isRunning) throw new Error('audit consumer is not running');
-              },
-            },
+            { name: 'audit-consumer', check: () => pipelines.checkRunning() },
           ],
         },
       ],
-      exports: [RECORDER_CONFIG, KAFKA],
+      exports: core.exports,
     };
   }
 }

@@ -32,6 +32,7 @@ describe('recorder configuration', () => {
       AUDIT_START_FROM: 'earliest',
       AUDIT_CHECKPOINT_INTERVAL_MS: 10_000,
       AUDIT_MAINTENANCE_INTERVAL_MS: 3_600_000,
+      RECORDER_PIPELINES: 1,
       OIDC_ISSUERS: [{ issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks' }],
       OIDC_AUDIENCE: ['airlock'],
     });
@@ -51,6 +52,7 @@ describe('recorder configuration', () => {
       AUDIT_MAINTENANCE_INTERVAL_MS: '60000',
       AUDITOR_GROUPS: JSON.stringify({ 'https://idp.example': ['compliance'] }),
       AUDIT_VERIFY_KEYS_FILE: '/run/secrets/old-keys.pem',
+      RECORDER_PIPELINES: '2',
     });
     expect(config).toMatchObject({
       HTTP_PORT: 9000,
@@ -61,7 +63,14 @@ describe('recorder configuration', () => {
       AUDIT_MAINTENANCE_INTERVAL_MS: 60_000,
       AUDITOR_GROUPS: { 'https://idp.example': ['compliance'] },
       AUDIT_VERIFY_KEYS_FILE: '/run/secrets/old-keys.pem',
+      RECORDER_PIPELINES: 2,
     });
+  });
+
+  it.each(['0', '7', '1.5', 'two'])('refuses RECORDER_PIPELINES=%s and names the setting', (value) => {
+    expect(problems({ ...minimal, RECORDER_PIPELINES: value }).some((p) => p.startsWith('RECORDER_PIPELINES:'))).toBe(
+      true,
+    );
   });
 
   it.each(['DATABASE_URL', 'AUDIT_SIGNING_KEY_FILE', 'OIDC_ISSUERS', 'OIDC_AUDIENCE'])(

@@ -64,6 +64,16 @@ export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
   AUDIT_BATCH_WINDOW_MS: ms(1, 5_000, 250),
   /** A window is stored sooner once it holds this many messages. */
   AUDIT_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /**
+   * Audit pipelines in this process: each a consumer of the recorder group with its own
+   * connections, windows and transactions, the first on the main thread, the others on worker
+   * threads. A second one stores about 1.6 times as many events a second under a backlog on two
+   * cores, and costs about a third more CPU per event at a steady couple of thousand a second
+   * (bench/results/audit-cost-model.md): more than one pays where the recorder must catch up
+   * fast. Each pipeline takes partitions from the others (and from other replicas), so more
+   * pipelines than the topic has partitions leave some idle.
+   */
+  RECORDER_PIPELINES: z.coerce.number().int().min(1).max(6).default(1),
   /** How often the head of every chain that moved is checkpointed (signed). */
   AUDIT_CHECKPOINT_INTERVAL_MS: ms(100, 3_600_000, 10_000),
   /** How often partitions are made ahead and retention runs. */

@@ -23,9 +23,10 @@ const SESSIONS = 500;
 /**
  * Nothing lost, nothing doubled: a steady stream of audit events while the recorder is killed
  * (kill -9) twice and the Kafka broker once. At the end the store holds every acknowledged event
- * exactly once, each session in the order it was sent, and every chain verifies.
+ * exactly once, each session in the order it was sent, and every chain verifies. With one audit
+ * pipeline (the default) and with two (RECORDER_PIPELINES=2: a kill -9 ends both threads at once).
  */
-describe('the audit store under crashes', () => {
+describe.each([1, 2])('the audit store under crashes, with %i audit pipeline(s)', (pipelines) => {
   let idp: TestIdentityProvider;
   let db: TestDatabase;
   let recorder: ServiceProcess;
@@ -38,6 +39,7 @@ describe('the audit store under crashes', () => {
     recorder = new ServiceProcess('recorder', await freePort(), {
       ...db.standaloneRecorderEnv(workDir, `test-${runId()}`, idp),
       AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
+      RECORDER_PIPELINES: String(pipelines),
     });
     await recorder.start();
     traffic = new AuditTrafficProducer();
@@ -140,7 +142,7 @@ describe('the audit store under crashes', () => {
 
     const stats = (await (await fetch(`${recorder.url}/audit/stats`)).json()) as Record<string, number>;
     process.stdout.write(
-      `durability: ${TOTAL} events in ${produceSeconds.toFixed(1)} s, ${traffic.sendFailures} failed sends retried, ` +
+      `durability (${pipelines} pipelines): ${TOTAL} events in ${produceSeconds.toFixed(1)} s, ${traffic.sendFailures} failed sends retried, ` +
         `disruptions ${JSON.stringify(disruptions)}, last recorder's counters ${JSON.stringify(stats)}\n`,
     );
     expect(disruptions.map((d) => d.what)).toHaveLength(3);

@@ -195,6 +195,9 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     await this.deadLetters.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: Topics.Audit, fromBeginning: this.fromBeginning });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.metrics.assigned(payload.memberAssignment[Topics.Audit] ?? []);
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.logger.error({ err: payload.error.message, restart: payload.restart }, 'audit consumer crashed');
       if (!payload.restart) this.running = false;

@@ -1,28 +1,30 @@
 import { Controller, Get } from '@nestjs/common';
-import { AuditConsumer } from './audit.consumer';
-import { AuditRepository } from './audit.repository';
-import { RecorderMetrics } from './recorder-metrics';
+import { AuditPipelines } from '../pipelines/audit-pipelines';
+import type { LatencyRecord, PipelineStats } from '../pipelines/pipeline-reports';
 
 /**
- * Ingest counters (no event content): what operators and tests watch for lag and redelivery. The
- * Prometheus series are on GET /metrics with every other series of the process.
+ * Ingest counters (no event content) of every audit pipeline of the process, added up: what
+ * operators and tests watch for lag and redelivery. The Prometheus series are on GET /metrics
+ * with every other series of the process.
  */
 @Controller()
 export class AuditController {
-  constructor(
-    private readonly consumer: AuditConsumer,
-    private readonly metrics: RecorderMetrics,
-    private readonly repository: AuditRepository,
-  ) {}
+  constructor(private readonly pipelines: AuditPipelines) {}
 
   @Get('audit/stats')
-  stats(): AuditConsumer['stats'] & AuditRepository['linkStats'] {
-    return { ...this.consumer.stats, ...this.repository.linkStats };
+  stats(): Promise<PipelineStats> {
+    return this.pipelines.stats();
+  }
+
+  /** The counters of each pipeline (RECORDER_PIPELINES), the main thread's first. */
+  @Get('audit/pipelines')
+  byPipeline(): Promise<PipelineStats[]> {
+    return this.pipelines.byPipeline();
   }
 
   /** Events by whole milliseconds from publication to stored, since start (a benchmark diffs two reads). */
   @Get('audit/latency')
-  latency(): ReturnType<RecorderMetrics['latencyRecord']> {
-    return this.metrics.latencyRecord();
+  latency(): Promise<LatencyRecord> {
+    return this.pipelines.latency();
   }
 }

@@ -1,19 +1,14 @@
 import { Module } from '@nestjs/common';
-import { metricsRegistry } from '@airlock/observability';
+import { AuditPipelines } from '../pipelines/audit-pipelines';
 import { ApprovalEventsHandler } from './approval-events.handler';
 import { AuditController } from './audit.controller';
-import { AuditConsumer } from './audit.consumer';
-import { AuditRepository } from './audit.repository';
-import { RecorderMetrics } from './recorder-metrics';
+import { AuditPipelineModule } from './audit-pipeline.module';
 
+/** The main thread's audit pipeline, the others it starts on worker threads, and the ingest API. */
 @Module({
+  imports: [AuditPipelineModule],
   controllers: [ApprovalEventsHandler, AuditController],
-  providers: [
-    AuditRepository,
-    AuditConsumer,
-    // On the process's registry: GET /metrics serves them with every other series.
-    { provide: RecorderMetrics, useFactory: () => new RecorderMetrics(metricsRegistry) },
-  ],
-  exports: [AuditRepository, AuditConsumer],
+  providers: [AuditPipelines],
+  exports: [AuditPipelineModule, AuditPipelines],
 })
 export class AuditModule {}

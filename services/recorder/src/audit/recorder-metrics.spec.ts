@@ -33,4 +33,18 @@ describe('the recorder metrics', () => {
     expect(m.latencyRecord()).toEqual({ ms: {}, beyond: 1, limitMs: 60_000 });
     expect(await m.text()).toContain('airlock_recorder_event_latency_seconds_bucket{le="60"} 0\n');
   });
+
+  it('reports the lag of the partitions this pipeline holds only, once the group has been rebalanced', async () => {
+    const m = new RecorderMetrics();
+    for (const p of [0, 1, 2]) {
+      m.sawHighWatermark(p, '50');
+      m.windowStored(1, [], [], [{ partition: p, next: '40' }]);
+    }
+    m.assigned([1, 2, 5]);
+    m.assigned([2, 5]);
+    const text = await m.text();
+    expect(text).not.toContain('airlock_recorder_lag_messages{partition="0"}');
+    expect(text).not.toContain('airlock_recorder_lag_messages{partition="1"}');
+    expect(text).toContain('airlock_recorder_lag_messages{partition="2"} 10\n');
+  });
 });

@@ -118,6 +118,19 @@ export class RecorderMetrics {
     for (const p of positions) this.positions.set(p.partition, BigInt(p.next));
   }
 
+  /**
+   * The group gave this pipeline these partitions: the lag of any other is another pipeline's
+   * (or replica's) to report, so a scrape summing the pipelines counts each partition once.
+   */
+  assigned(partitions: readonly number[]): void {
+    const held = new Set(partitions);
+    for (const partition of [...this.highWatermarks.keys(), ...this.positions.keys()]) {
+      if (held.has(partition)) continue;
+      this.highWatermarks.delete(partition);
+      this.positions.delete(partition);
+    }
+  }
+
   storeFailed(): void {
     this.failures.inc();
   }
