@@ -38,13 +38,18 @@ export const REDACT_PATHS = [
  * process's life, a cost on every promise of every Kafka fetch, query and proxied operation (one
  * health probe would be enough). Log lines carry the service and the logger's context instead.
  */
-export function loggerModule(service: string, level: string): DynamicModule {
+export function loggerModule(
+  service: string,
+  level: string,
+  /** More fields on every line (which thread of the service wrote it). */
+  fields: Record<string, string | number> = {},
+): DynamicModule {
   return LoggerModule.forRoot({
     forRoutes: [],
     pinoHttp: {
       level,
       name: service,
-      base: { service },
+      base: { ...fields, service },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     },
   });

@@ -10,13 +10,17 @@ import { StoreModule } from './store/store.module';
  * owner's, where it migrates) and its Kafka client. The whole recorder and a pipeline thread each
  * add their own modules to it.
  */
-export function recorderCore(config: RecorderConfig): {
+export function recorderCore(
+  config: RecorderConfig,
+  /** Fields on every log line besides the service's (a pipeline thread's number). */
+  logFields: Record<string, string | number> = {},
+): {
   imports: DynamicModule[];
   providers: Provider[];
   exports: symbol[];
 } {
   return {
-    imports: [loggerModule('recorder', config.LOG_LEVEL), StoreModule.forConfig(config)],
+    imports: [loggerModule('recorder', config.LOG_LEVEL, logFields), StoreModule.forConfig(config)],
     providers: [
       { provide: RECORDER_CONFIG, useValue: config },
       {

@@ -111,11 +111,15 @@ describe('a recorder with two audit pipelines', () => {
     await db?.drop();
   });
 
-  it('stores a backlog exactly once and in order, and every chain verifies', async () => {
+  it('stores a backlog exactly once and in order, both pipelines sharing it, and every chain verifies', async () => {
     await waitAllStored();
     await expectExactlyOnceInOrder();
-    // (The main thread's pipeline may have stored the whole backlog before the second joined.)
-    expect(await getJson<PipelineStats[]>('/audit/pipelines')).toHaveLength(2);
+    // Both joined the group before either read: the backlog is shared.
+    const pipelines = await getJson<PipelineStats[]>('/audit/pipelines');
+    expect(pipelines.map((p) => p.stored > 0)).toEqual([true, true]);
+    expect(pipelines.reduce((n, p) => n + p.redelivered, 0)).toBe(0);
+    // The second pipeline's log lines say which it is.
+    expect(recorder.logs).toMatch(/"pipeline":1,/);
   }, 240_000);
 
   it('adds up both pipelines in its counters, its latency record and its metrics, and is ready while both run', async () => {

@@ -189,11 +189,20 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
     return this.running;
   }
 
+  /** Checks the store role and connects; reading starts with start(). */
   async onModuleInit(): Promise<void> {
     await checkWriterRights(this.db);
     if (!this.fromBeginning) await this.pinStartPositions();
     await this.deadLetters.connect();
     await this.consumer.connect();
+  }
+
+  /**
+   * Joins the group and starts reading; `paused`, it joins without reading until resume(). The
+   * process's pipelines (AuditPipelines) start so when there are several: a pipeline that read
+   * alone until the others joined would have read ahead what they then read again.
+   */
+  async start({ paused = false }: { paused?: boolean } = {}): Promise<void> {
     await this.consumer.subscribe({ topic: Topics.Audit, fromBeginning: this.fromBeginning });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.metrics.assigned(payload.memberAssignment[Topics.Audit] ?? []);
@@ -202,13 +211,21 @@ export class AuditConsumer implements OnModuleInit, OnApplicationShutdown {
       this.logger.error({ err: payload.error.message, restart: payload.restart }, 'audit consumer crashed');
       if (!payload.restart) this.running = false;
     });
-    await this.consumer.run({
+    const joined = this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 6,
       eachBatch: (payload) => this.store(payload),
     });
+    // Before the join completes (run has made the group by now): not a single fetch until resume().
+    if (paused) this.consumer.pause([{ topic: Topics.Audit }]);
+    await joined;
     this.running = true;
+  }
+
+  /** Starts reading after a paused start. */
+  resume(): void {
+    this.consumer.resume([{ topic: Topics.Audit }]);
   }
 
   /**

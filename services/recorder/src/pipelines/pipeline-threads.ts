@@ -1,7 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 
-/** What the main thread asks a pipeline thread (see servePipeline). */
-export type PipelineAsk = 'stats' | 'latency' | 'metrics' | 'health';
+/**
+ * What the main thread asks a pipeline thread (pipeline.worker.ts): to join the group without
+ * reading yet, to start reading, and its figures and health.
+ */
+export type PipelineAsk = 'join' | 'read' | 'stats' | 'latency' | 'metrics' | 'health';
 
 /** Main thread → pipeline thread. */
 export type ToPipeline = { type: 'ask'; id: number; what: PipelineAsk } | { type: 'stop' };
@@ -9,7 +12,7 @@ export type ToPipeline = { type: 'ask'; id: number; what: PipelineAsk } | { type
 /** Pipeline thread → main thread. */
 export type FromPipeline = { type: 'ready' } | { type: 'answer'; id: number; value?: unknown; error?: string };
 
-/** How long an ask waits for its answer. */
+/** How long an ask waits for its answer, unless it says otherwise. */
 const ASK_TIMEOUT_MS = 5_000;
 
 interface Pending {
@@ -76,14 +79,14 @@ class PipelineThread {
     });
   }
 
-  ask(what: PipelineAsk): Promise<unknown> {
+  ask(what: PipelineAsk, timeoutMs = ASK_TIMEOUT_MS): Promise<unknown> {
     if (this.ended) return Promise.reject(new Error(`audit pipeline ${this.index} has ended`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`audit pipeline ${this.index} did not answer within ${ASK_TIMEOUT_MS} ms`));
-      }, ASK_TIMEOUT_MS);
+        reject(new Error(`audit pipeline ${this.index} did not answer ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.worker.postMessage({ type: 'ask', id, what } satisfies ToPipeline);
     });
@@ -109,7 +112,8 @@ class PipelineThread {
 
 /**
  * The audit pipelines a recorder runs on worker threads beside the one on its main thread. They
- * start together (the recorder starts only once every one has), answer the main thread's asks
+ * start together (the recorder starts only once every one has; `ready` means connected, not yet
+ * in the group), answer the main thread's asks
  * (statistics, metrics, health) and stop together. A thread that fails or ends while the recorder
  * runs is reported to `onFailure`: the recorder then stops, and its supervisor starts it again,
  * rather than running on with fewer pipelines than it was given.
@@ -148,8 +152,8 @@ export class PipelineThreads {
   }
 
   /** Every thread's answer, in pipeline order. */
-  askAll(what: PipelineAsk): Promise<unknown[]> {
-    return Promise.all(this.threads.map((t) => t.ask(what)));
+  askAll(what: PipelineAsk, timeoutMs?: number): Promise<unknown[]> {
+    return Promise.all(this.threads.map((t) => t.ask(what, timeoutMs)));
   }
 
   /**

@@ -11,8 +11,9 @@ import { recorderCore } from '../recorder-core';
 @Global()
 @Module({})
 export class PipelineModule {
-  static forConfig(config: RecorderConfig): DynamicModule {
-    const core = recorderCore({ ...config, DATABASE_OWNER_URL: undefined });
+  /** `pipeline`: its number (1, 2, ...; the main thread's is 0), on each of its log lines. */
+  static forConfig(config: RecorderConfig, pipeline: number): DynamicModule {
+    const core = recorderCore({ ...config, DATABASE_OWNER_URL: undefined }, { pipeline });
     return {
       module: PipelineModule,
       imports: [...core.imports, AuditPipelineModule],

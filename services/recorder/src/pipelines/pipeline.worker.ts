@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { metricsRegistry, startTracing, stopTracing } from '@airlock/observability';
@@ -12,9 +12,10 @@ import type { FromPipeline, PipelineAsk, ToPipeline } from './pipeline-threads';
 import { pipelineStats } from './pipeline-reports';
 
 /**
- * A pipeline thread of the recorder (AuditPipelines starts it): runs one audit pipeline and
- * answers the main thread's asks until it is told to stop. A failure to start, or any error it
- * does not handle, ends the thread, and with it the recorder.
+ * A pipeline thread of the recorder (AuditPipelines starts it): runs one audit pipeline, joining
+ * the group and reading when the main thread says, and answers its asks until it is told to
+ * stop. A failure to start, or any error it does not handle, ends the thread, and with it the
+ * recorder.
  */
 async function runPipeline(): Promise<void> {
   const port = parentPort;
@@ -23,7 +24,8 @@ async function runPipeline(): Promise<void> {
   // The process's own series (CPU, memory) come from the main thread; these are added to them.
   metricsRegistry.setDefaultLabels({ service: 'recorder' });
   startTracing('recorder', config.OTEL_EXPORTER_OTLP_ENDPOINT);
-  const app = await NestFactory.createApplicationContext(PipelineModule.forConfig(config), {
+  const { pipeline } = workerData as { pipeline: number };
+  const app = await NestFactory.createApplicationContext(PipelineModule.forConfig(config, pipeline), {
     bufferLogs: true,
     abortOnError: false,
   });
@@ -32,6 +34,8 @@ async function runPipeline(): Promise<void> {
   const repository = app.get(AuditRepository);
   const metrics = app.get(RecorderMetrics);
   const answers: Record<PipelineAsk, () => unknown> = {
+    join: () => consumer.start({ paused: true }),
+    read: () => consumer.resume(),
     stats: () => pipelineStats(consumer, repository),
     latency: () => metrics.latencyRecord(),
     metrics: () => metricsRegistry.getMetricsAsJSON(),
