@@ -47,6 +47,7 @@ export default [
       '**/*.e2e-spec.ts',
       'test/**/*.ts',
       'libs/*/test/**/*.ts',
+      'services/*/test/**/*.ts',
       'bench/**/*.ts',
       'infra/**/*.ts',
       'libs/testing/**/*.ts',

@@ -187,6 +187,10 @@ async function main(): Promise<void> {
       const text = await (await fetch(`${r.url}/metrics`)).text();
       windows += Number(/^airlock_recorder_batches_total(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? 0);
     }
+    const perPipeline: Record<string, number>[] = [];
+    for (const r of recorders) {
+      perPipeline.push(...((await (await fetch(`${r.url}/audit/pipelines`)).json()) as Record<string, number>[]));
+    }
     const perEvent = (k: 'recorder' | 'postgres' | 'broker'): string =>
       (((cpuLast[k] - start.cpu[k]) * 1000) / Math.max(1, total - start.n)).toFixed(1);
     const lines = [
@@ -211,6 +215,7 @@ async function main(): Promise<void> {
       `| CPU per event stored, over the same interval: recorder${recorders.length > 1 ? 's' : ''} / PostgreSQL (all processes) / broker | ${perEvent('recorder')} / ${perEvent('postgres')} / ${perEvent('broker')} µs |`,
       `| recorder time: check and canonicalise / chain and store / commit offsets | ${(stats.decodeMs / 1000).toFixed(1)} s / ${(stats.storeMs / 1000).toFixed(1)} s / ${(stats.commitMs / 1000).toFixed(1)} s |`,
       `| chains linked ahead of their transaction / linked again under the lock (head moved) | ${stats.linkedAhead ?? 0} / ${stats.linkedAgain ?? 0} |`,
+      `| events stored / received again (stored before) per pipeline, each recorder's in turn | ${perPipeline.map((p) => `${p.stored} / ${p.redelivered}`).join(', ')} |`,
       '',
       `Goal: ≥ 50,000 events/s: **${rate >= 50_000 ? 'met' : 'missed'}**.`,
       '',

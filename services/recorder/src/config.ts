@@ -67,11 +67,12 @@ export const RecorderConfigSchema = RecorderStoreConfigSchema.extend({
   /**
    * Audit pipelines in this process: each a consumer of the recorder group with its own
    * connections, windows and transactions, the first on the main thread, the others on worker
-   * threads. A second one stores about 1.6 times as many events a second under a backlog on two
-   * cores, and costs about a third more CPU per event at a steady couple of thousand a second
-   * (bench/results/audit-cost-model.md): more than one pays where the recorder must catch up
-   * fast. Each pipeline takes partitions from the others (and from other replicas), so more
-   * pipelines than the topic has partitions leave some idle.
+   * threads. On two cores shared with Kafka and PostgreSQL a second one stored about a sixth more
+   * events a second under a backlog (nine alternating pairs), and cost about a fifth more of the
+   * recorder's CPU per event at a steady 2,000 a second (bench/results/audit-cost-model.md): more
+   * than one pays where the recorder must catch up fast and has cores to do it with. Each
+   * pipeline takes partitions from the others (and from other replicas), so more pipelines than
+   * the topic has partitions leave some idle.
    */
   RECORDER_PIPELINES: z.coerce.number().int().min(1).max(6).default(1),
   /** How often the head of every chain that moved is checkpointed (signed). */

@@ -13,7 +13,7 @@ import {
   waitFor,
 } from '@airlock/testing';
 import { uuidv7 } from '@airlock/contracts';
-import type { VerifyReport } from '../src/integrity/verify';
+import { expectChainsVerify, expectSessionsInOrder } from './stored-streams';
 
 /** At least this many events; more when the disruptions take longer than the stream. */
 const MIN_TOTAL = 50_000;
@@ -125,20 +125,9 @@ describe.each([1, 2])('the audit store under crashes, with %i audit pipeline(s)'
     expect({ total: Number(counts.total), ours: Number(counts.ours) }).toEqual({ total: TOTAL, ours: TOTAL });
 
     // In order within each session: the chain's order is the order the events were sent.
-    const stored = await db.query<{ session_id: string; ids: string[] }>(
-      'SELECT session_id, array_agg(id ORDER BY seq) AS ids FROM audit_event WHERE session_id = ANY($1::uuid[]) GROUP BY session_id',
-      [sessions],
-    );
-    const outOfOrder = stored.filter((s) => JSON.stringify(s.ids) !== JSON.stringify(sent.get(s.session_id)));
-    expect({ sessions: stored.length, outOfOrder: outOfOrder.length }).toEqual({ sessions: SESSIONS, outOfOrder: 0 });
-
+    await expectSessionsInOrder(db, sent);
     // Every chain verifies, end to end, including its signed checkpoint.
-    const auditor = await idp.sign({ sub: 'auditor-e2e', groups: ['airlock-auditors'] });
-    const res = await fetch(`${recorder.url}/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
-    const report = (await res.json()) as VerifyReport;
-    expect(report.ok).toBe(true);
-    const [all] = await db.query<{ n: string }>('SELECT count(*) AS n FROM audit_event');
-    expect(report.chains.reduce((n, c) => n + c.verified, 0)).toBe(Number(all.n));
+    await expectChainsVerify(recorder, db, idp);
 
     const stats = (await (await fetch(`${recorder.url}/audit/stats`)).json()) as Record<string, number>;
     process.stdout.write(

@@ -12,8 +12,8 @@ import {
   waitFor,
 } from '@airlock/testing';
 import { uuidv7 } from '@airlock/contracts';
-import type { VerifyReport } from '../src/integrity/verify';
 import type { PipelineStats } from '../src/pipelines/pipeline-reports';
+import { expectChainsVerify, expectSessionsInOrder } from './stored-streams';
 
 const SESSIONS = 200;
 const BACKLOG = 20_000;
@@ -29,7 +29,6 @@ describe('a recorder with two audit pipelines', () => {
   let db: TestDatabase;
   let recorder: ServiceProcess;
   let traffic: AuditTrafficProducer;
-  let auditor: string;
   const sessions = Array.from({ length: SESSIONS }, () => uuidv7());
   const sent = new Map<string, string[]>(sessions.map((s) => [s, []]));
 
@@ -69,17 +68,8 @@ describe('a recorder with two audit pipelines', () => {
       [sessions],
     );
     expect({ rows: Number(counts.rows), ids: Number(counts.ids) }).toEqual({ rows: total, ids: total });
-    const stored = await db.query<{ session_id: string; ids: string[] }>(
-      'SELECT session_id, array_agg(id ORDER BY seq) AS ids FROM audit_event WHERE session_id = ANY($1::uuid[]) GROUP BY session_id',
-      [sessions],
-    );
-    const outOfOrder = stored.filter((s) => JSON.stringify(s.ids) !== JSON.stringify(sent.get(s.session_id)));
-    expect({ sessions: stored.length, outOfOrder: outOfOrder.length }).toEqual({ sessions: SESSIONS, outOfOrder: 0 });
-    const res = await fetch(`${recorder.url}/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
-    const report = (await res.json()) as VerifyReport;
-    expect(report.ok).toBe(true);
-    const [all] = await db.query<{ n: string }>('SELECT count(*) AS n FROM audit_event');
-    expect(report.chains.reduce((n, c) => n + c.verified, 0)).toBe(Number(all.n));
+    await expectSessionsInOrder(db, sent);
+    await expectChainsVerify(recorder, db, idp);
   }
 
   const getJson = async <T>(path: string): Promise<T> => (await (await fetch(`${recorder.url}${path}`)).json()) as T;
@@ -87,7 +77,6 @@ describe('a recorder with two audit pipelines', () => {
   beforeAll(async () => {
     idp = await TestIdentityProvider.start();
     db = await TestDatabase.create('airlock_pipelines');
-    auditor = await idp.sign({ sub: 'auditor-e2e', groups: ['airlock-auditors'] });
     traffic = new AuditTrafficProducer();
     await traffic.connect();
     const workDir = mkdtempSync(join(tmpdir(), 'airlock-pipelines-'));

@@ -26,7 +26,7 @@ export function youngGenerationMb(execArgv: readonly string[]): number | undefin
 
 /**
  * Every audit pipeline of this process (RECORDER_PIPELINES): the main thread's and those it
- * starts on worker threads once the store is migrated, the threads' first. Here the process's ingest figures are
+ * starts on worker threads once the store is migrated. Here the process's ingest figures are
  * added up (GET /audit/stats, /audit/latency, /metrics) and its readiness asks every pipeline.
  * A pipeline thread that fails stops the whole recorder (see PipelineThreads).
  */
