@@ -27,7 +27,7 @@ class PipelineThread {
   private nextId = 0;
   private stopping = false;
   private ended = false;
-  /** Resolves once the thread has started its pipeline; rejects if it fails or ends before. */
+  /** Resolves once the thread's pipeline is connected (not yet in the group); rejects if it fails or ends before. */
   readonly ready: Promise<void>;
   /** Resolves once the thread has ended, whatever the way. */
   readonly exited: Promise<void>;
